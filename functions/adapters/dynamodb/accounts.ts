@@ -1,0 +1,193 @@
+/**
+ * Accounts table: settings, the Twilio Account SID → account mapping, the account index and
+ * the import ledger (see tables.ts for the key layout).
+ */
+import { createHash } from 'node:crypto';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SidTakenError, type AccountStore, type ImportLedger, type LedgerEntry } from '../../core/ports.ts';
+import type { Settings } from '../../core/settings.ts';
+import { str, type Item } from './attributes.ts';
+import { batchWrite, type BatchOptions } from './batch.ts';
+import { isConditionalCheckFailed, queryItems, systemClock, type StoreOptions } from './common.ts';
+
+const settingsKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'SETTINGS' } });
+const sidKey = (sid: string): Item => ({ pk: { S: `SID#${sid}` }, sk: { S: 'SID' } });
+const claimKey = (account: string, sid: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: `SID#${sid}` } });
+const ACCOUNT_INDEX = 'ACCOUNTS';
+
+/**
+ * Settings are written in an order that converges if the writer dies anywhere and the same
+ * document is put again: claim the SIDs (each a conditional put), then the settings and index
+ * items, then release what the account no longer lists. Each claim also leaves a record under
+ * the account, so the release finds every SID the account holds, even ones a crashed earlier
+ * put claimed for settings that were never written.
+ */
+export class DynamoAccountStore implements AccountStore {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+  private readonly now: () => Date;
+  private readonly batch: BatchOptions;
+
+  constructor(options: StoreOptions) {
+    this.client = options.client;
+    this.table = options.tables.accounts;
+    this.now = options.now ?? systemClock;
+    this.batch = options.batch ?? {};
+  }
+
+  async getSettings(account: string): Promise<Settings | undefined> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: settingsKey(account), ConsistentRead: true }));
+    const doc = str(out.Item, 'doc');
+    // The document was the schema's output when it was stored: trusted, not re-validated.
+    return doc === undefined ? undefined : (JSON.parse(doc) as Settings);
+  }
+
+  async accountForSid(accountSid: string): Promise<string | undefined> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: sidKey(accountSid) }));
+    return str(out.Item, 'account');
+  }
+
+  async putSettings(settings: Settings): Promise<void> {
+    const account = settings.account;
+    const sids = [...new Set(settings.twilioAccountSids)];
+    const claimedNow: string[] = [];
+    for (const sid of sids) {
+      const claimed = await this.claim(account, sid);
+      if (claimed.taken !== undefined) {
+        // Undo only what this call added; SIDs the account already held stay its own.
+        await Promise.all(claimedNow.map((s) => this.release(account, s)));
+        await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: claimKey(account, sid) }));
+        throw new SidTakenError(sid, claimed.taken);
+      }
+      if (claimed.isNew) claimedNow.push(sid);
+    }
+    const updatedAt = this.now().toISOString();
+    await batchWrite(
+      this.client,
+      this.table,
+      [
+        { PutRequest: { Item: { ...settingsKey(account), doc: { S: JSON.stringify(settings) }, updatedAt: { S: updatedAt } } } },
+        { PutRequest: { Item: { pk: { S: ACCOUNT_INDEX }, sk: { S: account }, updatedAt: { S: updatedAt } } } },
+      ],
+      this.batch,
+    );
+    const keep = new Set(sids);
+    const held: string[] = [];
+    for await (const item of queryItems(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk AND begins_with(sk, :sid)',
+      ExpressionAttributeValues: { ':pk': { S: `ACCOUNT#${account}` }, ':sid': { S: 'SID#' } },
+      ConsistentRead: true,
+    })) {
+      const sid = str(item, 'sk')?.slice(4);
+      if (sid !== undefined && !keep.has(sid)) held.push(sid);
+    }
+    await Promise.all(held.map((s) => this.release(account, s)));
+  }
+
+  async listAccounts(): Promise<string[]> {
+    const accounts: string[] = [];
+    for await (const item of queryItems(this.client, {
+      TableName: this.table,
+      KeyConditionExpression: 'pk = :pk',
+      ExpressionAttributeValues: { ':pk': { S: ACCOUNT_INDEX } },
+      ProjectionExpression: 'sk',
+    })) {
+      const sk = str(item, 'sk');
+      if (sk !== undefined) accounts.push(sk);
+    }
+    return accounts;
+  }
+
+  /** Claim a SID for the account: the claim record first, then the conditional mapping. */
+  private async claim(account: string, sid: string, tries = 3): Promise<{ readonly isNew: boolean; readonly taken?: string }> {
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...claimKey(account, sid), sid: { S: sid } } }));
+    try {
+      const out = await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: { ...sidKey(sid), account: { S: account } },
+          ConditionExpression: 'attribute_not_exists(pk) OR account = :me',
+          ExpressionAttributeValues: { ':me': { S: account } },
+          ReturnValues: 'ALL_OLD',
+        }),
+      );
+      return { isNew: out.Attributes === undefined };
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+      const owner = await this.accountForSid(sid);
+      // Released between the two requests: try once more rather than report a stale owner.
+      if (owner === undefined && tries > 1) return this.claim(account, sid, tries - 1);
+      if (owner === undefined) throw new Error(`could not claim Twilio Account SID ${sid}: it keeps changing hands`, { cause: err });
+      return { isNew: false, taken: owner };
+    }
+  }
+
+  /** Drop the SID mapping if it is still this account's, then the claim record. */
+  private async release(account: string, sid: string): Promise<void> {
+    try {
+      await this.client.send(
+        new DeleteItemCommand({
+          TableName: this.table,
+          Key: sidKey(sid),
+          ConditionExpression: 'account = :me',
+          ExpressionAttributeValues: { ':me': { S: account } },
+        }),
+      );
+    } catch (err) {
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: claimKey(account, sid) }));
+  }
+}
+
+/** DynamoDB sort keys are at most 1024 bytes; an S3 key may be as long on its own. */
+const MAX_SORT_KEY_BYTES = 1024;
+
+function ledgerKey(account: string, objectKey: string, versionId: string): Item {
+  let sk = `${objectKey}#${versionId}`;
+  if (Buffer.byteLength(sk, 'utf8') > MAX_SORT_KEY_BYTES) {
+    sk = `sha256:${createHash('sha256').update(objectKey, 'utf8').digest('hex')}#${versionId}`;
+  }
+  return { pk: { S: `IMPORT#${account}` }, sk: { S: sk } };
+}
+
+const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected']);
+
+/** Which object versions the import function has applied (SPEC §8 idempotency). */
+export class DynamoImportLedger implements ImportLedger {
+  private readonly client: DynamoDBClient;
+  private readonly table: string;
+
+  constructor(options: StoreOptions) {
+    this.client = options.client;
+    this.table = options.tables.accounts;
+  }
+
+  async get(account: string, objectKey: string, versionId: string): Promise<LedgerEntry | undefined> {
+    const out = await this.client.send(
+      new GetItemCommand({ TableName: this.table, Key: ledgerKey(account, objectKey, versionId), ConsistentRead: true }),
+    );
+    const status = str(out.Item, 'status');
+    const at = str(out.Item, 'at');
+    if (status === undefined || at === undefined || !LEDGER_STATUSES.has(status)) return undefined;
+    const reportKey = str(out.Item, 'reportKey');
+    return { status: status as LedgerEntry['status'], at, ...(reportKey === undefined ? {} : { reportKey }) };
+  }
+
+  async put(account: string, objectKey: string, versionId: string, entry: LedgerEntry): Promise<void> {
+    await this.client.send(
+      new PutItemCommand({
+        TableName: this.table,
+        Item: {
+          ...ledgerKey(account, objectKey, versionId),
+          objectKey: { S: objectKey },
+          versionId: { S: versionId },
+          status: { S: entry.status },
+          at: { S: entry.at },
+          ...(entry.reportKey === undefined ? {} : { reportKey: { S: entry.reportKey } }),
+        },
+      }),
+    );
+  }
+}

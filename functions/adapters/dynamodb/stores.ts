@@ -1,0 +1,31 @@
+/** The composition root's one call: every DynamoDB store over one client and one set of tables. */
+import type { AccountStore, CallStore, CodeStore, ImportLedger, LockoutStore, UserStore } from '../../core/ports.ts';
+import { DynamoAccountStore, DynamoImportLedger } from './accounts.ts';
+import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';
+import { DynamoCodeStore, type CodeStoreOptions } from './codes.ts';
+import { DynamoUserStore } from './users.ts';
+
+export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions;
+
+export interface DynamoStores {
+  readonly accounts: AccountStore;
+  readonly users: UserStore;
+  readonly codes: CodeStore;
+  /** Also reads a day of usage records for the export (`callsOfDay`). */
+  readonly calls: CallStore & Pick<DynamoCallStore, 'callsOfDay'>;
+  readonly lockouts: LockoutStore;
+  readonly ledger: ImportLedger;
+}
+
+export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
+  return {
+    accounts: new DynamoAccountStore(options),
+    users: new DynamoUserStore(options),
+    codes: new DynamoCodeStore(options),
+    calls: new DynamoCallStore(options),
+    lockouts: new DynamoLockoutStore(options),
+    ledger: new DynamoImportLedger(options),
+  };
+}
+
+export { DynamoAccountStore, DynamoImportLedger, DynamoCallStore, DynamoLockoutStore, DynamoCodeStore, DynamoUserStore };

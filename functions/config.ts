@@ -1,0 +1,66 @@
+/**
+ * Configuration, parsed once and frozen (STYLE §5). Each handler asks for what it needs; a
+ * missing variable throws at start with its name, rather than failing on the first call.
+ */
+import type { TableNames } from './adapters/dynamodb/tables.ts';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function required(env: Env, name: string): string {
+  const value = env[name];
+  if (value === undefined || value.trim() === '') {
+    throw new ConfigError(`environment variable ${name} is not set; the stack sets it for every function that needs it`);
+  }
+  return value.trim();
+}
+
+function optional(env: Env, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value === undefined || value === '' ? undefined : value;
+}
+
+export interface StorageConfig {
+  readonly tables: TableNames;
+  /** Set for a local DynamoDB-compatible endpoint. */
+  readonly dynamodbEndpoint?: string;
+}
+
+export interface BucketConfig {
+  readonly bucket: string;
+  /** Set for a local S3-compatible endpoint. */
+  readonly s3Endpoint?: string;
+}
+
+export function storageConfig(env: Env): StorageConfig {
+  const endpoint = optional(env, 'TOLLGATE_DYNAMODB_ENDPOINT');
+  return Object.freeze({
+    tables: Object.freeze({
+      accounts: required(env, 'TOLLGATE_ACCOUNTS_TABLE'),
+      codes: required(env, 'TOLLGATE_CODES_TABLE'),
+      calls: required(env, 'TOLLGATE_CALLS_TABLE'),
+    }),
+    ...(endpoint === undefined ? {} : { dynamodbEndpoint: endpoint }),
+  });
+}
+
+export function bucketConfig(env: Env): BucketConfig {
+  const endpoint = optional(env, 'TOLLGATE_S3_ENDPOINT');
+  return Object.freeze({ bucket: required(env, 'TOLLGATE_BUCKET'), ...(endpoint === undefined ? {} : { s3Endpoint: endpoint }) });
+}
+
+/** ARN of the Secrets Manager secret holding the authorization-code pepper. */
+export function pepperSecretArn(env: Env): string {
+  return required(env, 'TOLLGATE_PEPPER_SECRET_ARN');
+}
+
+/** The log level, `info` unless LOG_LEVEL says otherwise. */
+export function logLevel(env: Env): 'debug' | 'info' | 'warn' | 'error' {
+  const level = optional(env, 'LOG_LEVEL')?.toLowerCase();
+  if (level === undefined) return 'info';
+  if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level;
+  throw new ConfigError(`LOG_LEVEL is "${level}"; use debug, info, warn or error`);
+}

@@ -1,0 +1,598 @@
+/**
+ * The call flow of SPEC §6 as one pure function: `decide(state, event, context)` returns the
+ * next state, the actions the caller hears (rendered to TwiML by the adapter) and the effects
+ * the handler must carry out (alerts, lockout counting). Wrong codes, the last attempt and
+ * lockout are transitions, never exceptions. The core does no I/O: every lookup the flow
+ * needs (the user, the code typed, the lockout record) arrives in the event.
+ */
+import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
+import { classify, dialledPart, isEmergency, toE164 } from './classify.ts';
+import { checkCode, isCodeFormat, normalizeIdentity, type StoredCode } from './codes.ts';
+import { isLockedOut, recordFailure, type LockoutRecord } from './lockout.ts';
+import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from './numbering-tables.ts';
+import { resolvePolicy, type Policy } from './policy.ts';
+import { resolvePrompts, type Prompts } from './prompts.ts';
+import { localDate } from './time.ts';
+import { E164, entryPointKind, type EntryPointSettings, type Settings, type UserRecord } from './settings.ts';
+import type { Action, CallClass, CodeKind, CodeStatus, DialTarget, Direction, Outcome, Treatment } from './types.ts';
+
+/** Where a call is in its life. */
+export type Phase = 'prompting' | 'dialling' | 'ended';
+
+/** The state of one call, kept by CallSid between webhooks. */
+export interface CallState {
+  readonly callSid: string;
+  readonly account: string;
+  readonly direction: Direction;
+  /** The caller's identity as stored for users (`client:…`, `sip:user@domain`, E.164). */
+  readonly user: string;
+  /** `From` as Twilio sent it (the usage log's `caller`). */
+  readonly caller: string;
+  readonly group?: string;
+  /** `To` as Twilio sent it. */
+  readonly destination: string;
+  readonly destinationClass: CallClass;
+  readonly entryPoint?: string;
+  readonly treatment: Treatment;
+  readonly maxAttempts: number;
+  readonly validate: boolean;
+  readonly proceedAfterMaxAttempts: boolean;
+  readonly minLevel: number;
+  /** Where `<Dial>` goes once the flow allows it. Absent when the call can never be dialled. */
+  readonly dial?: { readonly target: DialTarget; readonly callerId?: string };
+  readonly phase: Phase;
+  /** Gather responses processed so far; the outstanding `<Gather>` posts `step = step + 1`. */
+  readonly step: number;
+  /** Code entries (or silences) that counted against `maxAttempts`. */
+  readonly attempts: number;
+  readonly codeStatus: CodeStatus;
+  /** Account codes only: the digits. Authorization codes are never kept. */
+  readonly code?: string;
+  /** Authorization codes only: the hash reference. */
+  readonly codeRef?: string;
+  readonly codeDescription?: string;
+  readonly codeKind?: CodeKind;
+  readonly outcome?: Outcome;
+  /** ISO instants. */
+  readonly startedAt: string;
+  readonly endedAt?: string;
+  readonly durationS?: number;
+  readonly talkS?: number;
+  readonly dialCompleted: boolean;
+  readonly statusReceived: boolean;
+  /** What the last webhook answered, so a retried webhook gets the same TwiML. */
+  readonly lastActions: readonly Action[];
+}
+
+/** The fields of Twilio's first webhook that the flow reads. */
+export interface IncomingCall {
+  readonly callSid: string;
+  readonly from: string;
+  readonly to: string;
+  readonly sipDomain?: string;
+  readonly applicationSid?: string;
+}
+
+export type CallEvent =
+  | {
+      readonly type: 'start';
+      readonly call: IncomingCall;
+      /** The stored user for `From`, if any. */
+      readonly user: UserRecord | undefined;
+      /** True when `To` is a number listed as a user of the account (→ `internal`). */
+      readonly toIsUser?: boolean;
+      /** The user's lockout record, if any. */
+      readonly lockout: LockoutRecord | undefined;
+      /** Inbound tagging: an account code whose `caller_ids` list `From`. */
+      readonly callerIdMatch?: StoredCode;
+    }
+  | {
+      readonly type: 'code';
+      readonly step: number;
+      /** `Digits` as Twilio sent it (empty on silence or a lone `#`). */
+      readonly digits: string;
+      /** The stored code the digits name (of the kind the treatment asks for), if any. */
+      readonly lookup: StoredCode | undefined;
+      /** The user's lockout record as it stands now. */
+      readonly lockout: LockoutRecord | undefined;
+    }
+  | {
+      readonly type: 'dial-complete';
+      /** `DialCallStatus`: completed, answered, busy, no-answer, failed, canceled. */
+      readonly dialCallStatus: string;
+      /** `DialCallDuration` in seconds; absent when the dialled party did not answer. */
+      readonly dialCallDuration?: number;
+    }
+  | {
+      readonly type: 'status';
+      /** `CallStatus`: completed, busy, no-answer, failed, canceled. */
+      readonly callStatus: string;
+      /** `CallDuration` in seconds. */
+      readonly callDuration?: number;
+    };
+
+/** What the handler must do besides answering Twilio. */
+export type Effect =
+  | {
+      readonly type: 'alert';
+      readonly kind: 'emergency' | 'lockout';
+      readonly account: string;
+      readonly user: string;
+      readonly callerId: string;
+      readonly destination: string;
+      readonly callSid: string;
+      readonly at: string;
+    }
+  /** Store this lockout record for the user (a failed entry was counted). */
+  | { readonly type: 'lockout'; readonly user: string; readonly record: LockoutRecord };
+
+export interface DecideContext {
+  readonly settings: Settings;
+  readonly now: Date;
+}
+
+export interface Decision {
+  readonly state: CallState;
+  readonly actions: readonly Action[];
+  readonly effects: readonly Effect[];
+  /** False when the event was a duplicate or came too late: nothing needs saving. */
+  readonly changed: boolean;
+}
+
+/**
+ * One step of the call flow. `state` is undefined only for `start`; for any other event with
+ * no state the handler has nothing to go on and answers with {@link errorActions}.
+ */
+export function decide(state: CallState | undefined, event: CallEvent, ctx: DecideContext): Decision {
+  switch (event.type) {
+    case 'start':
+      // A retried first webhook replays what the first delivery answered.
+      return state === undefined ? start(event, ctx) : unchanged(state);
+    case 'code':
+      if (state === undefined) throw new CallFlowError('a code arrived for a call with no state');
+      return onCode(state, event, ctx);
+    case 'dial-complete':
+      if (state === undefined) throw new CallFlowError('a dial result arrived for a call with no state');
+      return onDialComplete(state, event, ctx);
+    case 'status':
+      if (state === undefined) throw new CallFlowError('a status callback arrived for a call with no state');
+      return onStatus(state, event, ctx);
+  }
+}
+
+/** A programming or ordering error the handler turns into an apology and `<Hangup/>`. */
+export class CallFlowError extends Error {
+  override readonly name = 'CallFlowError';
+}
+
+// ---------------------------------------------------------------------------------------
+// Start
+
+/** The route a first webhook takes, from the entry points of the settings. */
+export type Route =
+  | { readonly kind: 'forward'; readonly entryPoint: string; readonly forwardTo: string; readonly tagByCallerId: boolean }
+  | { readonly kind: 'no-calls'; readonly entryPoint: string }
+  | { readonly kind: 'outbound'; readonly entryPoint: string | undefined; readonly settings: EntryPointSettings | undefined };
+
+/**
+ * Inbound or outbound (SPEC §6): a call to one of the account's entry-point numbers is
+ * inbound (forwarded, or refused when the number forwards nowhere); everything else is an
+ * outbound call placed through a SIP domain, a TwiML app, or neither. Emergency numbers are
+ * always outbound.
+ */
+export function routeCall(call: IncomingCall, settings: Settings): Route {
+  const to = call.to.trim();
+  if (!isEmergency(to, settings.homeCountry)) {
+    const toNumber = E164.test(to) ? to : undefined;
+    const ep = toNumber === undefined ? undefined : settings.entryPoints[toNumber];
+    if (toNumber !== undefined && ep !== undefined) {
+      return ep.forwardTo === undefined
+        ? { kind: 'no-calls', entryPoint: toNumber }
+        : { kind: 'forward', entryPoint: toNumber, forwardTo: ep.forwardTo, tagByCallerId: ep.tagByCallerId };
+    }
+  }
+  const sipDomain = call.sipDomain?.toLowerCase() ?? sipDomainOf(to);
+  if (sipDomain !== undefined) return { kind: 'outbound', entryPoint: sipDomain, settings: settings.entryPoints[sipDomain] };
+  if (call.applicationSid !== undefined && call.applicationSid !== '') {
+    return { kind: 'outbound', entryPoint: call.applicationSid, settings: settings.entryPoints[call.applicationSid] };
+  }
+  return { kind: 'outbound', entryPoint: undefined, settings: undefined };
+}
+
+function sipDomainOf(uri: string): string | undefined {
+  if (!/^sips?:/i.test(uri)) return undefined;
+  const part = dialledPart(uri);
+  return part.domain?.toLowerCase();
+}
+
+/** The account's SIP domains: every entry point key that is a host name. */
+export function sipDomainsOf(settings: Settings): string[] {
+  return Object.keys(settings.entryPoints).filter((k) => entryPointKind(k) === 'sipDomain');
+}
+
+/** Where `<Dial>` sends a destination as dialled: a client, a SIP URI, or a number. */
+export function dialTargetFor(destination: string, homeCountry: string): DialTarget {
+  const part = dialledPart(destination);
+  if (part.kind === 'client') return { kind: 'client', identity: part.user };
+  if (part.kind === 'sip' && !/^\+?[0-9]+$/.test(part.user)) {
+    return { kind: 'sip', uri: destination.replace(/^sips?:/i, (m) => m.toLowerCase()) };
+  }
+  // Short numbers (911, 411) have no E.164 form and are dialled as typed.
+  return { kind: 'number', number: toE164(part.user, homeCountry) ?? part.user };
+}
+
+function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext): Decision {
+  const { settings, now } = ctx;
+  const { call, user } = event;
+  const route = routeCall(call, settings);
+  const identity = normalizeIdentity(call.from);
+  const base = {
+    callSid: call.callSid,
+    account: settings.account,
+    user: identity,
+    caller: call.from,
+    destination: call.to,
+    startedAt: now.toISOString(),
+    step: 0,
+    attempts: 0,
+    dialCompleted: false,
+    statusReceived: false,
+  };
+
+  if (route.kind !== 'outbound') {
+    const inbound = {
+      ...base,
+      direction: 'inbound' as const,
+      destinationClass: classifyFor(call.to, settings, event.toIsUser),
+      entryPoint: route.entryPoint,
+      treatment: 'free' as const,
+      maxAttempts: settings.maxAttempts,
+      validate: settings.validate,
+      proceedAfterMaxAttempts: false,
+      minLevel: 0,
+    };
+    if (route.kind === 'no-calls') {
+      // Never dial an entry-point number back to itself: say so and end the call.
+      const prompts = promptsOf(settings);
+      return ended({ ...inbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.noCalls), HANGUP], now);
+    }
+    const match = route.tagByCallerId && canTagByCallerId(event.callerIdMatch, ctx) ? event.callerIdMatch : undefined;
+    const dial = { target: dialTargetFor(route.forwardTo, settings.homeCountry) };
+    const tagged = match === undefined ? { codeStatus: 'none' as const } : { codeStatus: 'caller-id' as const, ...tagOf(match) };
+    return dialNow({ ...inbound, ...tagged, dial }, []);
+  }
+
+  const callClass = classifyFor(call.to, settings, event.toIsUser);
+  const policy = resolvePolicy({ settings, user, entryPoint: route.settings, callClass });
+  const callerId = user?.callerId ?? route.settings?.callerId ?? settings.callerId;
+  const target = dialTargetFor(call.to, settings.homeCountry);
+  const outbound = {
+    ...base,
+    direction: 'outbound' as const,
+    destinationClass: callClass,
+    ...(route.entryPoint === undefined ? {} : { entryPoint: route.entryPoint }),
+    ...(policy.group === undefined ? {} : { group: policy.group }),
+    ...policyFields(policy),
+    // Caller ID applies to the public network; calls to clients and SIP keep the caller's own.
+    dial: { target, ...(target.kind === 'number' && callerId !== undefined ? { callerId } : {}) },
+  };
+
+  if (callClass === 'emergency') {
+    // Emergency: dialled on the first response, whatever the settings or lockout say, and as
+    // the short number the emergency service answers (`+1 911` is dialled as `911`).
+    const emergencyTarget = { kind: 'number' as const, number: emergencyNumber(call.to) };
+    const dial = { target: emergencyTarget, ...(callerId === undefined ? {} : { callerId }) };
+    const dialled = dialNow({ ...outbound, dial, codeStatus: 'exempt' }, []);
+    return { ...dialled, effects: [alert('emergency', dialled.state, now)] };
+  }
+  const prompts = promptsOf(settings);
+  switch (policy.treatment) {
+    case 'free':
+      return dialNow({ ...outbound, codeStatus: 'none' }, []);
+    case 'blocked':
+      return ended({ ...outbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.notPermitted), HANGUP], now);
+    case 'optional':
+    case 'required':
+    case 'authorized': {
+      if (isLockedOut(event.lockout, now)) {
+        // Locked out: an optional call goes through untagged; a call that needs a code does not.
+        if (policy.treatment === 'optional') return dialNow({ ...outbound, codeStatus: 'locked-out' }, []);
+        return ended({ ...outbound, codeStatus: 'locked-out', outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
+      }
+      const state: CallState = { ...outbound, codeStatus: 'none', phase: 'prompting', lastActions: [] };
+      const actions = [gather(state, firstPrompt(policy.treatment, prompts), settings)];
+      return { state: { ...state, lastActions: actions }, actions, effects: [], changed: true };
+    }
+  }
+}
+
+/**
+ * Only a live account code tags an inbound call: enabled and not past its `expires` day in the
+ * account's time zone. Its `users`/`groups` do not apply: an inbound caller is not a user.
+ */
+function canTagByCallerId(code: StoredCode | undefined, ctx: DecideContext): code is StoredCode {
+  if (code === undefined || code.kind !== 'account' || !code.enabled) return false;
+  return code.expires === undefined || localDate(ctx.now, ctx.settings.timeZone) <= code.expires;
+}
+
+function classifyFor(to: string, settings: Settings, toIsUser: boolean | undefined): CallClass {
+  const cls = classify(to, { homeCountry: settings.homeCountry, sipDomains: sipDomainsOf(settings) });
+  // A number listed as a user of the account is an internal call (emergency stays emergency).
+  return toIsUser === true && cls !== 'emergency' ? 'internal' : cls;
+}
+
+function policyFields(p: Policy) {
+  return {
+    treatment: p.treatment,
+    maxAttempts: p.maxAttempts,
+    validate: p.validate,
+    proceedAfterMaxAttempts: p.proceedAfterMaxAttempts,
+    minLevel: p.minLevel,
+  };
+}
+
+function firstPrompt(treatment: 'optional' | 'required' | 'authorized', prompts: Prompts): string {
+  if (treatment === 'optional') return prompts.optionalCode;
+  if (treatment === 'authorized') return prompts.authorizationCode;
+  return prompts.accountCode;
+}
+
+// ---------------------------------------------------------------------------------------
+// Code entry
+
+function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, ctx: DecideContext): Decision {
+  // Twilio retried a step we answered, or the call has moved on: answer as before, change nothing.
+  if (state.phase !== 'prompting' || event.step !== state.step + 1) return unchanged(state);
+  const { settings, now } = ctx;
+  const prompts = promptsOf(settings);
+  const treatment = state.treatment as 'optional' | 'required' | 'authorized';
+  const digits = event.digits.replace(/#+$/, '');
+  const next = { ...state, step: event.step };
+
+  if (isLockedOut(event.lockout, now)) {
+    // Another call of the same user reached the lockout while this one was prompting: code
+    // entry is locked from now on, for this call too, whatever was typed.
+    const lockedState = { ...next, attempts: state.attempts + 1, codeStatus: 'locked-out' as const };
+    if (treatment === 'optional') return dialNow(lockedState, []);
+    return ended({ ...lockedState, outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
+  }
+
+  if (digits === '' && treatment === 'optional') {
+    // `#` or silence on an optional prompt: the caller chose to go on without a code. It is
+    // still an attempt (SPEC §2: one code entry or silence).
+    return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'skipped' }, []);
+  }
+
+  if (digits !== '' && isCodeFormat(digits, settings.codeLength)) {
+    if (!state.validate && treatment !== 'authorized') {
+      return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'unvalidated', code: digits, codeKind: 'account' }, []);
+    }
+    const kind: CodeKind = treatment === 'authorized' ? 'authorization' : 'account';
+    const check = checkCode(event.lookup, {
+      kind,
+      user: state.user,
+      group: state.group,
+      minLevel: state.minLevel,
+      now,
+      timeZone: settings.timeZone,
+    });
+    if (check.ok) {
+      return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'valid', ...tagOf(check.code) }, []);
+    }
+  }
+
+  // A failed attempt: a wrong code, or (for required and authorized) `#` or silence.
+  const attempts = state.attempts + 1;
+  const effects: Effect[] = [];
+  if (digits !== '') {
+    // Only typed digits are guesses; silence cannot find a code, so it does not count toward lockout.
+    const counted = recordFailure(event.lockout, now, settings.lockout);
+    effects.push({ type: 'lockout', user: state.user, record: counted.record });
+    if (counted.locked) {
+      const lockedState = { ...next, attempts, codeStatus: 'locked-out' as const };
+      effects.push(alert('lockout', lockedState, now));
+      // Optional calls go through untagged, as they do for a user locked before the call; the
+      // locked-out text ends in "Goodbye" and is not said before a dial.
+      if (treatment === 'optional') return withEffects(dialNow(lockedState, []), effects);
+      return withEffects(ended({ ...lockedState, outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now), effects);
+    }
+  }
+  if (attempts < state.maxAttempts) {
+    const retry: CallState = { ...next, attempts };
+    const actions = [gather(retry, `${prompts.invalidCode} ${firstPrompt(treatment, prompts)}`, settings)];
+    return { state: { ...retry, lastActions: actions }, actions, effects, changed: true };
+  }
+  // The last attempt failed.
+  if (treatment === 'optional') return withEffects(dialNow({ ...next, attempts, codeStatus: 'invalid' }, []), effects);
+  if (treatment === 'required' && state.proceedAfterMaxAttempts) {
+    return withEffects(dialNow({ ...next, attempts, codeStatus: 'invalid' }, []), effects);
+  }
+  return withEffects(ended({ ...next, attempts, codeStatus: 'invalid', outcome: 'blocked' }, [say(prompts.tooManyAttempts), HANGUP], now), effects);
+}
+
+function tagOf(code: StoredCode): Pick<CallState, 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> {
+  return {
+    ...(code.kind === 'account' && code.code !== undefined ? { code: code.code } : {}),
+    ...(code.kind === 'authorization' && code.ref !== undefined ? { codeRef: code.ref } : {}),
+    ...(code.description === undefined ? {} : { codeDescription: code.description }),
+    codeKind: code.kind,
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// After the call: dial result and status callback, in either order, possibly repeated.
+
+const DIAL_OUTCOMES: Readonly<Record<string, Outcome>> = {
+  completed: 'completed',
+  answered: 'completed',
+  busy: 'busy',
+  'no-answer': 'no-answer',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+function onDialComplete(state: CallState, event: Extract<CallEvent, { type: 'dial-complete' }>, ctx: DecideContext): Decision {
+  const actions: Action[] = [HANGUP];
+  // A repeat, or a dial result for a call that was never dialled (still prompting, refused,
+  // not-permitted): nothing to record, and the outcome already set must stand.
+  if (state.dialCompleted || !wasDialled(state)) {
+    return { state, actions, effects: [], changed: false };
+  }
+  const outcome = lookup(DIAL_OUTCOMES, event.dialCallStatus) ?? 'failed';
+  const talkS = outcome === 'completed' ? Math.max(0, Math.floor(event.dialCallDuration ?? 0)) : 0;
+  const endedAt = state.endedAt ?? ctx.now.toISOString();
+  const next: CallState = {
+    ...state,
+    phase: 'ended',
+    dialCompleted: true,
+    outcome,
+    talkS,
+    endedAt,
+    durationS: state.statusReceived ? state.durationS : secondsBetween(state.startedAt, endedAt),
+    lastActions: actions,
+  };
+  return { state: next, actions, effects: [], changed: true };
+}
+
+const STATUS_OUTCOMES: Readonly<Record<string, Outcome>> = {
+  completed: 'completed',
+  busy: 'busy',
+  'no-answer': 'no-answer',
+  failed: 'failed',
+  canceled: 'canceled',
+};
+
+function onStatus(state: CallState, event: Extract<CallEvent, { type: 'status' }>, ctx: DecideContext): Decision {
+  if (state.statusReceived) return { state, actions: [], effects: [], changed: false };
+  const endedAt = ctx.now.toISOString();
+  const durationS =
+    event.callDuration !== undefined && Number.isFinite(event.callDuration)
+      ? Math.max(0, Math.floor(event.callDuration))
+      : secondsBetween(state.startedAt, endedAt);
+  let outcome = state.outcome;
+  if (outcome === undefined) {
+    // Still at the prompt: the caller hung up before a decision. Dialled but no dial result
+    // yet: the call's own status is the best we know until the dial result arrives.
+    outcome = state.phase === 'prompting' ? 'abandoned' : (lookup(STATUS_OUTCOMES, event.callStatus) ?? 'failed');
+  }
+  const next: CallState = {
+    ...state,
+    phase: 'ended',
+    statusReceived: true,
+    outcome,
+    durationS,
+    endedAt,
+    talkS: state.talkS ?? 0,
+  };
+  return { state: next, actions: [], effects: [], changed: true };
+}
+
+/** True once a response has sent the call to `<Dial>` (the last answer the flow gave ends in a dial). */
+function wasDialled(state: CallState): boolean {
+  return state.dial !== undefined && state.lastActions.at(-1)?.type === 'dial';
+}
+
+/** Own keys only: a status of `constructor` or `__proto__` is not an outcome. */
+function lookup(table: Readonly<Record<string, Outcome>>, key: string): Outcome | undefined {
+  return Object.hasOwn(table, key) ? table[key] : undefined;
+}
+
+function secondsBetween(fromIso: string, toIso: string): number {
+  return Math.max(0, Math.round((Date.parse(toIso) - Date.parse(fromIso)) / 1000));
+}
+
+// ---------------------------------------------------------------------------------------
+// Building blocks
+
+const HANGUP: Action = { type: 'hangup' };
+const say = (text: string): Action => ({ type: 'say', text });
+
+function gather(state: CallState, prompt: string, settings: Settings): Action {
+  const { min, max } = settings.codeLength;
+  return {
+    type: 'gather',
+    prompt,
+    step: state.step + 1,
+    timeoutSeconds: settings.gatherTimeoutSeconds,
+    ...(min === max ? { numDigits: min } : {}),
+  };
+}
+
+type Draft = Omit<CallState, 'phase' | 'lastActions'> & Partial<Pick<CallState, 'phase' | 'lastActions'>>;
+
+function dialNow(draft: Draft, before: readonly Action[]): Decision {
+  if (draft.dial === undefined) throw new CallFlowError('no dial target for a call the flow allows');
+  const actions: Action[] = [...before, { type: 'dial', target: draft.dial.target, ...(draft.dial.callerId === undefined ? {} : { callerId: draft.dial.callerId }) }];
+  return { state: { ...draft, phase: 'dialling', lastActions: actions }, actions, effects: [], changed: true };
+}
+
+function ended(draft: Draft, actions: readonly Action[], now: Date): Decision {
+  const endedAt = now.toISOString();
+  return {
+    state: { ...draft, phase: 'ended', endedAt, talkS: 0, lastActions: actions },
+    actions,
+    effects: [],
+    changed: true,
+  };
+}
+
+function unchanged(state: CallState): Decision {
+  return { state, actions: state.lastActions, effects: [], changed: false };
+}
+
+function withEffects(d: Decision, effects: readonly Effect[]): Decision {
+  return { ...d, effects: [...effects, ...d.effects] };
+}
+
+function alert(kind: 'emergency' | 'lockout', s: Draft, now: Date): Effect {
+  return {
+    type: 'alert',
+    kind,
+    account: s.account,
+    user: s.user,
+    callerId: s.dial?.callerId ?? s.caller,
+    destination: s.destination,
+    callSid: s.callSid,
+    at: now.toISOString(),
+  };
+}
+
+function promptsOf(settings: Settings): Prompts {
+  return resolvePrompts(settings.prompts, settings.codeLength);
+}
+
+/**
+ * The emergency answer when nothing else can be trusted (no settings, no storage, a bad
+ * signature, a bug): dial the number as typed. Twilio routes 911/112 to the emergency
+ * service of the calling number's registered address.
+ */
+export function emergencyActions(to: string, callerId?: string): Action[] {
+  return [{ type: 'dial', target: { kind: 'number', number: emergencyNumber(to) }, ...(callerId === undefined ? {} : { callerId }) }];
+}
+
+/**
+ * `+<cc><n>` → `<n>` for every emergency number of a country with calling code `cc` (and
+ * 911/112 under every code). Twilio's emergency calling answers the short number as dialled
+ * nationally (`911`, `999`, `112`); `+1911` is not a phone number and would fail.
+ */
+const EMERGENCY_SHORT_FORMS: ReadonlyMap<string, string> = (() => {
+  const map = new Map<string, string>();
+  for (const country of getCountries()) {
+    const cc = getCountryCallingCode(country);
+    for (const n of [...UNIVERSAL_EMERGENCY, ...(EMERGENCY_NUMBERS.get(country) ?? [])]) map.set(`+${cc}${n}`, n);
+  }
+  return map;
+})();
+
+/** The number to dial for an emergency destination in any accepted form (`911`, `+44 999`, `sip:112@…`). */
+export function emergencyNumber(to: string): string {
+  const part = dialledPart(to);
+  if (part.kind === 'client') return to;
+  return EMERGENCY_SHORT_FORMS.get(part.user) ?? part.user;
+}
+
+/** The apology and hang-up for anything unexpected (SPEC §6 "never silent"). */
+export function errorActions(prompts: Prompts): Action[] {
+  return [say(prompts.error), HANGUP];
+}
+

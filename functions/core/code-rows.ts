@@ -1,0 +1,271 @@
+/**
+ * The rows of a codes CSV file (SPEC §7): one {@link CsvRecord} in, one {@link CodeRow} or the
+ * list of everything wrong with it out. Pure: the importer reads, checks duplicates and writes.
+ *
+ * The digits of an authorization code are a secret: they never appear in a {@link RowError},
+ * and neither do the digits of a row whose kind cannot be read (it may have meant
+ * authorization) or of a delete row that does not say it deletes an account code.
+ */
+import type { ColumnSpec, CsvRecord } from './csv.ts';
+import {
+  checkAction,
+  checkE164,
+  checkFlag,
+  checkIdentity,
+  checkText,
+  splitList,
+  unknownGroupsMessage,
+  type Checked,
+  type RowError,
+} from './csv-values.ts';
+import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, type Settings } from './settings.ts';
+import { isIsoDate } from './time.ts';
+import type { CodeKind } from './types.ts';
+
+export { DuplicateTracker, type RowError } from './csv-values.ts';
+
+/** The columns of a codes file and the names spreadsheets and PBX exports give them. */
+export const CODE_COLUMNS: ColumnSpec = {
+  code: {
+    required: true,
+    synonyms: [
+      'account code',
+      'authorization code',
+      'authorisation code',
+      'auth code',
+      'pin',
+      'pin code',
+      'access code',
+      'billing code',
+      'client matter code',
+      'forced authorization code',
+      'fac',
+      'cmc',
+    ],
+  },
+  description: { synonyms: ['desc', 'name', 'client', 'matter', 'client matter', 'label'] },
+  kind: { synonyms: ['type', 'code type', 'code kind'] },
+  enabled: { synonyms: ['active'] },
+  expires: { synonyms: ['expiry', 'expiry date', 'expiration', 'expiration date', 'expires on', 'valid until'] },
+  level: { synonyms: ['auth level', 'authorization level', 'authorisation level', 'fac level'] },
+  users: { synonyms: ['user'] },
+  groups: { synonyms: ['group'] },
+  caller_ids: { synonyms: ['caller id', 'caller ids', 'cli'] },
+  action: { synonyms: ['operation'] },
+};
+
+/** A valid row, ready to store (upsert) or remove (delete). */
+export interface CodeRow {
+  line: number;
+  action: 'upsert' | 'delete';
+  /** The digits as written, leading zeros kept. Secret for authorization codes: never log it. */
+  code: string;
+  /**
+   * For a delete row, what the file says (`account` when it says nothing): the importer should
+   * delete the code whatever its stored kind, as a code's digits are unique in an account.
+   */
+  kind: CodeKind;
+  description?: string;
+  enabled: boolean;
+  expires?: string;
+  level?: number;
+  users?: string[];
+  groups?: string[];
+  callerIds?: string[];
+}
+
+/** What an error shows instead of a code that may be secret. */
+export const HIDDEN_CODE = '(hidden: authorization code)';
+
+const FORMULA = /^="(.*)"$/su;
+// What a spreadsheet makes of a code it took for a number: 1.2E+05, 1234.0 / 1234,0, 1,234 / 1.234 / 1 234.
+const SPREADSHEET_NUMBER = [
+  /^[0-9](?:[.,][0-9]+)?E[+-]?[0-9]+$/iu,
+  /^[0-9]+[.,]0+$/u,
+  /^[0-9]{1,3}(?:[,. \u00a0'][0-9]{3})+$/u,
+];
+
+/** The digits of a code cell: trimmed, Excel's `="0042"` unwrapped. */
+function codeText(raw: string): string {
+  const v = raw.trim();
+  return FORMULA.exec(v)?.[1]?.trim() ?? v;
+}
+
+function lengthWords(min: number, max: number): string {
+  return min === max ? `exactly ${min} digits` : `${min}-${max} digits`;
+}
+
+/**
+ * A code: digits only, leading zeros kept, of a length in `length`. Messages never contain the
+ * digits when `secret`.
+ */
+function checkCode(raw: string, length: { readonly min: number; readonly max: number }, secret: boolean): Checked<string> {
+  const v = codeText(raw);
+  const range = lengthWords(length.min, length.max);
+  if (v === '') return { ok: false, message: `a code is required on every row: ${range}` };
+  if (/^[0-9]+$/u.test(v)) {
+    if (v.length >= length.min && v.length <= length.max) return { ok: true, value: v };
+    const count = secret ? '' : ` (this one has ${v.length})`;
+    const zeros =
+      v.length < length.min
+        ? '; if a spreadsheet dropped leading zeros, format the column as Text and export again, or write the code as ="0042"'
+        : '';
+    return { ok: false, message: `codes of this account are ${range} long (codeLength in settings)${count}${zeros}` };
+  }
+  if (SPREADSHEET_NUMBER.some((re) => re.test(v))) {
+    const shown = secret ? '' : ` (${v})`;
+    return {
+      ok: false,
+      message: `looks like a spreadsheet changed the code into a number${shown}: format the column as Text and export again, or write it as ="0042"`,
+    };
+  }
+  return { ok: false, message: `must be ${range} (0-9) and nothing else; leading zeros are kept` };
+}
+
+function checkKind(raw: string): Checked<CodeKind> {
+  switch (raw.trim().toLowerCase()) {
+    case '':
+    case 'account':
+      return { ok: true, value: 'account' };
+    // British spelling and the short form are what people type.
+    case 'authorization':
+    case 'authorisation':
+    case 'auth':
+      return { ok: true, value: 'authorization' };
+    default:
+      return { ok: false, message: 'must be account or authorization (empty means account)' };
+  }
+}
+
+function checkLevel(raw: string): Checked<number | undefined> {
+  const v = raw.trim();
+  if (v === '') return { ok: true, value: undefined };
+  const n = /^[0-9]{1,3}$/u.test(v) ? Number(v) : NaN;
+  return n <= 255 ? { ok: true, value: n } : { ok: false, message: 'must be a whole number from 0 to 255' };
+}
+
+function checkExpires(raw: string): Checked<string | undefined> {
+  const v = raw.trim();
+  if (v === '') return { ok: true, value: undefined };
+  if (isIsoDate(v)) return { ok: true, value: v };
+  if (/^\d{4}-\d{2}-\d{2}$/u.test(v)) return { ok: false, message: 'is not a real date: check the month and day (YYYY-MM-DD)' };
+  if (/^\d{1,4}[./-]\d{1,2}[./-]\d{1,4}$/u.test(v) || /^\d{4}-\d{2}-\d{2}[T ]/u.test(v) || /^\d{5}$/u.test(v)) {
+    return {
+      ok: false,
+      message: 'looks like a spreadsheet reformatted the date: write it as YYYY-MM-DD (e.g. 2026-12-31), formatting the column as Text or with the custom format yyyy-mm-dd',
+    };
+  }
+  return { ok: false, message: 'must be the last valid day, written YYYY-MM-DD (e.g. 2026-12-31), or empty for no expiry' };
+}
+
+/** Identities separated by `;`, each normalized; duplicates within the cell dropped. */
+function checkUsers(raw: string): Checked<string[] | undefined> {
+  const out = new Set<string>();
+  for (const piece of splitList(raw)) {
+    const id = checkIdentity(piece);
+    if (!id.ok) return { ok: false, message: `"${piece}": ${id.message}; separate users with ";"` };
+    out.add(id.value);
+  }
+  return { ok: true, value: out.size === 0 ? undefined : [...out] };
+}
+
+/** Group names separated by `;`, each defined in the settings. */
+function checkGroups(raw: string, settings: Settings): Checked<string[] | undefined> {
+  const out = new Set<string>();
+  const unknown: string[] = [];
+  for (const name of splitList(raw)) {
+    if (Object.hasOwn(settings.groups, name)) out.add(name);
+    else unknown.push(name);
+  }
+  if (unknown.length > 0) return { ok: false, message: unknownGroupsMessage(unknown, settings) };
+  return { ok: true, value: out.size === 0 ? undefined : [...out] };
+}
+
+function checkCallerIds(raw: string): Checked<string[] | undefined> {
+  const out = new Set<string>();
+  for (const piece of splitList(raw)) {
+    const n = checkE164(piece);
+    if (!n.ok) return { ok: false, message: `"${piece}" ${n.message}; separate numbers with ";"` };
+    out.add(n.value);
+  }
+  return { ok: true, value: out.size === 0 ? undefined : [...out] };
+}
+
+/**
+ * Checks one row of a codes file against SPEC §7 and the account's settings. A delete row needs
+ * only its code, and any code of 2–14 digits may be deleted (codes made before `codeLength`
+ * changed must still be removable); the other columns of a delete row are ignored.
+ */
+export function validateCodeRow(rec: CsvRecord, settings: Settings): { ok: true; row: CodeRow } | { ok: false; errors: RowError[] } {
+  const f = rec.fields;
+  const line = rec.line;
+  const errors: RowError[] = [];
+  const raw = (column: string): string => f[column] ?? '';
+  const fail = (column: string, message: string, value = raw(column)): void => {
+    errors.push({ line, column, value, message });
+  };
+
+  const action = checkAction(raw('action'));
+  if (!action.ok) fail('action', action.message);
+  const kind = checkKind(raw('kind'));
+  const isDelete = action.ok && action.value === 'delete';
+  // Unknown kind: it may have meant authorization. A delete row may name an authorization code
+  // without saying so. Either way the digits stay out of the report.
+  const secret = !kind.ok || kind.value === 'authorization' || (isDelete && raw('kind').trim() === '');
+  const codeValue = secret ? HIDDEN_CODE : raw('code');
+
+  if (isDelete) {
+    const code = checkCode(raw('code'), { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }, secret);
+    if (!code.ok) return { ok: false, errors: [{ line, column: 'code', value: codeValue, message: code.message }] };
+    return { ok: true, row: { line, action: 'delete', code: code.value, kind: kind.ok ? kind.value : 'account', enabled: true } };
+  }
+
+  const code = checkCode(raw('code'), settings.codeLength, secret);
+  if (!code.ok) fail('code', code.message, codeValue);
+  if (!kind.ok) fail('kind', kind.message);
+
+  const description = checkText(raw('description'));
+  if (!description.ok) fail('description', description.message);
+  const enabled = checkFlag(raw('enabled'));
+  if (!enabled.ok) fail('enabled', `${enabled.message}; empty means true`);
+  const expires = checkExpires(raw('expires'));
+  if (!expires.ok) fail('expires', expires.message);
+
+  const level = checkLevel(raw('level'));
+  if (!level.ok) fail('level', level.message);
+  else if (level.value !== undefined && kind.ok && kind.value === 'account') {
+    fail('level', 'a level applies only to authorization codes: clear it, or set kind to authorization');
+  }
+
+  const users = checkUsers(raw('users'));
+  if (!users.ok) fail('users', users.message);
+  const groups = checkGroups(raw('groups'), settings);
+  if (!groups.ok) fail('groups', groups.message);
+
+  const callerIds = checkCallerIds(raw('caller_ids'));
+  if (!callerIds.ok) fail('caller_ids', callerIds.message);
+  else if (callerIds.value !== undefined && kind.ok && kind.value === 'authorization') {
+    fail('caller_ids', 'caller IDs tag inbound calls with an account code; an authorization code cannot have them: clear the column or set kind to account');
+  }
+
+  if (errors.length > 0 || !code.ok || !kind.ok) return { ok: false, errors };
+  const row: CodeRow = { line, action: 'upsert', code: code.value, kind: kind.value, enabled: enabled.ok ? (enabled.value ?? true) : true };
+  if (description.ok && description.value !== undefined) row.description = description.value;
+  if (expires.ok && expires.value !== undefined) row.expires = expires.value;
+  if (level.ok && level.value !== undefined) row.level = level.value;
+  if (users.ok && users.value !== undefined) row.users = users.value;
+  if (groups.ok && groups.value !== undefined) row.groups = groups.value;
+  if (callerIds.ok && callerIds.value !== undefined) row.callerIds = callerIds.value;
+  return { ok: true, row };
+}
+
+/** The report error for a code seen earlier in the same file, the secret kept. */
+export function duplicateCodeError(row: CodeRow, firstLine: number): RowError {
+  const secret = row.kind === 'authorization' || row.action === 'delete';
+  return {
+    line: row.line,
+    column: 'code',
+    value: secret ? HIDDEN_CODE : row.code,
+    message: `duplicate of line ${firstLine}: each code may appear once in a file; keep one of the two rows`,
+  };
+}

@@ -1,0 +1,314 @@
+/**
+ * The account settings document of SPEC §4 as a zod schema: defaults, cross-field rules and
+ * messages that say where the problem is and what to do. The JSON Schema an editor can use
+ * comes from {@link settingsJsonSchema}.
+ */
+import { z } from 'zod';
+import { isSupportedCountry } from 'libphonenumber-js/max';
+import { CALL_CLASSES, TREATMENTS, type CallClass, type Treatment } from './types.ts';
+
+export const ACCOUNT_SLUG = /^[a-z0-9][a-z0-9-]{0,39}$/;
+export const E164 = /^\+[1-9][0-9]{1,14}$/;
+const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
+const APPLICATION_SID = /^AP[0-9a-fA-F]{32}$/;
+const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
+// C0 and C1 controls: they have no business in a prompt or a description and break CSV/TTS.
+const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
+
+export const CODE_LENGTH_MIN = 2;
+export const CODE_LENGTH_MAX = 14;
+
+function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A Twilio `<Dial>` destination: an E.164 number, a Voice SDK client or a SIP URI. */
+export const destinationSchema = z
+  .string()
+  .refine((v) => E164.test(v) || /^client:[A-Za-z0-9_.@-]{1,121}$/.test(v) || /^sips?:[^\s@]+@[^\s@]+$/.test(v), {
+    message: 'must be an E.164 number (+14155550100), client:<identity> or sip:<user>@<domain>',
+  });
+
+const e164Schema = z.string().regex(E164, { message: 'must be an E.164 number such as +14155550100' });
+
+const treatmentSchema = z.enum(TREATMENTS, {
+  error: () => `must be one of ${TREATMENTS.join(', ')}`,
+});
+
+/**
+ * Treatments per call class plus `default`. Emergency calls are always free (SPEC §4, Kari's
+ * Law), so `emergency` may only ever say `free`.
+ */
+const callsShape = {
+  default: treatmentSchema.optional(),
+  ...(Object.fromEntries(CALL_CLASSES.map((c) => [c, treatmentSchema.optional()])) as Record<
+    CallClass,
+    z.ZodOptional<typeof treatmentSchema>
+  >),
+};
+export const callsSchema = z.strictObject(callsShape).superRefine((calls, ctx) => {
+  if (calls.emergency !== undefined && calls.emergency !== 'free') {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['emergency'],
+      message: `emergency calls are always free and cannot be "${calls.emergency}"; remove the key or set it to "free"`,
+    });
+  }
+});
+export type CallTreatments = Partial<Record<CallClass | 'default', Treatment>>;
+
+const promptText = z
+  .string()
+  .min(1, { message: 'must not be empty' })
+  .max(500, { message: 'must be at most 500 characters' })
+  .refine((s) => !CONTROL_CHARS.test(s), { message: 'must not contain control characters' });
+
+/** Words the caller hears. Every text can be overridden; the defaults are in `prompts.ts`. */
+export const promptsSchema = z.strictObject({
+  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language tag such as en-US' }).default('en-US'),
+  voice: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' }).default('Polly.Joanna'),
+  accountCode: promptText.optional(),
+  optionalCode: promptText.optional(),
+  authorizationCode: promptText.optional(),
+  invalidCode: promptText.optional(),
+  tooManyAttempts: promptText.optional(),
+  notPermitted: promptText.optional(),
+  lockedOut: promptText.optional(),
+  noCalls: promptText.optional(),
+  error: promptText.optional(),
+});
+export type PromptSettings = z.output<typeof promptsSchema>;
+export type PromptKey = Exclude<keyof PromptSettings, 'language' | 'voice'>;
+
+const maxAttemptsSchema = z
+  .number({ error: 'must be a whole number from 1 to 9' })
+  .int({ message: 'must be a whole number from 1 to 9' })
+  .min(1, { message: 'must be at least 1' })
+  .max(9, { message: 'must be at most 9' });
+
+const levelSchema = z
+  .number({ error: 'must be a whole number from 0 to 255' })
+  .int({ message: 'must be a whole number from 0 to 255' })
+  .min(0, { message: 'must be at least 0' })
+  .max(255, { message: 'must be at most 255' });
+
+/** What a group (class of service) or a user may override. */
+const overridesShape = {
+  calls: callsSchema.optional(),
+  maxAttempts: maxAttemptsSchema.optional(),
+  validate: z.boolean({ error: 'must be true or false' }).optional(),
+  proceedAfterMaxAttempts: z.boolean({ error: 'must be true or false' }).optional(),
+};
+export const groupSchema = z.strictObject(overridesShape);
+export type GroupSettings = z.output<typeof groupSchema>;
+
+const entryPointSchema = z.strictObject({
+  /** false: optional/required/authorized become free for calls through this entry point. */
+  codes: z.boolean({ error: 'must be true or false' }).default(true),
+  /** Inbound: forward calls to this destination instead of treating them as outbound. */
+  forwardTo: destinationSchema.optional(),
+  /** Inbound: tag the usage record with the code whose caller_ids list the caller. */
+  tagByCallerId: z.boolean({ error: 'must be true or false' }).default(true),
+  callerId: e164Schema.optional(),
+});
+export type EntryPointSettings = z.output<typeof entryPointSchema>;
+
+function entryPointKind(key: string): 'number' | 'sipDomain' | 'application' | undefined {
+  if (E164.test(key)) return 'number';
+  if (APPLICATION_SID.test(key)) return 'application';
+  if (HOSTNAME.test(key)) return 'sipDomain';
+  return undefined;
+}
+
+const wholeMinutes = (min: number, max: number) =>
+  z
+    .number({ error: `must be a whole number from ${min} to ${max}` })
+    .int({ message: `must be a whole number from ${min} to ${max}` })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+
+export const settingsSchema = z
+  .strictObject({
+    account: z.string({ error: 'is required: the account slug, e.g. "acme"' }).regex(ACCOUNT_SLUG, {
+      message: 'must be 1-40 lower-case letters, digits or "-", starting with a letter or digit',
+    }),
+    twilioAccountSids: z
+      .array(z.string().regex(ACCOUNT_SID, { message: 'must be a Twilio Account SID: "AC" and 32 hex digits' }), {
+        error: 'is required: the Twilio Account SIDs (AC…) whose calls belong to this account',
+      })
+      .min(1, { message: 'must list at least one Twilio Account SID' }),
+    homeCountry: z
+      .string({ error: 'is required: an ISO 3166-1 alpha-2 country code such as "US"' })
+      .refine((c) => /^[A-Z]{2}$/.test(c) && isSupportedCountry(c), {
+        message: 'must be an ISO 3166-1 alpha-2 country code in capitals, such as "US" or "GB"',
+      }),
+    timeZone: z
+      .string({ error: 'is required: an IANA time zone such as "America/New_York"' })
+      .refine(isTimeZone, { message: 'must be an IANA time zone such as "America/New_York" or "Europe/London"' }),
+    callerId: e164Schema.optional(),
+    codeLength: z
+      .strictObject({
+        min: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }),
+        max: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }),
+      })
+      .refine((l) => l.min <= l.max, { message: 'min must not be greater than max', path: ['min'] })
+      .default({ min: 4, max: 6 }),
+    maxAttempts: maxAttemptsSchema.default(3),
+    validate: z.boolean({ error: 'must be true or false' }).default(true),
+    proceedAfterMaxAttempts: z.boolean({ error: 'must be true or false' }).default(false),
+    gatherTimeoutSeconds: z
+      .number({ error: 'must be a whole number of seconds from 3 to 15' })
+      .int({ message: 'must be a whole number of seconds from 3 to 15' })
+      .min(3, { message: 'must be at least 3 seconds' })
+      .max(15, { message: 'must be at most 15 seconds' })
+      .default(6),
+    calls: callsSchema.default({ default: 'free' }),
+    levels: z.strictObject(
+      Object.fromEntries(CALL_CLASSES.map((c) => [c, levelSchema.optional()])) as Record<CallClass, z.ZodOptional<typeof levelSchema>>,
+    ).default({}),
+    groups: z.record(z.string().regex(GROUP_NAME, { message: 'group names are 1-40 letters, digits, "_", "." or "-"' }), groupSchema).default({}),
+    defaultGroup: z.string().optional(),
+    entryPoints: z.record(z.string(), entryPointSchema).default({}),
+    lockout: z
+      .strictObject({
+        failures: wholeMinutes(1, 100),
+        windowMinutes: wholeMinutes(1, 1440),
+        lockMinutes: wholeMinutes(1, 10080),
+      })
+      .default({ failures: 10, windowMinutes: 15, lockMinutes: 60 }),
+    exportDelayMinutes: wholeMinutes(0, 1440).default(60),
+    prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
+  })
+  .superRefine((s, ctx) => {
+    if (s.defaultGroup !== undefined && !(s.defaultGroup in s.groups)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['defaultGroup'],
+        message: `names the group "${s.defaultGroup}", which is not defined under "groups"`,
+      });
+    }
+    if (!s.proceedAfterMaxAttempts) {
+      for (const [name, group] of Object.entries(s.groups)) {
+        if (group.proceedAfterMaxAttempts === true) {
+          ctx.addIssue({
+            code: 'custom',
+            path: ['groups', name, 'proceedAfterMaxAttempts'],
+            message: 'can be true only when the account allows it: set the top-level "proceedAfterMaxAttempts" to true first',
+          });
+        }
+      }
+    }
+    for (const [key, ep] of Object.entries(s.entryPoints)) {
+      const kind = entryPointKind(key);
+      if (kind === undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entryPoints', key],
+          message: 'entry point keys are a Twilio number (E.164), a SIP domain (acme.sip.twilio.com) or a TwiML App SID (AP…)',
+        });
+      } else if (ep.forwardTo !== undefined && kind !== 'number') {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entryPoints', key, 'forwardTo'],
+          message: 'only a Twilio number can forward inbound calls; SIP domains and TwiML apps place outbound calls',
+        });
+      } else if (ep.forwardTo !== undefined && ep.forwardTo === key) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['entryPoints', key, 'forwardTo'],
+          message: 'must not forward a number to itself',
+        });
+      }
+    }
+  });
+
+/** Settings as written by an admin (defaults not applied yet). */
+export type SettingsInput = z.input<typeof settingsSchema>;
+/** Settings with every default applied: what the rest of the system reads. */
+export type Settings = z.output<typeof settingsSchema>;
+
+/** One precise problem with a document: where (dotted path) and what is wrong. */
+export interface ValidationProblem {
+  readonly path: string;
+  readonly message: string;
+}
+
+export type ParseResult<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
+
+function formatPath(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const p of path) {
+    if (typeof p === 'number') out += `[${p}]`;
+    else out += out === '' ? String(p) : `.${String(p)}`;
+  }
+  return out === '' ? '(document)' : out;
+}
+
+/** zod issues → `path: message` problems a person can act on. */
+export function toProblems(error: z.ZodError): ValidationProblem[] {
+  return error.issues.map((issue) => {
+    let message = issue.message;
+    if (issue.code === 'unrecognized_keys') {
+      message = `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}: check the spelling against the schema (tollgate settings schema)`;
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      message = message.startsWith('is required') ? message : 'is required';
+    }
+    return { path: formatPath(issue.path), message };
+  });
+}
+
+/** Validate a settings document (already JSON-parsed) and apply the defaults. */
+export function parseSettings(input: unknown): ParseResult<Settings> {
+  // reportInput: tells a missing key (input undefined) from one of the wrong type.
+  const result = settingsSchema.safeParse(input, { reportInput: true });
+  return result.success ? { ok: true, value: result.data } : { ok: false, problems: toProblems(result.error) };
+}
+
+/** Parse the text of a settings.json file: JSON syntax errors are reported like schema errors. */
+export function parseSettingsText(text: string): ParseResult<Settings> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  } catch (err) {
+    return { ok: false, problems: [{ path: '(document)', message: `is not valid JSON: ${(err as Error).message}` }] };
+  }
+  return parseSettings(json);
+}
+
+/** The JSON Schema of the settings document, for editors (`tollgate settings schema`). */
+export function settingsJsonSchema(): Record<string, unknown> {
+  const schema = z.toJSONSchema(settingsSchema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return {
+    ...schema,
+    $id: 'https://tollgate.dev/schemas/settings.json',
+    title: 'Tollgate account settings',
+    description: 'One document per account: who must enter a code for which calls, and how (SPEC §4).',
+  };
+}
+
+/** The kind of an entry point key; undefined for a key the schema would reject. */
+export { entryPointKind };
+
+/**
+ * A user as stored (imported from `users/*.csv`, SPEC §8). Users not listed are members of
+ * the account's `defaultGroup` with no overrides of their own.
+ */
+export interface UserRecord {
+  /** `client:alice`, `sip:alice@acme.sip.twilio.com` or `+14155550123`. */
+  readonly id: string;
+  readonly name?: string;
+  readonly group?: string;
+  readonly callerId?: string;
+  readonly maxAttempts?: number;
+  readonly validate?: boolean;
+  readonly proceedAfterMaxAttempts?: boolean;
+  readonly calls?: CallTreatments;
+}

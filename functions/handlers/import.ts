@@ -1,0 +1,129 @@
+/**
+ * The import function: S3 ObjectCreated notifications for `imports/` arrive through SQS
+ * (AWS) or straight from s3rver (local stack); each object version is imported once.
+ *
+ * SQS: a message whose import throws (storage or S3 unavailable) is reported as a batch
+ * item failure, so SQS redelivers it and, after the last try, dead-letters it. A file that is
+ * wrong is not a failure: it gets a `rejected` report.
+ */
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
+import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
+import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
+import { makeSecretReader } from '../adapters/secrets.ts';
+import { bucketConfig, logLevel, pepperSecretArn, storageConfig, type Env } from '../config.ts';
+import { importObject, type ImporterDeps, type ImportReport, type ObjectRef } from '../services/importer.ts';
+import { makeLogger } from '../services/logger.ts';
+
+/** The parts of an S3 event notification record the import reads. */
+export interface S3EventRecord {
+  readonly eventName?: string;
+  readonly s3?: {
+    readonly bucket?: { readonly name?: string };
+    readonly object?: { readonly key?: string; readonly versionId?: string; readonly eTag?: string; readonly size?: number; readonly sequencer?: string };
+  };
+}
+
+export interface S3Event {
+  readonly Records?: readonly S3EventRecord[];
+  /** `s3:TestEvent`, sent once when a notification is configured. */
+  readonly Event?: string;
+}
+
+export interface SqsEvent {
+  readonly Records: readonly { readonly messageId: string; readonly body: string }[];
+}
+
+export interface SqsBatchResponse {
+  readonly batchItemFailures: { readonly itemIdentifier: string }[];
+}
+
+/**
+ * The objects an S3 notification names. Keys arrive URL-encoded with `+` for a space, as S3
+ * sends them; only ObjectCreated events count.
+ */
+export function objectRefs(event: S3Event): ObjectRef[] {
+  const refs: ObjectRef[] = [];
+  for (const record of event.Records ?? []) {
+    if (!record.eventName?.startsWith('ObjectCreated:')) continue;
+    const raw = record.s3?.object?.key;
+    if (raw === undefined) continue;
+    const obj = record.s3?.object;
+    refs.push({
+      key: decodeS3Key(raw),
+      ...(obj?.versionId ? { versionId: obj.versionId } : {}),
+      ...(obj?.eTag ? { eTag: obj.eTag } : {}),
+      ...(obj?.size === undefined ? {} : { size: obj.size }),
+    });
+  }
+  return refs;
+}
+
+export function decodeS3Key(raw: string): string {
+  return decodeURIComponent(raw.replace(/\+/g, ' '));
+}
+
+/** Import every object an S3 event names, in order. */
+export async function handleS3Event(deps: ImporterDeps, event: S3Event): Promise<ImportReport[]> {
+  const reports: ImportReport[] = [];
+  for (const ref of objectRefs(event)) {
+    const report = await importObject(deps, ref);
+    if (report !== undefined) reports.push(report);
+  }
+  return reports;
+}
+
+/** The SQS-triggered handler, with partial batch failure reporting. */
+export function makeImportHandler(deps: ImporterDeps): (event: SqsEvent) => Promise<SqsBatchResponse> {
+  return async (event) => {
+    const batchItemFailures: { itemIdentifier: string }[] = [];
+    for (const message of event.Records) {
+      try {
+        const body = JSON.parse(message.body) as S3Event;
+        await handleS3Event(deps, body);
+      } catch (err) {
+        deps.log.error('import failed; the message will be retried', { messageId: message.messageId, error: err });
+        batchItemFailures.push({ itemIdentifier: message.messageId });
+      }
+    }
+    return { batchItemFailures };
+  };
+}
+
+/** Importer dependencies over an S3 bucket and DynamoDB tables. */
+export function s3Objects(s3: S3Client, bucket: string): ImporterDeps['objects'] {
+  return {
+    read: (ref) => readObject(s3, bucket, ref.key, { ...(ref.versionId === undefined ? {} : { versionId: ref.versionId }), ...(ref.eTag === undefined ? {} : { eTag: ref.eTag }) }),
+    writeReport: (key, report) => putJson(s3, bucket, key, report),
+  };
+}
+
+function awsDeps(env: Env): ImporterDeps {
+  const storage = storageConfig(env);
+  const { bucket, s3Endpoint } = bucketConfig(env);
+  const pepperArn = pepperSecretArn(env);
+  const stores = makeDynamoStores({
+    client: makeDynamoClient(storage.dynamodbEndpoint === undefined ? {} : { endpoint: storage.dynamodbEndpoint }),
+    tables: storage.tables,
+  });
+  const readSecret = makeSecretReader(new SecretsManagerClient({}));
+  return {
+    objects: s3Objects(makeS3Client(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint }), bucket),
+    accounts: stores.accounts,
+    users: stores.users,
+    codes: stores.codes,
+    ledger: stores.ledger,
+    pepper: () => readSecret(pepperArn),
+    now: () => new Date(),
+    log: makeLogger({ service: 'tollgate-import', level: logLevel(env) }),
+  };
+}
+
+// Built on the first invocation rather than at import, so tests can import the factory
+// without an AWS environment; a container still builds its clients once.
+let deployed: ((event: SqsEvent) => Promise<SqsBatchResponse>) | undefined;
+export const handler = (event: SqsEvent): Promise<SqsBatchResponse> => {
+  deployed ??= makeImportHandler(awsDeps(process.env));
+  return deployed(event);
+};

@@ -1,0 +1,534 @@
+/**
+ * Imports through the bucket (SPEC §8): route an object by its key, validate the whole file,
+ * and only then apply it; write one report per object version; apply each version once.
+ *
+ * Every step is idempotent, so a duplicate S3 event or a crash half way that is retried ends
+ * in the same stored state as one clean run: the ledger says which versions are done, and
+ * applying compares each row with what is stored and writes only the difference.
+ */
+import { readCsv, CsvFormatError, type ColumnSpec, type CsvRecord } from '../core/csv.ts';
+import { CODE_COLUMNS, DuplicateTracker, validateCodeRow, type CodeRow, type RowError } from '../core/code-rows.ts';
+import { USER_COLUMNS, validateUserRow } from '../core/user-rows.ts';
+import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
+import {
+  SidTakenError,
+  type AccountStore,
+  type CodeChange,
+  type CodeItem,
+  type CodeStore,
+  type ImportLedger,
+  type UserStore,
+} from '../core/ports.ts';
+import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
+import type { Logger } from './logger.ts';
+
+/** The report of SPEC §8, written to `results/<account>/<name>.<UTC timestamp>.json`. */
+export interface ImportReport {
+  readonly file: string;
+  readonly versionId: string | null;
+  readonly status: 'applied' | 'rejected';
+  readonly mode: 'merge' | 'replace';
+  readonly rows: number;
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly deleted: number;
+  readonly errorCount: number;
+  readonly errors: readonly RowError[];
+  readonly startedAt: string;
+  readonly finishedAt: string;
+}
+
+/** Where the object lives and which version of it to read. */
+export interface ObjectRef {
+  readonly key: string;
+  readonly versionId?: string;
+  readonly eTag?: string;
+  readonly size?: number;
+}
+
+export interface ImporterDeps {
+  readonly objects: {
+    read(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>>;
+    writeReport(key: string, report: ImportReport): Promise<void>;
+  };
+  readonly accounts: AccountStore;
+  readonly users: UserStore;
+  readonly codes: CodeStore;
+  readonly ledger: ImportLedger;
+  /** The key of the authorization-code HMAC (Secrets Manager in AWS, TOLLGATE_HOME locally). */
+  readonly pepper: () => Promise<string>;
+  readonly now: () => Date;
+  readonly log: Logger;
+}
+
+/** The errors a report lists; the rest are only counted. */
+export const MAX_REPORTED_ERRORS = 1000;
+/** A settings document is small; anything larger is a mistake, not a setting. */
+const MAX_SETTINGS_BYTES = 1024 * 1024;
+/** Rows applied together: one batch read of what is stored, then the writes that differ. */
+const APPLY_CHUNK = 500;
+
+export type ImportRoute =
+  | { readonly kind: 'settings'; readonly account: string; readonly name: string }
+  | { readonly kind: 'codes' | 'users'; readonly mode: 'merge' | 'replace'; readonly account: string; readonly name: string };
+
+/**
+ * What an object key asks for, or why it asks for nothing:
+ * `imports/<account>/settings.json`, `imports/<account>/codes/<name>`,
+ * `imports/<account>/codes-replace/<name>`, `imports/<account>/users/<name>`.
+ */
+export function routeImportKey(key: string): ImportRoute | { readonly error: string; readonly account?: string } {
+  const m = /^imports\/([^/]+)\/(.+)$/.exec(key);
+  if (m === null) return { error: 'only keys under imports/<account>/ are imported' };
+  const account = m[1] ?? '';
+  const rest = m[2] ?? '';
+  if (!ACCOUNT_SLUG.test(account)) return { error: `"${account}" is not an account name (lower-case letters, digits and "-")` };
+  if (rest === 'settings.json') return { kind: 'settings', account, name: 'settings' };
+  const sub = /^(codes|codes-replace|users)\/([^/]+)$/.exec(rest);
+  if (sub === null) {
+    return {
+      account,
+      error: `nothing is imported from "${rest}": use settings.json, codes/<name>.csv, codes-replace/<name>.csv or users/<name>.csv`,
+    };
+  }
+  const folder = sub[1] as 'codes' | 'codes-replace' | 'users';
+  const name = baseName(sub[2] ?? '');
+  if (folder === 'users') return { kind: 'users', mode: 'merge', account, name };
+  return { kind: 'codes', mode: folder === 'codes-replace' ? 'replace' : 'merge', account, name };
+}
+
+function baseName(file: string): string {
+  const dot = file.lastIndexOf('.');
+  const base = dot > 0 ? file.slice(0, dot) : file;
+  return base.replace(/[^A-Za-z0-9._-]+/g, '_') || 'import';
+}
+
+/** `20261121T223000Z`: sorts by time and has no characters that trouble file systems. */
+export function reportTimestamp(at: Date): string {
+  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+}
+
+export function reportKey(account: string, name: string, at: Date): string {
+  return `results/${account}/${name}.${reportTimestamp(at)}.json`;
+}
+
+class Counts {
+  rows = 0;
+  created = 0;
+  updated = 0;
+  unchanged = 0;
+  deleted = 0;
+}
+
+class ErrorList {
+  readonly errors: RowError[] = [];
+  count = 0;
+  add(...errors: readonly RowError[]): void {
+    for (const e of errors) {
+      this.count++;
+      if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(e);
+    }
+  }
+}
+
+/**
+ * Import one object version. Returns the report it wrote, or undefined when the version was
+ * already done (a duplicate event) or the key is not an import. Throws only for faults worth
+ * a retry (storage or S3 unavailable): the caller lets the queue redeliver.
+ */
+export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<ImportReport | undefined> {
+  const route = routeImportKey(ref.key);
+  const startedAt = deps.now();
+  if ('error' in route) {
+    if (ref.key.endsWith('/')) return undefined; // a "folder" made by a console: nothing to import
+    deps.log.warn('import skipped', { key: ref.key, reason: route.error });
+    if (route.account === undefined) return undefined;
+    const report = rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]);
+    await deps.objects.writeReport(reportKey(route.account, baseName(ref.key.split('/').pop() ?? 'import'), startedAt), report);
+    return report;
+  }
+
+  const version = ref.versionId ?? (ref.eTag === undefined ? 'unversioned' : `etag:${ref.eTag}`);
+  const seen = await deps.ledger.get(route.account, ref.key, version);
+  if (seen !== undefined && seen.status !== 'applying') {
+    deps.log.info('import already done', { key: ref.key, version, status: seen.status });
+    return undefined;
+  }
+  await deps.ledger.put(route.account, ref.key, version, { status: 'applying', at: startedAt.toISOString() });
+
+  const report = await run(deps, route, ref, startedAt);
+  const key = reportKey(route.account, route.name, startedAt);
+  await deps.objects.writeReport(key, report);
+  await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
+  deps.log.info('import finished', {
+    key: ref.key,
+    status: report.status,
+    rows: report.rows,
+    created: report.created,
+    updated: report.updated,
+    unchanged: report.unchanged,
+    deleted: report.deleted,
+    errorCount: report.errorCount,
+    report: key,
+  });
+  return report;
+}
+
+async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+  if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt);
+  const settings = await deps.accounts.getSettings(route.account);
+  if (settings === undefined) {
+    return rejected(ref, route.mode, startedAt, deps.now(), [
+      {
+        line: 0,
+        column: '',
+        value: route.account,
+        message: `account "${route.account}" does not exist: upload imports/${route.account}/settings.json first`,
+      },
+    ]);
+  }
+  return route.kind === 'codes'
+    ? importCodes(deps, settings, route.mode, ref, startedAt)
+    : importUsers(deps, settings, ref, startedAt);
+}
+
+function rejected(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, errors: readonly RowError[], rows = 0, count = errors.length): ImportReport {
+  return {
+    file: ref.key,
+    versionId: ref.versionId ?? null,
+    status: 'rejected',
+    mode,
+    rows,
+    created: 0,
+    updated: 0,
+    unchanged: 0,
+    deleted: 0,
+    errorCount: count,
+    errors: errors.slice(0, MAX_REPORTED_ERRORS),
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+  };
+}
+
+function applied(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, c: Counts): ImportReport {
+  return {
+    file: ref.key,
+    versionId: ref.versionId ?? null,
+    status: 'applied',
+    mode,
+    rows: c.rows,
+    created: c.created,
+    updated: c.updated,
+    unchanged: c.unchanged,
+    deleted: c.deleted,
+    errorCount: 0,
+    errors: [],
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+  };
+}
+
+// ---------------------------------------------------------------------------------------
+// settings.json
+
+async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+  const text = await readText(await deps.objects.read(ref), MAX_SETTINGS_BYTES);
+  if (text === undefined) {
+    return rejected(ref, 'replace', startedAt, deps.now(), [
+      { line: 0, column: '', value: '', message: `settings.json is larger than ${MAX_SETTINGS_BYTES} bytes; is this the right file?` },
+    ]);
+  }
+  const parsed = parseSettingsText(text);
+  if (!parsed.ok) {
+    return rejected(
+      ref,
+      'replace',
+      startedAt,
+      deps.now(),
+      parsed.problems.map((p) => ({ line: 0, column: p.path, value: '', message: p.message })),
+    );
+  }
+  const settings = parsed.value;
+  if (settings.account !== account) {
+    return rejected(ref, 'replace', startedAt, deps.now(), [
+      {
+        line: 0,
+        column: 'account',
+        value: settings.account,
+        message: `the document is for account "${settings.account}" but was uploaded under imports/${account}/: upload it to imports/${settings.account}/settings.json or correct "account"`,
+      },
+    ]);
+  }
+  const before = await deps.accounts.getSettings(account);
+  const c = new Counts();
+  c.rows = 1;
+  if (before !== undefined && JSON.stringify(before) === JSON.stringify(settings)) {
+    c.unchanged = 1;
+    return applied(ref, 'replace', startedAt, deps.now(), c);
+  }
+  try {
+    await deps.accounts.putSettings(settings);
+  } catch (err) {
+    if (err instanceof SidTakenError) {
+      return rejected(ref, 'replace', startedAt, deps.now(), [
+        { line: 0, column: 'twilioAccountSids', value: err.accountSid, message: `${err.message}; remove it there first` },
+      ]);
+    }
+    throw err;
+  }
+  if (before === undefined) c.created = 1;
+  else c.updated = 1;
+  return applied(ref, 'replace', startedAt, deps.now(), c);
+}
+
+async function readText(source: AsyncIterable<Uint8Array>, limit: number): Promise<string | undefined> {
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for await (const chunk of source) {
+    size += chunk.byteLength;
+    if (size > limit) return undefined;
+    chunks.push(chunk);
+  }
+  return new TextDecoder('utf-8').decode(Buffer.concat(chunks));
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV: validate everything first (pass 1), then apply (pass 2, reading the same version again)
+
+/**
+ * Pass 1: every row checked, duplicates found, nothing written. Returns the errors (first
+ * 1,000 and a count) and how many rows there were.
+ */
+async function validateCsv<R>(
+  source: AsyncIterable<Uint8Array>,
+  columns: ColumnSpec,
+  validate: (rec: CsvRecord) => { ok: true; row: R } | { ok: false; errors: RowError[] },
+  keyOf: (row: R) => string,
+  describeDuplicate: (row: R, firstLine: number) => RowError,
+): Promise<{ rows: number; errors: ErrorList }> {
+  const errors = new ErrorList();
+  const seen = new DuplicateTracker();
+  let rows = 0;
+  try {
+    for await (const rec of readCsv(source, columns)) {
+      rows++;
+      const result = validate(rec);
+      if (!result.ok) {
+        errors.add(...result.errors);
+        continue;
+      }
+      const first = seen.see(keyOf(result.row), rec.line);
+      if (first !== undefined) errors.add(describeDuplicate(result.row, first));
+    }
+  } catch (err) {
+    if (!(err instanceof CsvFormatError)) throw err;
+    errors.add({ line: err.line, column: err.column ?? '', value: err.value ?? '', message: err.message });
+  }
+  return { rows, errors };
+}
+
+/** Pass 2 reads rows that pass 1 accepted; one failing now means the object changed underneath. */
+async function* validRows<R>(
+  source: AsyncIterable<Uint8Array>,
+  columns: ColumnSpec,
+  validate: (rec: CsvRecord) => { ok: true; row: R } | { ok: false; errors: RowError[] },
+): AsyncIterable<R> {
+  for await (const rec of readCsv(source, columns)) {
+    const result = validate(rec);
+    if (!result.ok) throw new Error(`line ${rec.line} no longer validates: the object changed while it was imported`);
+    yield result.row;
+  }
+}
+
+async function* chunks<T>(source: AsyncIterable<T>, size: number): AsyncIterable<T[]> {
+  let chunk: T[] = [];
+  for await (const item of source) {
+    chunk.push(item);
+    if (chunk.length >= size) {
+      yield chunk;
+      chunk = [];
+    }
+  }
+  if (chunk.length > 0) yield chunk;
+}
+
+async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+  const validate = (rec: CsvRecord): ReturnType<typeof validateCodeRow> => {
+    const result = validateCodeRow(rec, settings);
+    if (result.ok && mode === 'replace' && result.row.action === 'delete') {
+      return {
+        ok: false,
+        errors: [{ line: rec.line, column: 'action', value: 'delete', message: 'a replace file is the whole code list: leave out the codes to remove instead of marking them delete' }],
+      };
+    }
+    return result;
+  };
+  const pass1 = await validateCsv(await deps.objects.read(ref), CODE_COLUMNS, validate, (row) => row.code, duplicateCode);
+  if (pass1.errors.count === 0 && pass1.rows === 0 && mode === 'replace') {
+    pass1.errors.add({
+      line: 1,
+      column: '',
+      value: '',
+      message: 'a replace file with no rows would delete every code: to remove codes, upload a codes/ file with action=delete rows',
+    });
+  }
+  if (pass1.errors.count > 0) {
+    return rejected(ref, mode, startedAt, deps.now(), pass1.errors.errors, pass1.rows, pass1.errors.count);
+  }
+
+  const pepper = await deps.pepper();
+  const account = settings.account;
+  const c = new Counts();
+  const inFile = mode === 'replace' ? new Set<string>() : undefined;
+  // One chunk is written while the next is parsed.
+  let inFlight: Promise<void> = Promise.resolve();
+  for await (const rows of chunks(validRows(await deps.objects.read(ref), CODE_COLUMNS, validate), APPLY_CHUNK)) {
+    const keyed = rows.map((row) => ({ row, keys: keysOf(row, pepper, account) }));
+    if (inFile !== undefined) for (const k of keyed) for (const key of k.keys) inFile.add(key);
+    await inFlight;
+    inFlight = applyCodeChunk(deps.codes, account, keyed, c);
+  }
+  await inFlight;
+
+  if (inFile !== undefined) {
+    // The file is the whole list: every stored code it does not name goes.
+    let batch: CodeChange[] = [];
+    for await (const item of deps.codes.listCodes(account)) {
+      if (inFile.has(item.key)) continue;
+      batch.push({ delete: item });
+      if (batch.length >= APPLY_CHUNK) {
+        c.deleted += batch.length;
+        await deps.codes.writeCodes(account, batch);
+        batch = [];
+      }
+    }
+    c.deleted += batch.length;
+    if (batch.length > 0) await deps.codes.writeCodes(account, batch);
+  }
+  return applied(ref, mode, startedAt, deps.now(), c);
+}
+
+function duplicateCode(row: CodeRow, firstLine: number): RowError {
+  return {
+    line: row.line,
+    column: 'code',
+    value: row.kind === 'authorization' ? '(hidden: authorization code)' : row.code,
+    message: `duplicate of line ${firstLine}: each code may appear once in a file`,
+  };
+}
+
+/** An upsert names one key; a delete names both kinds, since the row need not say which. */
+function keysOf(row: CodeRow, pepper: string, account: string): string[] {
+  if (row.action === 'delete') return [accountCodeKey(row.code), authorizationCodeKey(pepper, account, row.code)];
+  return [row.kind === 'authorization' ? authorizationCodeKey(pepper, account, row.code) : accountCodeKey(row.code)];
+}
+
+function toItem(row: CodeRow, key: string): CodeItem {
+  const item: Record<string, unknown> = { key, kind: row.kind, enabled: row.enabled };
+  if (row.kind === 'account') item.code = row.code;
+  else item.ref = codeRef(key);
+  if (row.description !== undefined && row.description !== '') item.description = row.description;
+  if (row.expires !== undefined) item.expires = row.expires;
+  if (row.kind === 'authorization') item.level = row.level ?? 0;
+  if (row.users !== undefined && row.users.length > 0) item.users = row.users;
+  if (row.groups !== undefined && row.groups.length > 0) item.groups = row.groups;
+  if (row.callerIds !== undefined && row.callerIds.length > 0) item.callerIds = row.callerIds;
+  return item as unknown as CodeItem;
+}
+
+/** Two codes hold the same data (the fields of SPEC §7, in a fixed order). */
+function sameCode(a: CodeItem, b: CodeItem): boolean {
+  const fields = ['key', 'kind', 'code', 'ref', 'description', 'enabled', 'expires', 'level', 'users', 'groups', 'callerIds'] as const;
+  return fields.every((f) => JSON.stringify(a[f] ?? null) === JSON.stringify(b[f] ?? null));
+}
+
+async function applyCodeChunk(store: CodeStore, account: string, keyed: readonly { row: CodeRow; keys: string[] }[], c: Counts): Promise<void> {
+  const stored = await store.getCodes(account, keyed.flatMap((k) => k.keys));
+  const changes: CodeChange[] = [];
+  for (const { row, keys } of keyed) {
+    c.rows++;
+    if (row.action === 'delete') {
+      const present = keys.map((k) => stored.get(k)).filter((x): x is CodeItem => x !== undefined);
+      if (present.length === 0) c.unchanged++;
+      for (const item of present) {
+        changes.push({ delete: item });
+        c.deleted++;
+      }
+      continue;
+    }
+    const key = keys[0] as string;
+    const item = toItem(row, key);
+    const previous = stored.get(key);
+    if (previous === undefined) {
+      c.created++;
+      changes.push({ put: item });
+    } else if (sameCode(previous, item)) {
+      c.unchanged++;
+    } else {
+      c.updated++;
+      changes.push({ put: item, previous });
+    }
+  }
+  if (changes.length > 0) await store.writeCodes(account, changes);
+}
+
+// ---------------------------------------------------------------------------------------
+// users
+
+async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+  const validate = (rec: CsvRecord) => validateUserRow(rec, settings);
+  const pass1 = await validateCsv(
+    await deps.objects.read(ref),
+    USER_COLUMNS,
+    validate,
+    (row) => row.user.id,
+    (row, first) => ({ line: row.line, column: 'user', value: row.user.id, message: `duplicate of line ${first}: each user may appear once in a file` }),
+  );
+  if (pass1.errors.count > 0) {
+    return rejected(ref, 'merge', startedAt, deps.now(), pass1.errors.errors, pass1.rows, pass1.errors.count);
+  }
+  const account = settings.account;
+  const c = new Counts();
+  for await (const rows of chunks(validRows(await deps.objects.read(ref), USER_COLUMNS, validate), APPLY_CHUNK)) {
+    const stored = await deps.users.getUsers(account, rows.map((r) => r.user.id));
+    const puts: UserRecord[] = [];
+    const deletes: string[] = [];
+    for (const row of rows) {
+      c.rows++;
+      const previous = stored.get(row.user.id);
+      if (row.action === 'delete') {
+        if (previous === undefined) c.unchanged++;
+        else {
+          deletes.push(row.user.id);
+          c.deleted++;
+        }
+      } else if (previous === undefined) {
+        puts.push(row.user);
+        c.created++;
+      } else if (canonical(previous) === canonical(row.user)) {
+        c.unchanged++;
+      } else {
+        puts.push(row.user);
+        c.updated++;
+      }
+    }
+    if (puts.length > 0) await deps.users.putUsers(account, puts);
+    if (deletes.length > 0) await deps.users.deleteUsers(account, deletes);
+  }
+  return applied(ref, 'merge', startedAt, deps.now(), c);
+}
+
+/** JSON with sorted keys and no undefined members, for comparing records. */
+function canonical(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => {
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      return Object.fromEntries(
+        Object.entries(v as Record<string, unknown>)
+          .filter(([, x]) => x !== undefined)
+          .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+      );
+    }
+    return v;
+  });
+}
