@@ -64,3 +64,20 @@ export function logLevel(env: Env): 'debug' | 'info' | 'warn' | 'error' {
   if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level;
   throw new ConfigError(`LOG_LEVEL is "${level}"; use debug, info, warn or error`);
 }
+
+export interface VoiceConfig {
+  /** Secrets Manager secret: `{ "AC…": ["token", …] }`. */
+  readonly twilioTokensSecretArn: string;
+  readonly alertsTopicArn: string;
+  /** The base URL Twilio calls, when it is not the request's own host (a custom domain behind a proxy). */
+  readonly publicBaseUrl?: string;
+}
+
+export function voiceConfig(env: Env): VoiceConfig {
+  const publicBaseUrl = optional(env, 'TOLLGATE_PUBLIC_URL');
+  return Object.freeze({
+    twilioTokensSecretArn: required(env, 'TOLLGATE_TWILIO_SECRET_ARN'),
+    alertsTopicArn: required(env, 'TOLLGATE_ALERTS_TOPIC_ARN'),
+    ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
+  });
+}

@@ -123,6 +123,25 @@ export function isEmergency(destination: string, homeCountry?: string): boolean 
   }
 }
 
+/** Every short emergency number of every country in the table. */
+const ANY_COUNTRY_EMERGENCY: ReadonlySet<string> = new Set([...UNIVERSAL_EMERGENCY, ...[...EMERGENCY_NUMBERS.values()].flatMap((s) => [...s])]);
+
+/**
+ * True when the destination is an emergency number in *some* country. For the moment the
+ * account (and so its home country) cannot be known — storage down, an unknown Account SID —
+ * dialling a number that may be an emergency call costs nothing, while refusing one may cost
+ * a life.
+ */
+export function isEmergencyAnywhere(destination: string): boolean {
+  try {
+    const part = dialledPart(destination);
+    if (part.kind === 'client') return false;
+    return isEmergencyNumber(part.user, undefined) || ANY_COUNTRY_EMERGENCY.has(part.user);
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Extracts the dialable part: `sip:+4420…@dom;transport=udp` → `+4420…` (also `sips:`, with
  * `;params`, `?headers`, `:password` and `:port` dropped and `%xx` decoded), `tel:+1…` →

@@ -69,14 +69,23 @@ export interface CodeStore {
   codeForCallerId(account: string, callerId: string): Promise<CodeItem | undefined>;
 }
 
+/** A call's state as stored, with the revision a later write must name. */
+export interface StoredCallState {
+  readonly state: CallState;
+  readonly revision: number;
+}
+
 /** Call state and usage record of one call, keyed by CallSid. */
 export interface CallStore {
-  get(callSid: string): Promise<CallState | undefined>;
+  get(callSid: string): Promise<StoredCallState | undefined>;
   /**
-   * Store the state if the stored `step` is still `expectedStep` (or, for a new call, no
-   * state exists: `expectedStep` undefined). Returns false when another delivery won.
+   * Store the state if the stored revision is still `expectedRevision` (for a new call: no
+   * state exists, `expectedRevision` undefined). Returns the new revision, or undefined when
+   * another write won — the caller reads again and decides again, so Twilio's retry of the
+   * same webhook counts once and a dial result and a status callback arriving together both
+   * land.
    */
-  put(state: CallState, options: { readonly expectedStep: number | undefined; readonly timeZone: string }): Promise<boolean>;
+  put(state: CallState, options: { readonly expectedRevision: number | undefined; readonly timeZone: string }): Promise<number | undefined>;
 }
 
 /** Per-user lockout counters (SPEC §6). */
@@ -97,4 +106,20 @@ export interface LedgerEntry {
   /** Where the report was written. */
   readonly reportKey?: string;
   readonly at: string;
+}
+
+/**
+ * The reads of one webhook in one round trip (a BatchGetItem across tables), so a warm
+ * webhook costs at most one read and one write.
+ */
+export interface CallContextStore {
+  /** The first webhook: the users among `ids` (the caller, and the callee when it may be a user) and the caller's lockout record. */
+  loadStart(account: string, caller: string, ids: readonly string[]): Promise<{ readonly users: Map<string, UserRecord>; readonly lockout: LockoutRecord | undefined }>;
+  /** A code step: the call (unless the caller already holds it), the codes the digits may name, and the caller's lockout record. */
+  loadStep(
+    account: string,
+    caller: string,
+    codeKeys: readonly string[],
+    callSid: string | undefined,
+  ): Promise<{ readonly call: StoredCallState | undefined; readonly codes: Map<string, CodeItem>; readonly lockout: LockoutRecord | undefined }>;
 }

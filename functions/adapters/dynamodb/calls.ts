@@ -3,19 +3,18 @@
  * is one consistent read and one conditional write), and lockout records. Items carry the
  * TTL attribute `expiresAt`; every read treats an expired item as absent.
  */
-import { GetItemCommand, PutItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import type { CallState, Phase } from '../../core/callflow.ts';
+import { GetItemCommand, PutItemCommand, type DynamoDBClient, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
+import type { CallState } from '../../core/callflow.ts';
 import { normalizeIdentity } from '../../core/codes.ts';
 import type { LockoutRecord } from '../../core/lockout.ts';
-import type { CallStore, LockoutStore } from '../../core/ports.ts';
+import type { CallStore, LockoutStore, StoredCallState } from '../../core/ports.ts';
 import { localDate } from '../../core/time.ts';
 import { fromItem, num, str, toItem, type Item } from './attributes.ts';
 import { epochSeconds, isConditionalCheckFailed, isExpired, queryItems, systemClock, type StoreOptions } from './common.ts';
 import { CALLS_BY_DAY_INDEX, TTL_ATTRIBUTE } from './tables.ts';
 
 /** Attributes the store adds to a call's fields. */
-const STORAGE_ATTRS: ReadonlySet<string> = new Set(['pk', 'day', 'startKey', TTL_ATTRIBUTE, 'updatedAt']);
-const PHASES: readonly Phase[] = ['prompting', 'dialling', 'ended'];
+const STORAGE_ATTRS: ReadonlySet<string> = new Set(['pk', 'day', 'startKey', TTL_ATTRIBUTE, 'updatedAt', 'revision']);
 const DAY = 86_400_000;
 
 export interface CallStoreOptions extends StoreOptions {
@@ -35,12 +34,10 @@ export function callDayKey(account: string, day: string): string {
 }
 
 /**
- * `put` is one conditional PutItem. Besides `step` (which makes a retried webhook count once)
- * the condition refuses any write that would move the call's monotonic fields backwards —
- * `phase` (prompting → dialling → ended), `dialCompleted`, `statusReceived`. `/voice/dial-complete`
- * and `/voice/status` do not advance `step` and often arrive together; without this the later
- * of two writes from the same read would erase the other's result. The loser gets false and
- * should read again and re-decide (a true duplicate then decides "unchanged").
+ * `put` is one conditional PutItem on the item's `revision`: every write names the revision
+ * it read, so of two writes from the same read exactly one lands (a retried webhook counts
+ * once; a dial result and a status callback arriving together do not erase each other). The
+ * loser reads again and decides again.
  */
 export class DynamoCallStore implements CallStore {
   private readonly client: DynamoDBClient;
@@ -55,17 +52,17 @@ export class DynamoCallStore implements CallStore {
     this.retentionMs = (options.usageRetentionDays ?? 400) * DAY;
   }
 
-  async get(callSid: string): Promise<CallState | undefined> {
+  async get(callSid: string): Promise<StoredCallState | undefined> {
     // Strongly consistent: the next webhook of a call can arrive milliseconds after the last write.
     const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: { pk: { S: callSid } }, ConsistentRead: true }));
-    if (out.Item === undefined || isExpired(out.Item, this.now())) return undefined;
-    return fromItem(out.Item, STORAGE_ATTRS) as unknown as CallState;
+    return toStoredCall(out.Item, this.now());
   }
 
-  async put(state: CallState, options: { readonly expectedStep: number | undefined; readonly timeZone: string }): Promise<boolean> {
+  async put(state: CallState, options: { readonly expectedRevision: number | undefined; readonly timeZone: string }): Promise<number | undefined> {
     const now = this.now();
     const started = new Date(state.startedAt);
     if (Number.isNaN(started.getTime())) throw new RangeError(`call ${state.callSid}: startedAt is not an instant: ${state.startedAt}`);
+    const revision = (options.expectedRevision ?? 0) + 1;
     const item: Item = {
       ...toItem(state),
       pk: { S: state.callSid },
@@ -73,48 +70,18 @@ export class DynamoCallStore implements CallStore {
       startKey: { S: `${state.startedAt}#${state.callSid}` },
       [TTL_ATTRIBUTE]: { N: String(epochSeconds(new Date(started.getTime() + this.retentionMs))) },
       updatedAt: { S: now.toISOString() },
+      revision: { N: String(revision) },
     };
-    const names: Record<string, string> = {};
-    const values: Record<string, AttributeValue> = {};
-    let condition: string;
-    if (options.expectedStep === undefined) {
-      // A new call; an expired leftover under the same CallSid does not count.
-      condition = 'attribute_not_exists(pk) OR #exp <= :now';
-      names['#exp'] = TTL_ATTRIBUTE;
-      values[':now'] = { N: String(epochSeconds(now)) };
-    } else {
-      const parts = ['#step = :expected'];
-      names['#step'] = 'step';
-      values[':expected'] = { N: String(options.expectedStep) };
-      const rank = PHASES.indexOf(state.phase);
-      if (rank >= 0 && rank < PHASES.length - 1) {
-        const allowed = PHASES.slice(0, rank + 1);
-        parts.push(`#phase IN (${allowed.map((_, i) => `:ph${i}`).join(', ')})`);
-        names['#phase'] = 'phase';
-        allowed.forEach((p, i) => (values[`:ph${i}`] = { S: p }));
-      }
-      for (const flag of ['dialCompleted', 'statusReceived'] as const) {
-        if (!state[flag]) {
-          parts.push(`#${flag} = :false`);
-          names[`#${flag}`] = flag;
-          values[':false'] = { BOOL: false };
-        }
-      }
-      condition = parts.join(' AND ');
-    }
+    const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
+      options.expectedRevision === undefined
+        ? // A new call; an expired leftover under the same CallSid does not count.
+          { ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now', ExpressionAttributeNames: { '#exp': TTL_ATTRIBUTE }, ExpressionAttributeValues: { ':now': { N: String(epochSeconds(now)) } } }
+        : { ConditionExpression: '#rev = :expected', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':expected': { N: String(options.expectedRevision) } } };
     try {
-      await this.client.send(
-        new PutItemCommand({
-          TableName: this.table,
-          Item: item,
-          ConditionExpression: condition,
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-        }),
-      );
-      return true;
+      await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ...condition }));
+      return revision;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
+      if (isConditionalCheckFailed(err)) return undefined;
       throw err;
     }
   }
@@ -139,10 +106,26 @@ export class DynamoCallStore implements CallStore {
   }
 }
 
+/** A stored lockout record, or undefined when there is none or it has expired. */
+export function toLockout(item: Item | undefined, now: Date): LockoutRecord | undefined {
+  if (item === undefined || isExpired(item, now)) return undefined;
+  const windowStart = str(item, 'windowStart');
+  const failures = num(item, 'failures');
+  if (windowStart === undefined || failures === undefined) return undefined;
+  const lockedUntil = str(item, 'lockedUntil');
+  return { windowStart, failures, ...(lockedUntil === undefined ? {} : { lockedUntil }) };
+}
+
+/** A stored call, or undefined when there is none or it has expired. */
+export function toStoredCall(item: Item | undefined, now: Date): StoredCallState | undefined {
+  if (item === undefined || isExpired(item, now)) return undefined;
+  return { state: fromItem(item, STORAGE_ATTRS) as unknown as CallState, revision: num(item, 'revision') ?? 0 };
+}
+
 /** `lockout.windowMinutes` can be at most a day (settings schema). */
 const MAX_WINDOW_MS = 1440 * 60_000;
 
-const lockKey = (account: string, user: string) => ({ pk: { S: `LOCK#${account}#${normalizeIdentity(user)}` } });
+export const lockKey = (account: string, user: string) => ({ pk: { S: `LOCK#${account}#${normalizeIdentity(user)}` } });
 
 /**
  * Lockout records, one per user. The record stops mattering once it is unlocked and its
@@ -162,12 +145,7 @@ export class DynamoLockoutStore implements LockoutStore {
 
   async get(account: string, user: string): Promise<LockoutRecord | undefined> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: lockKey(account, user), ConsistentRead: true }));
-    if (out.Item === undefined || isExpired(out.Item, this.now())) return undefined;
-    const windowStart = str(out.Item, 'windowStart');
-    const failures = num(out.Item, 'failures');
-    if (windowStart === undefined || failures === undefined) return undefined;
-    const lockedUntil = str(out.Item, 'lockedUntil');
-    return { windowStart, failures, ...(lockedUntil === undefined ? {} : { lockedUntil }) };
+    return toLockout(out.Item, this.now());
   }
 
   async put(account: string, user: string, record: LockoutRecord): Promise<void> {

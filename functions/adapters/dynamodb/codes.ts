@@ -40,7 +40,7 @@ export function shardOf(key: string): string {
 
 const SHARD_IDS = Array.from({ length: SHARDS }, (_, i) => i.toString(16));
 const codePk = (account: string, key: string) => `${account}#${shardOf(key)}`;
-const codeKey = (account: string, key: string): Item => ({ pk: { S: codePk(account, key) }, sk: { S: key } });
+export const codeKey = (account: string, key: string): Item => ({ pk: { S: codePk(account, key) }, sk: { S: key } });
 const cidPk = (account: string) => `${account}#CID`;
 const cidKey = (account: string, callerId: string, key: string): Item => ({
   pk: { S: cidPk(account) },
@@ -57,7 +57,7 @@ function codeFields(code: CodeItem): StoredCode {
 }
 
 /** A code item keeps its key in `sk`; a caller-ID entry, whose `sk` is the number, in `key`. */
-function toCode(item: Item): CodeItem {
+export function toCode(item: Item): CodeItem {
   const key = str(item, 'key') ?? str(item, 'sk') ?? '';
   return { ...(fromItem(item, NON_CODE_ATTRS) as unknown as StoredCode), key };
 }

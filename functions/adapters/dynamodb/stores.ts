@@ -1,5 +1,6 @@
 /** The composition root's one call: every DynamoDB store over one client and one set of tables. */
-import type { AccountStore, CallStore, CodeStore, ImportLedger, LockoutStore, UserStore } from '../../core/ports.ts';
+import type { AccountStore, CallContextStore, CallStore, CodeStore, ImportLedger, LockoutStore, UserStore } from '../../core/ports.ts';
+import { DynamoCallContextStore } from './call-context.ts';
 import { DynamoAccountStore, DynamoImportLedger } from './accounts.ts';
 import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';
 import { DynamoCodeStore, type CodeStoreOptions } from './codes.ts';
@@ -15,6 +16,7 @@ export interface DynamoStores {
   readonly calls: CallStore & Pick<DynamoCallStore, 'callsOfDay'>;
   readonly lockouts: LockoutStore;
   readonly ledger: ImportLedger;
+  readonly callContext: CallContextStore;
 }
 
 export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
@@ -25,6 +27,7 @@ export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
     calls: new DynamoCallStore(options),
     lockouts: new DynamoLockoutStore(options),
     ledger: new DynamoImportLedger(options),
+    callContext: new DynamoCallContextStore(options),
   };
 }
 

@@ -8,9 +8,9 @@ import { batchGet, batchWrite, type BatchOptions } from './batch.ts';
 import { queryItems, type StoreOptions } from './common.ts';
 
 const KEY_ATTRS: ReadonlySet<string> = new Set(['pk', 'sk']);
-const userKey = (account: string, id: string): Item => ({ pk: { S: `USERS#${account}` }, sk: { S: normalizeIdentity(id) } });
+export const userKey = (account: string, id: string): Item => ({ pk: { S: `USERS#${account}` }, sk: { S: normalizeIdentity(id) } });
 
-function toUser(item: Item): UserRecord {
+export function toUser(item: Item): UserRecord {
   return fromItem(item, KEY_ATTRS) as unknown as UserRecord;
 }
 

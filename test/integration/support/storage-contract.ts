@@ -257,55 +257,54 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
 
       it('creates a call once: a second "new call" put loses', async () => {
         const s = callState('CA0001');
-        expect(await env.stores.calls.put(s, { expectedStep: undefined, ...tz })).toBe(true);
-        expect(await env.stores.calls.put({ ...s, attempts: 1 }, { expectedStep: undefined, ...tz })).toBe(false);
-        expect(await env.stores.calls.get('CA0001')).toEqual(s);
+        expect(await env.stores.calls.put(s, { expectedRevision: undefined, ...tz })).toBe(1);
+        expect(await env.stores.calls.put({ ...s, attempts: 1 }, { expectedRevision: undefined, ...tz })).toBeUndefined();
+        expect(await env.stores.calls.get('CA0001')).toEqual({ state: s, revision: 1 });
         expect(await env.stores.calls.get('CA9999')).toBeUndefined();
       });
 
       it('keeps empty strings, empty lists and nested actions as they were', async () => {
         const s = callState('CA0005', { caller: '', group: undefined, lastActions: [], dial: { target: { kind: 'sip', uri: 'sip:bob@acme.sip.twilio.com' } } });
-        expect(await env.stores.calls.put(s, { expectedStep: undefined, ...tz })).toBe(true);
+        expect(await env.stores.calls.put(s, { expectedRevision: undefined, ...tz })).toBe(1);
         const got = await env.stores.calls.get('CA0005');
-        expect(got).toEqual(s);
-        expect(got).not.toHaveProperty('group');
-        expect(got).not.toHaveProperty('expiresAt');
+        expect(got?.state).toEqual(s);
+        expect(got?.state).not.toHaveProperty('group');
+        expect(got?.state).not.toHaveProperty('expiresAt');
+        expect(got?.state).not.toHaveProperty('revision');
       });
 
-      it('counts a retried code step once', async () => {
+      it('counts a retried code step once: two writes from the same read, one lands', async () => {
         const s = callState('CA0002');
-        await env.stores.calls.put(s, { expectedStep: undefined, ...tz });
+        await env.stores.calls.put(s, { expectedRevision: undefined, ...tz });
         const next = { ...s, step: 1, attempts: 1, lastActions: [{ type: 'say' as const, text: 'Not valid.' }] };
-        expect(await env.stores.calls.put(next, { expectedStep: 0, ...tz })).toBe(true);
-        expect(await env.stores.calls.put({ ...next, attempts: 2 }, { expectedStep: 0, ...tz })).toBe(false);
-        expect(await env.stores.calls.put(next, { expectedStep: 5, ...tz })).toBe(false);
-        expect(await env.stores.calls.get('CA0002')).toEqual(next);
+        expect(await env.stores.calls.put(next, { expectedRevision: 1, ...tz })).toBe(2);
+        expect(await env.stores.calls.put({ ...next, attempts: 2 }, { expectedRevision: 1, ...tz })).toBeUndefined();
+        expect(await env.stores.calls.put(next, { expectedRevision: 5, ...tz })).toBeUndefined();
+        expect(await env.stores.calls.get('CA0002')).toEqual({ state: next, revision: 2 });
       });
 
       it('does not let the dial result and the status callback overwrite each other', async () => {
         const base = callState('CA0003', { phase: 'dialling', step: 1, codeStatus: 'valid', code: '0042' });
-        await env.stores.calls.put(base, { expectedStep: undefined, ...tz });
+        await env.stores.calls.put(base, { expectedRevision: undefined, ...tz });
         const dialed = { ...base, phase: 'ended' as const, dialCompleted: true, outcome: 'completed' as const, talkS: 42 };
         const status = { ...base, phase: 'ended' as const, statusReceived: true, outcome: 'completed' as const, durationS: 60 };
-        expect(await env.stores.calls.put(dialed, { expectedStep: 1, ...tz })).toBe(true);
-        expect(await env.stores.calls.put(status, { expectedStep: 1, ...tz })).toBe(false);
+        expect(await env.stores.calls.put(dialed, { expectedRevision: 1, ...tz })).toBe(2);
+        expect(await env.stores.calls.put(status, { expectedRevision: 1, ...tz })).toBeUndefined();
         const both = { ...dialed, statusReceived: true, durationS: 60 };
-        expect(await env.stores.calls.put(both, { expectedStep: 1, ...tz })).toBe(true);
-        expect(await env.stores.calls.get('CA0003')).toEqual(both);
-        // An ended call does not go back to prompting.
-        expect(await env.stores.calls.put({ ...base, step: 1 }, { expectedStep: 1, ...tz })).toBe(false);
+        expect(await env.stores.calls.put(both, { expectedRevision: 2, ...tz })).toBe(3);
+        expect(await env.stores.calls.get('CA0003')).toEqual({ state: both, revision: 3 });
       });
 
       it('treats a call whose TTL has passed as gone, and lets its CallSid start afresh', async () => {
         const s = callState('CA0004', { startedAt: '2030-01-01T12:00:00.000Z' });
-        await env.stores.calls.put(s, { expectedStep: undefined, ...tz });
+        await env.stores.calls.put(s, { expectedRevision: undefined, ...tz });
         env.clock.set('2031-02-04T11:59:59.000Z'); // 399 days and a bit
-        expect(await env.stores.calls.get('CA0004')).toEqual(s);
+        expect((await env.stores.calls.get('CA0004'))?.state).toEqual(s);
         env.clock.set('2031-02-05T12:00:00.000Z'); // 400 days
         expect(await env.stores.calls.get('CA0004')).toBeUndefined();
         const again = { ...s, startedAt: '2031-02-05T12:00:00.000Z' };
-        expect(await env.stores.calls.put(again, { expectedStep: undefined, ...tz })).toBe(true);
-        expect(await env.stores.calls.get('CA0004')).toEqual(again);
+        expect(await env.stores.calls.put(again, { expectedRevision: undefined, ...tz })).toBe(1);
+        expect((await env.stores.calls.get('CA0004'))?.state).toEqual(again);
         env.clock.set('2030-03-10T15:00:00.000Z');
       });
 
@@ -318,7 +317,7 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
           callState('CA0105', { startedAt: '2030-06-14T12:00:00.000Z', account: 'globex' }),
           callState('CA0106', { startedAt: '2030-06-14T20:00:00.000Z' }), // same instant as CA0102
         ];
-        for (const s of day) await env.stores.calls.put(s, { expectedStep: undefined, ...tz });
+        for (const s of day) await env.stores.calls.put(s, { expectedRevision: undefined, ...tz });
         const listed = await collect(env.stores.calls.callsOfDay('acme', '2030-06-14'));
         expect(listed.map((c) => c.state.callSid)).toEqual(['CA0101', 'CA0102', 'CA0106', 'CA0103']);
         expect(listed[0]!.state).toEqual(day[1]);

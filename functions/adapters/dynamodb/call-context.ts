@@ -1,0 +1,70 @@
+/**
+ * A webhook's reads as one BatchGetItem across the three tables: the users and lockout
+ * record on the first webhook; the call, the candidate codes and the lockout record on a code
+ * step. Consistent reads: the previous webhook of the same call wrote milliseconds ago.
+ */
+import type { KeysAndAttributes } from '@aws-sdk/client-dynamodb';
+import { normalizeIdentity } from '../../core/codes.ts';
+import type { CallContextStore, CodeItem } from '../../core/ports.ts';
+import type { UserRecord } from '../../core/settings.ts';
+import { str, type Item } from './attributes.ts';
+import { batchGetTables, type BatchOptions } from './batch.ts';
+import { lockKey, toLockout, toStoredCall } from './calls.ts';
+import { codeKey, toCode } from './codes.ts';
+import { systemClock, type StoreOptions } from './common.ts';
+import { toUser, userKey } from './users.ts';
+
+export class DynamoCallContextStore implements CallContextStore {
+  private readonly options: StoreOptions;
+  private readonly now: () => Date;
+  private readonly batch: BatchOptions;
+
+  constructor(options: StoreOptions) {
+    this.options = options;
+    this.now = options.now ?? systemClock;
+    this.batch = options.batch ?? {};
+  }
+
+  async loadStart(account: string, caller: string, ids: readonly string[]) {
+    const { accounts, calls } = this.options.tables;
+    const wanted = [...new Set(ids.map(normalizeIdentity))];
+    const request: Record<string, KeysAndAttributes> = {
+      [calls]: { Keys: [lockKey(account, caller)], ConsistentRead: true },
+    };
+    if (wanted.length > 0) request[accounts] = { Keys: wanted.map((id) => userKey(account, id)), ConsistentRead: true };
+    const { items } = await batchGetTables(this.options.client, request, this.batch);
+    const byId = new Map<string, UserRecord>();
+    for (const item of items[accounts] ?? []) byId.set(str(item, 'sk') ?? '', toUser(item));
+    const users = new Map<string, UserRecord>();
+    for (const id of ids) {
+      const user = byId.get(normalizeIdentity(id));
+      if (user !== undefined) users.set(id, user);
+    }
+    return { users, lockout: toLockout((items[calls] ?? [])[0], this.now()) };
+  }
+
+  async loadStep(account: string, caller: string, codeKeys: readonly string[], callSid: string | undefined) {
+    const { codes: codesTable, calls } = this.options.tables;
+    const lock = lockKey(account, caller);
+    const callKeys: Item[] = [lock];
+    if (callSid !== undefined) callKeys.push({ pk: { S: callSid } });
+    const request: Record<string, KeysAndAttributes> = { [calls]: { Keys: callKeys, ConsistentRead: true } };
+    const uniqueCodes = [...new Set(codeKeys)];
+    if (uniqueCodes.length > 0) request[codesTable] = { Keys: uniqueCodes.map((k) => codeKey(account, k)), ConsistentRead: true };
+    const { items } = await batchGetTables(this.options.client, request, this.batch);
+    const now = this.now();
+    const lockPk = lock.pk?.S;
+    let call;
+    let lockout;
+    for (const item of items[calls] ?? []) {
+      if (str(item, 'pk') === lockPk) lockout = toLockout(item, now);
+      else call = toStoredCall(item, now);
+    }
+    const codes = new Map<string, CodeItem>();
+    for (const item of items[codesTable] ?? []) {
+      const code = toCode(item);
+      codes.set(code.key, code);
+    }
+    return { call, codes, lockout };
+  }
+}

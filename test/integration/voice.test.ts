@@ -1,0 +1,107 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
+import { accountCodeKey, authorizationCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
+import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
+import { parseSettings, type Settings } from '../../functions/core/settings.ts';
+import type { CodeItem } from '../../functions/core/ports.ts';
+import { silentLogger } from '../../functions/services/logger.ts';
+import { makeVoiceApp, type Alert, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
+import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
+import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
+
+const SID = `AC${'a1'.repeat(16)}`;
+const PEPPER = 'test-pepper';
+
+function settingsOf(doc: Record<string, unknown>): Settings {
+  const parsed = parseSettings({ account: 'acme', twilioAccountSids: [SID], homeCountry: 'US', timeZone: 'America/New_York', ...doc });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  return parsed.value;
+}
+
+const account = (digits: string, extra: Partial<CodeItem> = {}): CodeItem => ({ key: accountCodeKey(digits), kind: 'account', code: digits, enabled: true, ...extra });
+const authorization = (digits: string, level: number, extra: Partial<CodeItem> = {}): CodeItem => {
+  const key = authorizationCodeKey(PEPPER, 'acme', digits);
+  return { key, kind: 'authorization', ref: codeRef(key), enabled: true, level, ...extra };
+};
+
+describe('voice webhooks against dynalite', () => {
+  let env: StorageEnv;
+  let app: (e: HttpEvent) => Promise<HttpResult>;
+  let alerts: Alert[];
+
+  beforeAll(async () => {
+    env = await dynaliteEnv();
+  });
+  afterAll(async () => env.close());
+
+  async function setup(doc: Record<string, unknown>, codes: CodeItem[] = []): Promise<void> {
+    await env.stores.accounts.putSettings(settingsOf(doc));
+    if (codes.length > 0) await env.stores.codes.writeCodes('acme', codes.map((put) => ({ put })));
+    alerts = [];
+    app = makeVoiceApp({
+      ...env.stores,
+      authTokens: fixedTokens(AUTH_TOKEN),
+      pepper: async () => PEPPER,
+      alerts: { raise: async (a) => void alerts.push(a) },
+      publicBaseUrl: BASE_URL,
+      now: env.clock,
+      log: silentLogger,
+    });
+  }
+
+  const call = (callSid: string, from: string, to: string) => ({ CallSid: callSid, AccountSid: SID, From: from, To: to, CallStatus: 'in-progress', Direction: 'inbound', ApiVersion: '2010-04-01' });
+
+  beforeEach(() => env.clock.set('2026-06-15T14:00:00.000Z'));
+
+  it('prompts for a required code, re-prompts after a wrong one, dials on the right one, and records one usage row', async () => {
+    await setup({ calls: { default: 'required' }, callerId: '+14155550100' }, [account('0042', { description: 'Smith v Jones' })]);
+    const sid = newCallSid();
+    const base = call(sid, 'client:alice', '+12125550100');
+    const counter = countRequests(env.client);
+    const first = hear(await app(signedEvent('/voice/incoming', base)));
+    expect(first.gather?.action).toBe(`${BASE_URL}/voice/code?step=1`);
+    const wrong = hear(await app(signedEvent('/voice/code?step=1', { ...base, Digits: '9999', FinishedOnKey: '#' })));
+    expect(wrong.gather?.action).toBe(`${BASE_URL}/voice/code?step=2`);
+    expect(wrong.gather?.prompt).toMatch(/not accepted/);
+    const right = hear(await app(signedEvent('/voice/code?step=2', { ...base, Digits: '0042', FinishedOnKey: '#' })));
+    expect(right.dial).toMatchObject({ number: '+12125550100', callerId: '+14155550100', action: `${BASE_URL}/voice/dial-complete` });
+    const done = hear(await app(signedEvent('/voice/dial-complete', { ...base, DialCallStatus: 'completed', DialCallDuration: '125' })));
+    expect(done.hangup).toBe(true);
+    const status = await app(signedEvent('/voice/status', { ...base, CallStatus: 'completed', CallDuration: '140' }));
+    expect(status.statusCode).toBe(200);
+    counter.detach();
+    // Cold settings (2 reads), then per webhook one batch read and one write; the wrong code
+    // also stores the lockout counter; the callbacks reuse the state this process holds.
+    expect(Object.fromEntries(counter.byOperation)).toEqual({ GetItem: 2, BatchGetItem: 3, PutItem: 6 });
+    const stored = await env.stores.calls.get(sid);
+    expect(stored?.state).toMatchObject({ codeStatus: 'valid', code: '0042', codeDescription: 'Smith v Jones', outcome: 'completed', talkS: 125, durationS: 140, attempts: 2 });
+  });
+
+  it('refuses a bad signature with 403 and stores nothing', async () => {
+    await setup({ calls: { default: 'required' } });
+    const sid = newCallSid();
+    const res = await app(signedEvent('/voice/incoming', call(sid, 'client:alice', '+12125550100'), { token: 'wrong' }));
+    expect(res.statusCode).toBe(403);
+    expect(await env.stores.calls.get(sid)).toBeUndefined();
+  });
+
+  it('dials 911 for a request it cannot verify, and raises an alert', async () => {
+    await setup({ calls: { default: 'blocked' } });
+    const sid = newCallSid();
+    const res = hear(await app(signedEvent('/voice/incoming', call(sid, 'client:alice', '911'), { signature: null })));
+    expect(res.dial?.number).toBe('911');
+    expect(alerts.map((a) => [a.kind, a.verified])).toEqual([['emergency', false]]);
+  });
+
+  it('dials an authorization-coded call tagged with the description, never the digits', async () => {
+    await setup({ calls: { default: 'free', international: 'authorized' }, levels: { international: 1 } }, [authorization('778899', 2, { description: 'Finance desk' })]);
+    const sid = newCallSid();
+    const base = call(sid, 'client:alice', '+442079460018');
+    expect(hear(await app(signedEvent('/voice/incoming', base))).gather).toBeDefined();
+    const dial = hear(await app(signedEvent('/voice/code?step=1', { ...base, Digits: '778899' })));
+    expect(dial.dial?.number).toBe('+442079460018');
+    const stored = await env.stores.calls.get(sid);
+    expect(stored?.state.codeDescription).toBe('Finance desk');
+    expect(JSON.stringify(stored)).not.toContain('778899');
+  });
+});
