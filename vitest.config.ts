@@ -5,6 +5,9 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // Integration suites start their own dynalite/s3rver on loopback; keep them in separate workers.
     pool: 'forks',
+    // s3rver's ListObjectsV2 continuation tokens use DES, which Node 22's OpenSSL 3 offers only
+    // with the legacy provider (TOOLCHAIN.md); the workers that start s3rver need it.
+    execArgv: ['--openssl-legacy-provider'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },

@@ -13,7 +13,8 @@ import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from './numbering-tables.ts';
 import { resolvePolicy, type Policy } from './policy.ts';
 import { resolvePrompts, type Prompts } from './prompts.ts';
 import { localDate } from './time.ts';
-import { E164, entryPointKind, type EntryPointSettings, type Settings, type UserRecord } from './settings.ts';
+import { E164, entryPointKind } from './identifiers.ts';
+import type { EntryPointSettings, Settings, UserRecord } from './settings.ts';
 import type { Action, CallClass, CodeKind, CodeStatus, DialTarget, Direction, Outcome, Treatment } from './types.ts';
 
 /** Where a call is in its life. */
@@ -563,8 +564,8 @@ function promptsOf(settings: Settings): Prompts {
 
 /**
  * The emergency answer when nothing else can be trusted (no settings, no storage, a bad
- * signature, a bug): dial the number as typed. Twilio routes 911/112 to the emergency
- * service of the calling number's registered address.
+ * signature, a bug): dial the number, in its short form (see {@link emergencyNumber}). Twilio
+ * routes 911/112 to the emergency service of the calling number's registered address.
  */
 export function emergencyActions(to: string, callerId?: string): Action[] {
   return [{ type: 'dial', target: { kind: 'number', number: emergencyNumber(to) }, ...(callerId === undefined ? {} : { callerId }) }];

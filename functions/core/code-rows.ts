@@ -212,7 +212,7 @@ export function validateCodeRow(rec: CsvRecord, settings: Settings): { ok: true;
   // Unknown kind: it may have meant authorization. A delete row may name an authorization code
   // without saying so. Either way the digits stay out of the report.
   const secret = !kind.ok || kind.value === 'authorization' || (isDelete && raw('kind').trim() === '');
-  const codeValue = secret ? HIDDEN_CODE : raw('code');
+  const codeValue = secret && raw('code').trim() !== '' ? HIDDEN_CODE : raw('code');
 
   if (isDelete) {
     const code = checkCode(raw('code'), { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }, secret);

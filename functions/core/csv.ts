@@ -84,18 +84,15 @@ class LineCounter {
   private lastWasCr = false;
 
   add(text: string): void {
-    for (let i = 0; i < text.length; i++) {
-      const c = text.charCodeAt(i);
-      if (c === 10) {
-        if (!this.lastWasCr) this.breaks++;
-        this.lastWasCr = false;
-      } else if (c === 13) {
-        this.breaks++;
-        this.lastWasCr = true;
-      } else {
-        this.lastWasCr = false;
-      }
-    }
+    if (text === '') return;
+    let n = 0;
+    for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+    // A CR ends a line unless an LF follows (then the LF counted it); a CR that ends the chunk
+    // counts now, and its LF, if the next chunk starts with one, does not.
+    for (let i = text.indexOf('\r'); i !== -1; i = text.indexOf('\r', i + 1)) if (text.charCodeAt(i + 1) !== 10) n++;
+    if (this.lastWasCr && text.charCodeAt(0) === 10) n--;
+    this.breaks += n;
+    this.lastWasCr = text.charCodeAt(text.length - 1) === 13;
   }
 
   clone(): LineCounter {

@@ -7,17 +7,13 @@ import { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { CALL_CLASSES, TREATMENTS, type CallClass, type Treatment } from './types.ts';
 
-export const ACCOUNT_SLUG = /^[a-z0-9][a-z0-9-]{0,39}$/;
-export const E164 = /^\+[1-9][0-9]{1,14}$/;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
-const APPLICATION_SID = /^AP[0-9a-fA-F]{32}$/;
-const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
+import { ACCOUNT_SID, ACCOUNT_SLUG, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164, entryPointKind } from './identifiers.ts';
+
+export { ACCOUNT_SLUG, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164, entryPointKind };
 const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 // C0 and C1 controls: they have no business in a prompt or a description and break CSV/TTS.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
-export const CODE_LENGTH_MIN = 2;
-export const CODE_LENGTH_MAX = 14;
 
 function isTimeZone(tz: string): boolean {
   try {
@@ -118,13 +114,6 @@ const entryPointSchema = z.strictObject({
   callerId: e164Schema.optional(),
 });
 export type EntryPointSettings = z.output<typeof entryPointSchema>;
-
-function entryPointKind(key: string): 'number' | 'sipDomain' | 'application' | undefined {
-  if (E164.test(key)) return 'number';
-  if (APPLICATION_SID.test(key)) return 'application';
-  if (HOSTNAME.test(key)) return 'sipDomain';
-  return undefined;
-}
 
 const wholeMinutes = (min: number, max: number) =>
   z
@@ -293,9 +282,6 @@ export function settingsJsonSchema(): Record<string, unknown> {
     description: 'One document per account: who must enter a code for which calls, and how (SPEC §4).',
   };
 }
-
-/** The kind of an entry point key; undefined for a key the schema would reject. */
-export { entryPointKind };
 
 /**
  * A user as stored (imported from `users/*.csv`, SPEC §8). Users not listed are members of

@@ -55,6 +55,7 @@ export function objectRefs(event: S3Event): ObjectRef[] {
       ...(obj?.versionId ? { versionId: obj.versionId } : {}),
       ...(obj?.eTag ? { eTag: obj.eTag } : {}),
       ...(obj?.size === undefined ? {} : { size: obj.size }),
+      ...(obj?.sequencer ? { sequencer: obj.sequencer } : {}),
     });
   }
   return refs;

@@ -7,8 +7,8 @@
  * applying compares each row with what is stored and writes only the difference.
  */
 import { readCsv, CsvFormatError, type ColumnSpec, type CsvRecord } from '../core/csv.ts';
-import { CODE_COLUMNS, DuplicateTracker, validateCodeRow, type CodeRow, type RowError } from '../core/code-rows.ts';
-import { USER_COLUMNS, validateUserRow } from '../core/user-rows.ts';
+import { CODE_COLUMNS, DuplicateTracker, HIDDEN_CODE, duplicateCodeError, validateCodeRow, type CodeRow, type RowError } from '../core/code-rows.ts';
+import { USER_COLUMNS, duplicateUserError, validateUserRow } from '../core/user-rows.ts';
 import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
 import {
   SidTakenError,
@@ -45,6 +45,12 @@ export interface ObjectRef {
   readonly versionId?: string;
   readonly eTag?: string;
   readonly size?: number;
+  /**
+   * The event's `sequencer`: S3 gives each PUT of a key its own, and a redelivered event the
+   * same one. Without versioning it is what tells a re-upload of identical bytes (same ETag,
+   * which must be applied again) from a duplicate event (which must not).
+   */
+  readonly sequencer?: string;
 }
 
 export interface ImporterDeps {
@@ -54,7 +60,7 @@ export interface ImporterDeps {
   };
   readonly accounts: AccountStore;
   readonly users: UserStore;
-  readonly codes: CodeStore;
+  readonly codes: ImportCodeStore;
   readonly ledger: ImportLedger;
   /** The key of the authorization-code HMAC (Secrets Manager in AWS, TOLLGATE_HOME locally). */
   readonly pepper: () => Promise<string>;
@@ -62,12 +68,26 @@ export interface ImporterDeps {
   readonly log: Logger;
 }
 
+/**
+ * The code store, and optionally a cheap test for an account with no codes at all, with which
+ * a first import writes without reading first (DynamoCodeStore has one).
+ */
+export interface ImportCodeStore extends CodeStore {
+  hasCodes?(account: string): Promise<boolean>;
+}
+
 /** The errors a report lists; the rest are only counted. */
 export const MAX_REPORTED_ERRORS = 1000;
 /** A settings document is small; anything larger is a mistake, not a setting. */
 const MAX_SETTINGS_BYTES = 1024 * 1024;
-/** Rows applied together: one batch read of what is stored, then the writes that differ. */
-const APPLY_CHUNK = 500;
+/**
+ * Rows applied together: one batch read of what is stored, then the writes that differ. Large
+ * enough that the batch pools seldom drain between chunks (2,000 keys are 20 BatchGetItem
+ * and 80 BatchWriteItem requests), small enough to cost nothing in memory.
+ */
+const APPLY_CHUNK = 2000;
+/** Deletes of a replace file sent together. */
+const DELETE_CHUNK = 500;
 
 export type ImportRoute =
   | { readonly kind: 'settings'; readonly account: string; readonly name: string }
@@ -149,7 +169,7 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     return report;
   }
 
-  const version = ref.versionId ?? (ref.eTag === undefined ? 'unversioned' : `etag:${ref.eTag}`);
+  const version = ledgerVersion(ref);
   const seen = await deps.ledger.get(route.account, ref.key, version);
   if (seen !== undefined && seen.status !== 'applying') {
     deps.log.info('import already done', { key: ref.key, version, status: seen.status });
@@ -173,6 +193,18 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     report: key,
   });
   return report;
+}
+
+/**
+ * What the ledger records an import under: the version ID in a versioned bucket (AWS). In an
+ * unversioned one (s3rver locally) the ETag alone would take an admin's second upload of the
+ * same file, after fixing the account it was rejected for, as a duplicate and never report
+ * it; the event's sequencer tells the uploads apart.
+ */
+export function ledgerVersion(ref: ObjectRef): string {
+  if (ref.versionId !== undefined) return ref.versionId;
+  const parts = [ref.eTag === undefined ? undefined : `etag:${ref.eTag}`, ref.sequencer === undefined ? undefined : `seq:${ref.sequencer}`];
+  return parts.filter((p) => p !== undefined).join('@') || 'unversioned';
 }
 
 async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
@@ -323,7 +355,9 @@ async function validateCsv<R>(
     }
   } catch (err) {
     if (!(err instanceof CsvFormatError)) throw err;
-    errors.add({ line: err.line, column: err.column ?? '', value: err.value ?? '', message: err.message });
+    // Every header problem on its own line of the report, in the report's shape (the error's
+    // own message joins them and prefixes "line N:", which the report has a field for).
+    errors.add(...err.problems.map((p) => ({ line: p.line, column: p.column, value: p.value, message: p.message })));
   }
   return { rows, errors };
 }
@@ -364,7 +398,18 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
     }
     return result;
   };
-  const pass1 = await validateCsv(await deps.objects.read(ref), CODE_COLUMNS, validate, (row) => row.code, duplicateCode);
+  // The codes whose digits are secret (authorization codes, and deletes that may name one),
+  // so that a repeat of one stays hidden even when the repeating row says `account`.
+  const secret = new DuplicateTracker();
+  const keyOf = (row: CodeRow): string => {
+    if (row.kind === 'authorization' || row.action === 'delete') secret.see(row.code, row.line);
+    return row.code;
+  };
+  const duplicate = (row: CodeRow, firstLine: number): RowError => {
+    const error = duplicateCodeError(row, firstLine);
+    return secret.see(row.code, row.line) === undefined ? error : { ...error, value: HIDDEN_CODE };
+  };
+  const pass1 = await validateCsv(await deps.objects.read(ref), CODE_COLUMNS, validate, keyOf, duplicate);
   if (pass1.errors.count === 0 && pass1.rows === 0 && mode === 'replace') {
     pass1.errors.add({
       line: 1,
@@ -380,6 +425,11 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
   const pepper = await deps.pepper();
   const account = settings.account;
   const c = new Counts();
+  // Into an account with no codes every upsert creates and every delete finds nothing, so the
+  // reads before writing are skipped (on dynalite they cost half as much again as the writes).
+  // Keys in a file are distinct, so this import's own writes never make a later row stale; a
+  // retry after a crash finds the codes written before it and reads as usual.
+  const empty = deps.codes.hasCodes === undefined ? false : !(await deps.codes.hasCodes(account));
   const inFile = mode === 'replace' ? new Set<string>() : undefined;
   // One chunk is written while the next is parsed.
   let inFlight: Promise<void> = Promise.resolve();
@@ -387,7 +437,10 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
     const keyed = rows.map((row) => ({ row, keys: keysOf(row, pepper, account) }));
     if (inFile !== undefined) for (const k of keyed) for (const key of k.keys) inFile.add(key);
     await inFlight;
-    inFlight = applyCodeChunk(deps.codes, account, keyed, c);
+    inFlight = applyCodeChunk(deps.codes, account, keyed, c, empty);
+    // Its failure is awaited with the next chunk; until then it must not count as unhandled
+    // (Lambda's runtime exits on an unhandled rejection, failing the whole SQS batch).
+    inFlight.catch(() => undefined);
   }
   await inFlight;
 
@@ -397,7 +450,7 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
     for await (const item of deps.codes.listCodes(account)) {
       if (inFile.has(item.key)) continue;
       batch.push({ delete: item });
-      if (batch.length >= APPLY_CHUNK) {
+      if (batch.length >= DELETE_CHUNK) {
         c.deleted += batch.length;
         await deps.codes.writeCodes(account, batch);
         batch = [];
@@ -407,15 +460,6 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
     if (batch.length > 0) await deps.codes.writeCodes(account, batch);
   }
   return applied(ref, mode, startedAt, deps.now(), c);
-}
-
-function duplicateCode(row: CodeRow, firstLine: number): RowError {
-  return {
-    line: row.line,
-    column: 'code',
-    value: row.kind === 'authorization' ? '(hidden: authorization code)' : row.code,
-    message: `duplicate of line ${firstLine}: each code may appear once in a file`,
-  };
 }
 
 /** An upsert names one key; a delete names both kinds, since the row need not say which. */
@@ -443,8 +487,14 @@ function sameCode(a: CodeItem, b: CodeItem): boolean {
   return fields.every((f) => JSON.stringify(a[f] ?? null) === JSON.stringify(b[f] ?? null));
 }
 
-async function applyCodeChunk(store: CodeStore, account: string, keyed: readonly { row: CodeRow; keys: string[] }[], c: Counts): Promise<void> {
-  const stored = await store.getCodes(account, keyed.flatMap((k) => k.keys));
+async function applyCodeChunk(
+  store: CodeStore,
+  account: string,
+  keyed: readonly { row: CodeRow; keys: string[] }[],
+  c: Counts,
+  accountWasEmpty: boolean,
+): Promise<void> {
+  const stored = accountWasEmpty ? new Map<string, CodeItem>() : await store.getCodes(account, keyed.flatMap((k) => k.keys));
   const changes: CodeChange[] = [];
   for (const { row, keys } of keyed) {
     c.rows++;
@@ -483,7 +533,7 @@ async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRe
     USER_COLUMNS,
     validate,
     (row) => row.user.id,
-    (row, first) => ({ line: row.line, column: 'user', value: row.user.id, message: `duplicate of line ${first}: each user may appear once in a file` }),
+    duplicateUserError,
   );
   if (pass1.errors.count > 0) {
     return rejected(ref, 'merge', startedAt, deps.now(), pass1.errors.errors, pass1.rows, pass1.errors.count);

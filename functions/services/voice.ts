@@ -14,7 +14,8 @@ import { CallFlowError, decide, emergencyActions, errorActions, routeCall, type 
 import { isCodeFormat, normalizeIdentity } from '../core/codes.ts';
 import type { AccountStore, CallContextStore, CallStore, CodeItem, CodeStore, LockoutStore, StoredCallState } from '../core/ports.ts';
 import { DEFAULT_PROMPTS, DEFAULT_SPEECH, resolvePrompts } from '../core/prompts.ts';
-import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164, type Settings } from '../core/settings.ts';
+import { ACCOUNT_SID, CALL_SID, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164 } from '../core/identifiers.ts';
+import type { Settings } from '../core/settings.ts';
 import type { Action, SpeechOptions } from '../core/types.ts';
 import { accountCodeKey, authorizationCodeKey } from '../adapters/code-key.ts';
 import { publicUrl, verifyTwilioSignature, type TwilioParams } from '../adapters/twilio/signature.ts';
@@ -79,8 +80,6 @@ export interface VoiceDeps {
 
 export const MAX_BODY_BYTES = 64 * 1024;
 const ROUTES = new Set(['/voice/incoming', '/voice/code', '/voice/dial-complete', '/voice/status', '/voice/fallback']);
-const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
-const ACCOUNT_SID = /^AC[0-9a-fA-F]{32}$/;
 /** Calls whose state this container holds: later webhooks of a call mostly come back here. */
 const CALL_CACHE_SIZE = 5000;
 const CALL_CACHE_MS = 15 * 60_000;

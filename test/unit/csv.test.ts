@@ -102,6 +102,11 @@ describe('decodeCsvBytes', () => {
     expect(err.line).toBe(1001);
   });
 
+  it('counts CRLF, LF and lone CR line ends for the error line, even when a CRLF is split between chunks', async () => {
+    const bytes = new Uint8Array([...utf8('a\r\nb\rc\n\r\nd\r'), 0xff]);
+    for (const size of [1, 2, 3, 64]) expect((await formatError(decodeAll(bytes, size))).line, `chunks of ${size}`).toBe(6);
+  });
+
   it('refuses a file that ends in the middle of a character', async () => {
     const err = await formatError(decodeAll(new Uint8Array([...utf8('code\n12'), 0xe2, 0x82])));
     expect(err.message).toContain('CSV UTF-8');

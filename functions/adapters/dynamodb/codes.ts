@@ -6,7 +6,7 @@
  * that never touches the shards. The key in the sort key lets two codes list the same number
  * without overwriting each other's entry, and lets deletes go in a batch without conditions.
  */
-import { GetItemCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { StoredCode } from '../../core/codes.ts';
 import type { CodeChange, CodeItem, CodeStore } from '../../core/ports.ts';
 import { fromItem, str, toItem, type Item } from './attributes.ts';
@@ -135,6 +135,30 @@ export class DynamoCodeStore implements CodeStore {
       }
     }
     await batchWrite(this.client, this.table, requests, this.batch);
+  }
+
+  /**
+   * Whether the account has any code: one single-item Query per shard, in parallel. The
+   * importer asks before a file's first write: into an empty account (a first import) it need
+   * not read before writing.
+   */
+  async hasCodes(account: string): Promise<boolean> {
+    const found = await Promise.all(
+      SHARD_IDS.map(async (shard) => {
+        const out = await this.client.send(
+          new QueryCommand({
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `${account}#${shard}` } },
+            ProjectionExpression: 'sk',
+            Limit: 1,
+            ConsistentRead: true,
+          }),
+        );
+        return (out.Items?.length ?? 0) > 0;
+      }),
+    );
+    return found.includes(true);
   }
 
   /**

@@ -11,7 +11,8 @@ export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions;
 export interface DynamoStores {
   readonly accounts: AccountStore;
   readonly users: UserStore;
-  readonly codes: CodeStore;
+  /** Also tells whether an account has any code (`hasCodes`), for the importer. */
+  readonly codes: CodeStore & Pick<DynamoCodeStore, 'hasCodes'>;
   /** Also reads a day of usage records for the export (`callsOfDay`). */
   readonly calls: CallStore & Pick<DynamoCallStore, 'callsOfDay'>;
   readonly lockouts: LockoutStore;

@@ -1,0 +1,317 @@
+/**
+ * Import throughput and memory (SPEC §8 "1,000,000 rows in one file, streamed; memory stays
+ * flat"; issue 3's budgets): a generated codes CSV of 100,000 and of 1,000,000 rows is put into
+ * s3rver and imported by the real importer (both passes: validate the whole file, then apply)
+ * into dynalite; next to it, raw BatchWriteItem of the same rows, as the store would write
+ * them, on the same engine with the same number of requests in flight.
+ *
+ * Every measured run is a process of its own, and the engines are another (a fresh one per
+ * run, tables empty), so the peak RSS reported is the importer's alone. The measured code is
+ * bundled with esbuild first, as the Lambda function is: run from TypeScript sources, Node's
+ * type stripping alone adds ~65 MB of RSS that no deployed function has.
+ *
+ * Two scenarios: a first import (the account holds no codes: every row is created), which the
+ * budgets apply to, and a re-import of the same rows with one in ten changed (every row is read
+ * before writing, one in ten written), to show the general path too.
+ *
+ *   npm run bench:import                          # 100k and 1M first imports, the 100k re-import
+ *   node bench/import.bench.ts 100000 --reimport  # chosen sizes, re-import for each
+ *
+ * Budgets: importer peak RSS ≤ 300 MB; apply rate ≥ 0.8 × the raw rate.
+ */
+import { spawn } from 'node:child_process';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { once } from 'node:events';
+import { createInterface } from 'node:readline';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
+import { accountCodeKey, authorizationCodeKey } from '../functions/adapters/code-key.ts';
+import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
+import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
+import { createTables } from '../functions/adapters/dynamodb/tables.ts';
+import { makeS3Client } from '../functions/adapters/s3/client.ts';
+import { parseSettings } from '../functions/core/settings.ts';
+import { ensureBucket } from '../infra/local/emulators.ts';
+import { ACCOUNT, BUCKET, CONCURRENCY, CSV_HEADER, PEPPER, TABLES, benchRow, benchSettings, csvLine } from './support/rows.ts';
+import type { WorkerArgs, WorkerResult } from './support/import-worker.ts';
+
+const HERE = import.meta.dirname;
+const BUDGET_RSS_MB = 300;
+const BUDGET_RATIO = 0.8;
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const SIZES = sizes.length > 0 ? sizes : [100_000, 1_000_000];
+/** Re-imports take as long again (the account is loaded first): by default only the smallest. */
+const reimportSizes = process.argv.includes('--reimport') ? SIZES : SIZES.filter((n) => n <= 100_000);
+/** In the re-import file, one row in ten has a new description. */
+const CHANGED_EVERY = 10;
+
+interface Engines {
+  readonly dynamodbEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** dynalite + s3rver in a child process, fresh and empty. */
+async function startEngines(): Promise<Engines> {
+  const child = spawn(process.execPath, [join(HERE, 'support/emulators.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
+  if (first === undefined) throw new Error('the emulator process exited before printing its endpoints');
+  const info = JSON.parse(first) as { dynamodbEndpoint: string; s3Endpoint: string; pid: number };
+  return {
+    ...info,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+/** The peak RSS of another process so far (VmHWM), in MB. */
+async function peakRssOf(pid: number): Promise<number | undefined> {
+  try {
+    const status = await readFile(`/proc/${pid}/status`, 'utf8');
+    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The worker as the Lambda runs its code: one ESM bundle (NodejsFunction bundles with esbuild too). */
+async function bundleWorker(outdir: string): Promise<string> {
+  const outfile = join(outdir, 'import-worker.mjs');
+  await build({
+    entryPoints: [join(HERE, 'support/import-worker.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'warning',
+    // CommonJS dependencies inside an ESM bundle still call require().
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
+
+let workerBundle = '';
+
+/** CPU seconds a process has used so far (user + system), from /proc. */
+async function cpuSecondsOf(pid: number): Promise<number | undefined> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+    // After "pid (comm) ": state is field 0, utime 11, stime 12, in clock ticks (100 Hz on Linux).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
+  // BENCH_PROFILE=<dir> writes a V8 CPU profile of each run there (open it in Chrome DevTools).
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${args.mode}-${args.rows}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, workerBundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the ${args.mode} worker exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop() ?? '') as WorkerResult;
+}
+
+/** The rows as a CSV file (Excel's CRLF); `changedEvery`: every n-th row gets a new description. */
+async function writeCsv(path: string, rows: number, changedEvery?: number): Promise<number> {
+  const out = createWriteStream(path);
+  out.write(`${CSV_HEADER}\r\n`);
+  for (let i = 0; i < rows; ) {
+    let chunk = '';
+    for (const end = Math.min(rows, i + 10_000); i < end; i++) {
+      const row = benchRow(i);
+      chunk += `${csvLine(changedEvery !== undefined && i % changedEvery === 3 ? { ...row, description: `${row.description} (renamed)` } : row)}\r\n`;
+    }
+    if (!out.write(chunk)) await once(out, 'drain');
+  }
+  out.end();
+  await once(out, 'finish');
+  return (await stat(path)).size;
+}
+
+/** A sample of the rows must be stored, under the keys the importer uses. */
+async function checkStored(dynamodbEndpoint: string, rows: number): Promise<void> {
+  const client = makeDynamoClient({ endpoint: dynamodbEndpoint, requestTimeoutMs: 30_000 });
+  try {
+    const stores = makeDynamoStores({ client, tables: TABLES });
+    const sample = Array.from({ length: 100 }, (_, k) => Math.floor((k * rows) / 100) + (k % 7)).filter((i) => i < rows);
+    const keys = sample.map((i) => {
+      const r = benchRow(i);
+      return r.kind === 'authorization' ? authorizationCodeKey(PEPPER, ACCOUNT, r.code) : accountCodeKey(r.code);
+    });
+    const found = await stores.codes.getCodes(ACCOUNT, keys);
+    if (found.size !== new Set(keys).size) throw new Error(`only ${found.size} of ${keys.length} sampled codes are stored`);
+  } finally {
+    client.destroy();
+  }
+}
+
+type Measured = WorkerResult & { enginePeakRssMB?: number; engineBusy?: number };
+type Scenario = 'raw' | 'first' | 'reimport';
+
+/**
+ * One measured run on fresh engines. `first`: import into an account with no codes. `reimport`:
+ * the account is loaded with every row first (by the raw writer, unmeasured), then the file,
+ * with one row in ten changed, is imported.
+ */
+async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: number): Promise<Measured> {
+  const engines = await startEngines();
+  try {
+    const client = makeDynamoClient({ endpoint: engines.dynamodbEndpoint, requestTimeoutMs: 30_000 });
+    await createTables(client, TABLES);
+    let key: string | undefined;
+    if (scenario !== 'raw') {
+      const parsed = parseSettings(benchSettings());
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+      await makeDynamoStores({ client, tables: TABLES }).accounts.putSettings(parsed.value);
+      const s3 = makeS3Client({ endpoint: engines.s3Endpoint });
+      await ensureBucket(s3, BUCKET);
+      key = `imports/${ACCOUNT}/codes/bench-${rows}.csv`;
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(csv), ContentLength: csvBytes, ContentType: 'text/csv' }));
+      s3.destroy();
+    }
+    client.destroy();
+    if (scenario === 'reimport') await runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
+    const cpuBefore = await cpuSecondsOf(engines.pid);
+    const result = await runWorker({
+      mode: scenario === 'raw' ? 'raw' : 'import',
+      rows,
+      dynamodbEndpoint: engines.dynamodbEndpoint,
+      ...(key === undefined ? {} : { s3Endpoint: engines.s3Endpoint, key }),
+    });
+    const cpuAfter = await cpuSecondsOf(engines.pid);
+    if (scenario !== 'raw') {
+      const report = result.report as Record<string, unknown> | undefined;
+      const changed = Math.ceil((rows - 3) / CHANGED_EVERY);
+      const expected = scenario === 'first' ? { created: rows, updated: 0, unchanged: 0 } : { created: 0, updated: changed, unchanged: rows - changed };
+      if (report?.status !== 'applied' || Object.entries(expected).some(([k, v]) => report[k] !== v)) {
+        throw new Error(`the ${scenario} import did not do what was expected (${JSON.stringify(expected)}): ${JSON.stringify(report)}`);
+      }
+    }
+    await checkStored(engines.dynamodbEndpoint, rows);
+    const enginePeakRssMB = await peakRssOf(engines.pid);
+    // How busy the (single-threaded) engines were while the run lasted: near 100% means the
+    // engine, not the client, sets the pace.
+    const engineBusy = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / (result.totalMs / 1000);
+    return { ...result, ...(enginePeakRssMB === undefined ? {} : { enginePeakRssMB }), ...(engineBusy === undefined ? {} : { engineBusy }) };
+  } finally {
+    await engines.stop();
+  }
+}
+
+const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+const round2 = (n: number | undefined) => (n === undefined ? null : Math.round(n * 100) / 100);
+
+function importEntry(scenario: 'first' | 'reimport', rows: number, imp: Measured, rawRate: number) {
+  const applyRate = rate(rows, imp.applyMs);
+  return {
+    scenario,
+    rowsPerSecond: rate(rows, imp.totalMs),
+    applyRowsPerSecond: applyRate,
+    applyToRawRatio: round2(applyRate / rawRate),
+    validateMs: Math.round(imp.validateMs ?? 0),
+    applyMs: Math.round(imp.applyMs),
+    totalMs: Math.round(imp.totalMs),
+    cpuSeconds: round2(imp.cpuSeconds),
+    peakRssMB: Math.round(imp.maxRssMB),
+    startRssMB: Math.round(imp.startRssMB),
+    peakHeapUsedMB: Math.round(imp.peakHeapUsedMB),
+    engineBusy: round2(imp.engineBusy),
+    enginePeakRssMB: imp.enginePeakRssMB === undefined ? null : Math.round(imp.enginePeakRssMB),
+    requests: imp.requests,
+    report: imp.report,
+    budgets: {
+      peakRss: imp.maxRssMB <= BUDGET_RSS_MB ? 'pass' : 'FAIL',
+      applyRatio: applyRate / rawRate >= BUDGET_RATIO ? 'pass' : 'FAIL',
+    },
+  };
+}
+
+const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-'));
+const runs = [];
+try {
+  workerBundle = await bundleWorker(dir);
+  for (const rows of SIZES) {
+    const csv = join(dir, `codes-${rows}.csv`);
+    const csvBytes = await writeCsv(csv, rows);
+    console.error(`bench:import ${fmt(rows)} rows (${(csvBytes / 1024 / 1024).toFixed(1)} MB CSV): raw BatchWriteItem…`);
+    const raw = await measure('raw', rows, csv, csvBytes);
+    const rawRate = rate(rows, raw.applyMs);
+    console.error(`bench:import ${fmt(rows)} rows: first import…`);
+    const imports = [importEntry('first', rows, await measure('first', rows, csv, csvBytes), rawRate)];
+    if (reimportSizes.includes(rows)) {
+      const changedCsv = join(dir, `codes-${rows}-changed.csv`);
+      const changedBytes = await writeCsv(changedCsv, rows, CHANGED_EVERY);
+      console.error(`bench:import ${fmt(rows)} rows: re-import, one row in ${CHANGED_EVERY} changed…`);
+      imports.push(importEntry('reimport', rows, await measure('reimport', rows, changedCsv, changedBytes), rawRate));
+      await rm(changedCsv, { force: true });
+    }
+    await rm(csv, { force: true });
+    runs.push({
+      rows,
+      csvBytes,
+      raw: {
+        rowsPerSecond: rawRate,
+        ms: Math.round(raw.applyMs),
+        cpuSeconds: round2(raw.cpuSeconds),
+        peakRssMB: Math.round(raw.maxRssMB),
+        engineBusy: round2(raw.engineBusy),
+        requests: raw.requests,
+      },
+      imports,
+    });
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+const result = {
+  benchmark: 'import',
+  at: new Date().toISOString(),
+  node: process.version,
+  cores: availableParallelism(),
+  cpu: cpus()[0]?.model ?? 'unknown',
+  engines: 'dynalite 4 (in memory) + s3rver 3, one child process; importer and baseline each in a process of their own, bundled with esbuild',
+  concurrency: CONCURRENCY,
+  budgets: { peakRssMB: BUDGET_RSS_MB, applyToRawRatio: BUDGET_RATIO },
+  runs,
+};
+await mkdir(join(HERE, 'results'), { recursive: true });
+await writeFile(join(HERE, 'results/import.json'), `${JSON.stringify(result, null, 2)}\n`);
+
+console.log(`\nimport benchmark — Node ${process.version}, ${result.cores} cores (${result.cpu}), ${CONCURRENCY} BatchWriteItem requests in flight`);
+console.table(
+  runs.flatMap((r) =>
+    r.imports.map((i) => ({
+      rows: fmt(r.rows),
+      scenario: i.scenario === 'first' ? 'first import' : `re-import, 1 in ${CHANGED_EVERY} changed`,
+      'raw rows/s': fmt(r.raw.rowsPerSecond),
+      'apply rows/s': fmt(i.applyRowsPerSecond),
+      'apply/raw': `${(i.applyToRawRatio ?? 0).toFixed(2)} ${i.budgets.applyRatio}`,
+      'rows/s both passes': fmt(i.rowsPerSecond),
+      'validate s': (i.validateMs / 1000).toFixed(1),
+      'apply s': (i.applyMs / 1000).toFixed(1),
+      'peak RSS MB': `${i.peakRssMB} ${i.budgets.peakRss}`,
+      'raw peak RSS MB': r.raw.peakRssMB,
+      'engines RSS MB': i.enginePeakRssMB ?? '?',
+    })),
+  ),
+);
+console.log(`budgets: importer peak RSS ≤ ${BUDGET_RSS_MB} MB, apply rate ≥ ${BUDGET_RATIO} × raw (the first-import rows; re-imports shown for comparison)`);
+console.log('results: bench/results/import.json');
+const first = runs.flatMap((r) => r.imports.filter((i) => i.scenario === 'first'));
+if (first.some((i) => i.budgets.peakRss === 'FAIL' || i.budgets.applyRatio === 'FAIL')) process.exitCode = 1;

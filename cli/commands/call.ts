@@ -1,0 +1,250 @@
+/**
+ * `tollgate call`: a simulated caller. It posts the webhooks Twilio would post, signed the way
+ * Twilio signs them, prints what the caller would hear, answers each prompt from `--digits`
+ * or the keyboard, follows Gather, Redirect, Dial and Hangup to the end, lets the dialled
+ * party "talk" for `--talk` seconds (simulated, not waited), then posts the dial result and the
+ * status callback, as Twilio does.
+ */
+import { randomBytes } from 'node:crypto';
+import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
+import { CliError, readLine, usageError, type CliIo } from '../io.ts';
+import { accountSettings, openTarget, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
+import { readTwiml, type Verb } from '../twiml-reader.ts';
+import { expectPositionals, parseCommand, str, targetFlags, type Command } from './common.ts';
+
+/** The local stack's token when TWILIO_AUTH_TOKEN is not set (SPEC §10). */
+export const LOCAL_AUTH_TOKEN = 'tollgate-local-token';
+/** Twilio follows at most this many TwiML documents for one call; so do we. */
+const MAX_DOCUMENTS = 50;
+
+const help = `Usage: tollgate call --from ID --to NUMBER [options]
+
+Place a simulated call through the voice webhooks and hear what a caller would hear.
+
+Options:
+  --from ID          the caller: client:alice, sip:bob@demo.sip.twilio.com or +14155550123
+  --to NUMBER        what the caller dials: +442079460018, (212) 555-0100, 911, client:carol …
+  --digits LIST      answers to the prompts, comma-separated: "0042#,#" answers the first
+                     prompt with 0042 then #, the second with a lone # (skip); an empty item
+                     is silence. Without --digits, you type them.
+  --talk SECONDS     how long the dialled party talks once they answer (default 30; 0: no answer)
+  --url URL          post to this base URL instead of the local stack's
+  --account-sid SID  the Twilio Account SID to post as (default: the account's first)
+${TARGET_HELP}
+
+The auth token used for signing is TWILIO_AUTH_TOKEN (default ${LOCAL_AUTH_TOKEN}).`;
+
+interface Answers {
+  next(prompt: string): Promise<{ digits: string; finishedOnKey: string } | undefined>;
+}
+
+/** `--digits "0042#,#,"` → one answer per prompt; then no more (the caller hangs up). */
+function scriptedAnswers(io: CliIo, list: string): Answers {
+  const items = list.split(',');
+  return {
+    async next() {
+      const item = items.shift();
+      if (item === undefined) return undefined;
+      io.stdout.write(`  ☎ caller presses: ${item === '' ? '(nothing)' : item}\n`);
+      return splitDigits(item);
+    },
+  };
+}
+
+function typedAnswers(io: CliIo): Answers {
+  return {
+    async next() {
+      const line = await readLine(io, '  ☎ your keys (digits, # to finish, empty for silence): ');
+      return splitDigits(line.trim());
+    },
+  };
+}
+
+/** What Twilio reports for keys pressed: the digits before `#`, and whether `#` ended them. */
+function splitDigits(keys: string): { digits: string; finishedOnKey: string } {
+  const hash = keys.indexOf('#');
+  return hash === -1 ? { digits: keys.replace(/[^0-9*]/g, ''), finishedOnKey: '' } : { digits: keys.slice(0, hash).replace(/[^0-9*]/g, ''), finishedOnKey: '#' };
+}
+
+export const callCommand: Command = {
+  name: 'call',
+  summary: 'place a simulated call through the voice webhooks',
+  help,
+  async run(args, io) {
+    const parsed = parseCommand(callCommand, args, io, {
+      ...TARGET_OPTIONS,
+      from: { type: 'string' },
+      to: { type: 'string' },
+      digits: { type: 'string' },
+      talk: { type: 'string' },
+      url: { type: 'string' },
+      'account-sid': { type: 'string' },
+    });
+    if (parsed === undefined) return 0;
+    expectPositionals(callCommand, parsed.positionals, []);
+    const from = str(parsed.values, 'from');
+    const to = str(parsed.values, 'to');
+    if (from === undefined) throw usageError('tollgate call: --from is missing (who is calling: client:alice, sip:bob@…, +1415…)');
+    if (to === undefined) throw usageError('tollgate call: --to is missing (the number dialled)');
+    const talkText = str(parsed.values, 'talk') ?? '30';
+    const talk = Number(talkText);
+    if (!Number.isInteger(talk) || talk < 0 || talk > 14_400) throw usageError(`--talk "${talkText}" must be a whole number of seconds from 0 to 14400`);
+
+    let baseUrl = str(parsed.values, 'url');
+    let accountSid = str(parsed.values, 'account-sid');
+    let signUrl = baseUrl;
+    if (baseUrl === undefined || accountSid === undefined) {
+      const target = await openTarget(io, targetFlags(parsed.values));
+      try {
+        const account = await resolveAccount(target, str(parsed.values, 'account'));
+        accountSid ??= (await accountSettings(target, account)).twilioAccountSids[0];
+        // Post to the stack's own address; sign for the public URL it checks signatures against.
+        signUrl ??= target.info.publicUrl;
+        baseUrl ??= target.info.httpUrl;
+      } finally {
+        target.close();
+      }
+    }
+    if (accountSid === undefined || baseUrl === undefined || signUrl === undefined) throw new CliError('no Account SID to call as: pass --account-sid');
+    const token = io.env.TWILIO_AUTH_TOKEN?.trim() || LOCAL_AUTH_TOKEN;
+    const digits = str(parsed.values, 'digits');
+    const answers = digits === undefined ? typedAnswers(io) : scriptedAnswers(io, digits);
+    return simulateCall(io, { baseUrl: trimSlash(baseUrl), signUrl: trimSlash(signUrl), accountSid, token, from, to, talk, answers });
+  },
+};
+
+function trimSlash(url: string): string {
+  return url.replace(/\/+$/, '');
+}
+
+interface CallPlan {
+  readonly baseUrl: string;
+  readonly signUrl: string;
+  readonly accountSid: string;
+  readonly token: string;
+  readonly from: string;
+  readonly to: string;
+  readonly talk: number;
+  readonly answers: Answers;
+}
+
+async function simulateCall(io: CliIo, plan: CallPlan): Promise<number> {
+  const callSid = `CA${randomBytes(16).toString('hex')}`;
+  const started = Date.now();
+  let simulatedSeconds = 0;
+  const common: Record<string, string> = {
+    CallSid: callSid,
+    AccountSid: plan.accountSid,
+    From: plan.from,
+    To: plan.to,
+    Caller: plan.from,
+    Called: plan.to,
+    Direction: 'inbound',
+    ApiVersion: '2010-04-01',
+  };
+  const sip = /^sips?:[^@]+@([^;>]+)/i.exec(plan.from);
+  if (sip !== null) common.SipDomain = sip[1] as string;
+
+  /** POST a webhook as Twilio does; relative action URLs resolve against the base. */
+  async function post(pathOrUrl: string, extra: Record<string, string>): Promise<string> {
+    // Actions on the public URL are posted to the stack's own address, signed as public.
+    const path = pathOrUrl.startsWith(plan.signUrl) ? pathOrUrl.slice(plan.signUrl.length) : pathOrUrl;
+    const absolute = /^https?:\/\//i.test(path);
+    const params = { ...common, ...extra };
+    const signature = signTwilioRequest(absolute ? path : plan.signUrl + path, params, plan.token);
+    let res: Response;
+    try {
+      res = await fetch(absolute ? path : plan.baseUrl + path, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'x-twilio-signature': signature },
+        body: new URLSearchParams(params).toString(),
+        signal: AbortSignal.timeout(15_000),
+      });
+    } catch (err) {
+      throw new CliError(`could not reach ${plan.baseUrl}${path}: ${(err as Error).message}; is the local stack running (npm start)?`, { cause: err });
+    }
+    const body = await res.text();
+    if (!res.ok) throw new CliError(`${path} answered ${res.status}: ${body.trim()}`);
+    return body;
+  }
+
+  io.stdout.write(`Calling ${plan.to} from ${plan.from} (call ${callSid})\n`);
+  let document = await post('/voice/incoming', { CallStatus: 'ringing' });
+  let ended = false;
+  for (let n = 0; n < MAX_DOCUMENTS && !ended; n++) {
+    const verbs = readTwiml(document);
+    let next: string | undefined;
+    for (const verb of verbs) {
+      const step = await play(verb);
+      if (step === 'end') {
+        ended = true;
+        break;
+      }
+      if (typeof step === 'object') {
+        next = step.document;
+        break;
+      }
+    }
+    if (next === undefined) ended = true;
+    else document = next;
+  }
+
+  async function play(verb: Verb): Promise<'continue' | 'end' | { document: string }> {
+    switch (verb.verb) {
+      case 'Say':
+        io.stdout.write(`  🔊 "${verb.text}"\n`);
+        return 'continue';
+      case 'Play':
+        io.stdout.write(`  🔊 (audio ${verb.url})\n`);
+        return 'continue';
+      case 'Pause':
+        simulatedSeconds += verb.seconds;
+        return 'continue';
+      case 'Gather': {
+        for (const p of verb.prompts) if (p.verb === 'Say') io.stdout.write(`  🔊 "${p.text}"\n`);
+        const answer = await plan.answers.next(verb.prompts.map((p) => (p.verb === 'Say' ? p.text : '')).join(' '));
+        if (answer === undefined) {
+          io.stdout.write('  ☎ caller hangs up\n');
+          return 'end';
+        }
+        simulatedSeconds += 3;
+        if (answer.digits === '' && answer.finishedOnKey === '' && !verb.actionOnEmptyResult) return 'continue';
+        return { document: await post(verb.action ?? '/voice/incoming', { CallStatus: 'in-progress', Digits: answer.digits, FinishedOnKey: answer.finishedOnKey }) };
+      }
+      case 'Dial': {
+        const callerId = verb.callerId === undefined ? '' : ` (caller ID ${verb.callerId})`;
+        io.stdout.write(`  📞 dialling ${verb.target.value}${callerId}\n`);
+        const answered = plan.talk > 0;
+        io.stdout.write(answered ? `  📞 answered; talking for ${plan.talk} s (simulated)\n` : '  📞 no answer\n');
+        simulatedSeconds += plan.talk;
+        if (verb.action === undefined) return 'end';
+        return {
+          document: await post(verb.action, {
+            CallStatus: 'in-progress',
+            DialCallStatus: answered ? 'completed' : 'no-answer',
+            DialCallSid: `CA${randomBytes(16).toString('hex')}`,
+            ...(answered ? { DialCallDuration: String(plan.talk), DialBridged: 'true' } : {}),
+          }),
+        };
+      }
+      case 'Redirect':
+        return { document: await post(verb.url, { CallStatus: 'in-progress' }) };
+      case 'Hangup':
+      case 'Reject':
+        io.stdout.write('  ☎ call ends\n');
+        return 'end';
+    }
+  }
+
+  const duration = Math.max(simulatedSeconds, Math.round((Date.now() - started) / 1000));
+  await post('/voice/status', {
+    // The caller's own leg completed, whatever happened to the dialled one.
+    CallStatus: 'completed',
+    CallDuration: String(duration),
+    Timestamp: new Date().toUTCString(),
+    SequenceNumber: '0',
+    CallbackSource: 'call-progress-events',
+  });
+  io.stdout.write(`Call over after ${duration} s; its usage record is stored under ${callSid}.\n`);
+  return 0;
+}

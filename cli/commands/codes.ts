@@ -1,0 +1,359 @@
+/**
+ * `tollgate codes import | export | list | add | delete` (SPEC §7, §10). Changes are import
+ * files uploaded to the bucket; reads (`list`, `export`) come straight from the code store.
+ * The digits of an authorization code are never printed: listings and exports show its `ref`.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { CODE_COLUMNS, validateCodeRow } from '../../functions/core/code-rows.ts';
+import { CODE_LENGTH_MAX, CODE_LENGTH_MIN } from '../../functions/core/settings.ts';
+import type { CodeItem } from '../../functions/core/ports.ts';
+import { csvLine, UTF8_BOM } from '../csv-write.ts';
+import { CliError, confirm, readSecret, usageError, type CliIo, type OutStream } from '../io.ts';
+import { checkCodesFile } from '../local-check.ts';
+import { formatRowError, plural, StatusLine, TableWriter } from '../output.ts';
+import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
+import { fileStamp, importKey, printReport, uploadAndWait } from '../transfer.ts';
+import { timeoutOption } from './settings.ts';
+import { expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
+
+/** The export's columns: SPEC §7's, with `ref` after `code` (authorization codes' only name). */
+export const EXPORT_COLUMNS = ['code', 'ref', 'description', 'kind', 'enabled', 'expires', 'level', 'users', 'groups', 'caller_ids'] as const;
+
+/** How a listing names a code: its digits, or for an authorization code only its ref. */
+export function codeLabel(item: CodeItem): string {
+  return item.kind === 'authorization' ? `(authorization, ref ${item.ref ?? '?'})` : (item.code ?? '?');
+}
+
+const importCmd: Command = {
+  name: 'codes import',
+  summary: 'merge (or --replace) a codes CSV file into an account',
+  help: `Usage: tollgate codes import FILE [--replace] [--dry-run] [--account NAME] [--local]
+
+Uploads FILE to imports/<account>/codes/ (merge: rows are added or updated, rows with
+action=delete are removed) or with --replace to imports/<account>/codes-replace/ (the file
+becomes the whole code list), then waits for the import report and prints it. The whole file
+is checked before anything changes: one bad row rejects it.
+
+Columns (any order, any case; only code is required):
+  code, description, kind (account|authorization), enabled, expires (YYYY-MM-DD),
+  level (0-255, authorization only), users, groups, caller_ids (lists separated by ;),
+  action (upsert|delete)
+
+Options:
+  --replace        the file is the whole code list: stored codes it does not name are deleted
+  --dry-run        check the file here against the account's settings; upload nothing
+  --timeout SECS   give up waiting for the report after SECS (default: wait while the
+                   stack is importing the file)
+
+${TARGET_HELP}
+
+Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, {
+      ...TARGET_OPTIONS,
+      replace: { type: 'boolean' },
+      'dry-run': { type: 'boolean' },
+      timeout: { type: 'string' },
+    });
+    if (parsed === undefined) return 0;
+    const [file] = expectPositionals(this, parsed.positionals, ['FILE']) as [string];
+    const path = userPath(io, file);
+    await assertFile(file, path);
+    const mode = flag(parsed.values, 'replace') ? 'replace' : 'merge';
+    return withTarget(io, targetFlags(parsed.values), async (target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      if (flag(parsed.values, 'dry-run')) {
+        const settings = await accountSettings(target, account);
+        const result = await checkCodesFile(createReadStream(path), settings, mode);
+        return printCheck(io, file, account, mode, result);
+      }
+      const key = importKey(account, mode === 'replace' ? 'codes-replace' : 'codes', file);
+      const report = await uploadAndWait(io, target, key, { file: path, contentType: 'text/csv' }, timeoutOption(parsed.values));
+      return printReport(io, target, report);
+    });
+  },
+};
+
+/** The outcome of a dry run, worded like a report, and its exit code. */
+export function printCheck(
+  io: CliIo,
+  file: string,
+  account: string,
+  mode: 'merge' | 'replace',
+  result: { readonly rows: number; readonly errorCount: number; readonly errors: readonly Parameters<typeof formatRowError>[0][] },
+): number {
+  if (result.errorCount === 0) {
+    io.stdout.write(`valid: ${file} (${mode}) for account ${account}: ${plural(result.rows, 'row')}; dry run, nothing was uploaded\n`);
+    return 0;
+  }
+  const lines = [`rejected: ${file} (${mode}) for account ${account}: ${plural(result.rows, 'row')} read, ${plural(result.errorCount, 'error')}:`];
+  for (const e of result.errors.slice(0, 50)) lines.push(`  ${formatRowError(e)}`);
+  if (result.errorCount > 50) lines.push(`  … and ${(result.errorCount - 50).toLocaleString('en-US')} more`);
+  lines.push('  dry run: nothing was uploaded');
+  io.stdout.write(`${lines.join('\n')}\n`);
+  return 1;
+}
+
+async function assertFile(file: string, path: string): Promise<void> {
+  try {
+    const s = await stat(path);
+    if (s.isDirectory()) throw Object.assign(new Error('folder'), { code: 'EISDIR' });
+  } catch (err) {
+    throw fileError(file, err);
+  }
+}
+
+function exportRow(item: CodeItem): string[] {
+  const auth = item.kind === 'authorization';
+  return [
+    auth ? '' : (item.code ?? ''),
+    auth ? (item.ref ?? '') : '',
+    item.description ?? '',
+    item.kind,
+    item.enabled ? 'true' : 'false',
+    item.expires ?? '',
+    auth ? String(item.level ?? 0) : '',
+    (item.users ?? []).join(';'),
+    (item.groups ?? []).join(';'),
+    (item.callerIds ?? []).join(';'),
+  ];
+}
+
+const exportCmd: Command = {
+  name: 'codes export',
+  summary: "write an account's codes as CSV (authorization codes by ref only)",
+  help: `Usage: tollgate codes export [--out FILE] [--account NAME] [--local]
+
+Writes every code of the account as CSV to FILE, or to standard output:
+  ${EXPORT_COLUMNS.join(',')}
+UTF-8 with a byte-order mark, CRLF line ends, RFC 4180 quotes, so Excel opens it cleanly; a
+value that a spreadsheet would run as a formula (starting with = + - @) gets a leading '.
+Authorization codes have an empty code and their ref (the first 8 hex digits of the code's
+keyed hash): their digits are not stored, so no export can show them.
+
+Options:
+  --out FILE   write to FILE instead of standard output
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, out: { type: 'string', short: 'o' } });
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    const outFile = str(parsed.values, 'out');
+    return withTarget(io, targetFlags(parsed.values), async (target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      const out: OutStream = outFile === undefined ? io.stdout : createWriteStream(userPath(io, outFile));
+      const status = new StatusLine(io.stderr);
+      const counts = { account: 0, authorization: 0 };
+      try {
+        await write(out, UTF8_BOM + csvLine(EXPORT_COLUMNS, { formulaSafe: true }));
+        for await (const item of target.stores.codes.listCodes(account)) {
+          counts[item.kind]++;
+          await write(out, csvLine(exportRow(item), { formulaSafe: true }));
+          if (outFile !== undefined && (counts.account + counts.authorization) % 1000 === 0) {
+            status.set(`Exporting: ${plural(counts.account + counts.authorization, 'code')}`);
+          }
+        }
+      } finally {
+        status.clear();
+        if (out !== io.stdout) {
+          out.end();
+          await once(out, 'close').catch(() => undefined);
+        }
+      }
+      const total = counts.account + counts.authorization;
+      const where = outFile === undefined ? '' : ` to ${outFile}`;
+      io.stderr.write(`exported ${plural(total, 'code')} of ${account}${where} (${counts.account} account, ${counts.authorization} authorization)\n`);
+      return 0;
+    });
+  },
+};
+
+/** Write with backpressure, so a million-code export to a slow pipe stays flat in memory. */
+async function write(out: OutStream, text: string): Promise<void> {
+  if (!out.write(text)) await once(out, 'drain');
+}
+
+function allowedFor(item: CodeItem): string {
+  const parts = [...(item.users ?? []), ...(item.groups ?? []).map((g) => `group:${g}`)];
+  return parts.length === 0 ? 'everyone' : parts.join(', ');
+}
+
+const list: Command = {
+  name: 'codes list',
+  summary: "print an account's codes as a table",
+  help: `Usage: tollgate codes list [--account NAME] [--local]
+
+Prints the account's codes in order: account codes by their digits, authorization codes as
+"(authorization, ref XXXXXXXX)" — their digits are not stored.
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    return withTarget(io, targetFlags(parsed.values), async (target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      const table = new TableWriter(io.stdout, ['CODE', 'ENABLED', 'EXPIRES', 'LEVEL', 'ALLOWED', 'DESCRIPTION']);
+      const counts = { account: 0, authorization: 0 };
+      for await (const item of target.stores.codes.listCodes(account)) {
+        counts[item.kind]++;
+        table.row([
+          codeLabel(item),
+          item.enabled ? 'yes' : 'no',
+          item.expires ?? '',
+          item.kind === 'authorization' ? String(item.level ?? 0) : '',
+          allowedFor(item),
+          item.description ?? '',
+        ]);
+      }
+      table.end();
+      const total = counts.account + counts.authorization;
+      io.stdout.write(
+        total === 0
+          ? `${account} has no codes yet: add some with tollgate codes import FILE\n`
+          : `${plural(total, 'code')} in ${account} (${counts.account} account, ${counts.authorization} authorization)\n`,
+      );
+      return 0;
+    });
+  },
+};
+
+const add: Command = {
+  name: 'codes add',
+  summary: 'add or replace one code',
+  help: `Usage: tollgate codes add CODE [options] [--account NAME] [--local]
+       tollgate codes add --kind authorization --level N [options]   (asks for the code)
+
+Writes a one-row import file (imports/<account>/codes/cli-add-<time>.csv), so the change is
+checked like any import and kept in the bucket, and waits for its report. A code that exists
+is replaced by this row.
+
+For an authorization code, leave CODE out: it is asked for without echo (or read from
+standard input), so its digits stay out of your shell history. They are never printed.
+
+Options:
+  --description TEXT      up to 100 characters (client, matter, purpose)
+  --kind account|authorization   (default account)
+  --level N               0-255, authorization codes only
+  --users A;B             only these users may use it (client:…, sip:…, +E.164)
+  --groups G;H            only members of these groups may use it
+  --expires YYYY-MM-DD    last valid day, in the account's time zone
+  --caller-ids +1…;+1…    inbound calls from these numbers are tagged with it
+  --disabled              store it disabled
+  --timeout SECS          how long to wait for the report
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, {
+      ...TARGET_OPTIONS,
+      description: { type: 'string' },
+      kind: { type: 'string' },
+      level: { type: 'string' },
+      users: { type: 'string' },
+      groups: { type: 'string' },
+      expires: { type: 'string' },
+      'caller-ids': { type: 'string' },
+      disabled: { type: 'boolean' },
+      timeout: { type: 'string' },
+    });
+    if (parsed === undefined) return 0;
+    const v = parsed.values;
+    const kindText = str(v, 'kind') ?? 'account';
+    const secret = /^auth/i.test(kindText.trim());
+    if (parsed.positionals.length > 1) throw usageError(`tollgate codes add: one code at a time (see tollgate codes add --help)`);
+    let code = parsed.positionals[0];
+    if (code === undefined || code === '-') {
+      if (!secret) throw usageError('tollgate codes add: CODE is missing (see tollgate codes add --help)');
+    } else if (secret) {
+      io.stderr.write('note: an authorization code given on the command line stays in your shell history; leave it out to be asked for it\n');
+    }
+    return withTarget(io, targetFlags(v), async (target) => {
+      const account = await resolveAccount(target, str(v, 'account'));
+      const settings = await accountSettings(target, account);
+      if (code === undefined || code === '-') code = await readSecret(io, 'Authorization code: ');
+      const fields: Record<string, string> = {
+        code,
+        description: str(v, 'description') ?? '',
+        kind: kindText,
+        enabled: flag(v, 'disabled') ? 'false' : 'true',
+        expires: str(v, 'expires') ?? '',
+        level: str(v, 'level') ?? '',
+        users: str(v, 'users') ?? '',
+        groups: str(v, 'groups') ?? '',
+        caller_ids: str(v, 'caller-ids') ?? '',
+      };
+      // The same rules the import applies, here first, so a typo costs no upload.
+      const checked = validateCodeRow({ line: 2, fields }, settings);
+      if (!checked.ok) {
+        const option = (column: string): string => (column === 'code' ? 'CODE' : `--${column.replace('_', '-')}`);
+        const lines = checked.errors.map((e) => `  ${option(e.column)}: ${e.message}${e.value !== '' ? ` (${e.value})` : ''}`);
+        io.stdout.write(`not added: the code is not valid for ${account}:\n${lines.join('\n')}\n`);
+        return 1;
+      }
+      const columns = Object.keys(fields).filter((c) => c in CODE_COLUMNS);
+      const body = csvLine(columns, { formulaSafe: false }) + csvLine(columns.map((c) => fields[c] ?? ''), { formulaSafe: false });
+      const key = `imports/${account}/codes/cli-add-${fileStamp()}.csv`;
+      const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, timeoutOption(v));
+      const exit = printReport(io, target, result);
+      if (exit === 0) {
+        const r = result.report;
+        const what = checked.row.kind === 'authorization' ? 'authorization code (its digits are not shown or stored)' : `code ${checked.row.code}`;
+        const how = r.created > 0 ? 'added to' : r.updated > 0 ? 'updated in' : 'already as given in';
+        io.stdout.write(`${what} ${how} ${account}\n`);
+      }
+      return exit;
+    });
+  },
+};
+
+const del: Command = {
+  name: 'codes delete',
+  summary: 'delete codes (asks for confirmation)',
+  help: `Usage: tollgate codes delete CODE... [--yes] [--account NAME] [--local]
+
+Writes an import file of action=delete rows (imports/<account>/codes/cli-delete-<time>.csv)
+and waits for its report. Asks "Delete N codes from <account>? [y/N]" first; without a
+terminal, --yes is required. Codes that do not exist are counted, not an error.
+
+Options:
+  --yes            do not ask
+  --timeout SECS   how long to wait for the report
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, yes: { type: 'boolean', short: 'y' }, timeout: { type: 'string' } });
+    if (parsed === undefined) return 0;
+    const codes = [...new Set(parsed.positionals.map((c) => c.trim()))];
+    if (codes.length === 0) throw usageError('tollgate codes delete: name at least one CODE (see tollgate codes delete --help)');
+    const bad = codes.filter((c) => !new RegExp(`^[0-9]{${CODE_LENGTH_MIN},${CODE_LENGTH_MAX}}$`).test(c));
+    if (bad.length > 0) {
+      throw usageError(`tollgate codes delete: ${plural(bad.length, 'argument')} ${bad.length === 1 ? 'is' : 'are'} not a code (${CODE_LENGTH_MIN}-${CODE_LENGTH_MAX} digits, leading zeros kept)`);
+    }
+    return withTarget(io, targetFlags(parsed.values), async (target: Target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      if (!flag(parsed.values, 'yes')) {
+        if (io.stdin.isTTY !== true) {
+          throw new CliError(`refusing to delete ${plural(codes.length, 'code')} from ${account} without confirmation: there is no terminal to ask on; add --yes`);
+        }
+        if (!(await confirm(io, `Delete ${plural(codes.length, 'code')} from ${account}?`))) {
+          io.stderr.write('nothing was deleted\n');
+          return 1;
+        }
+      }
+      const body = csvLine(['code', 'action'], { formulaSafe: false }) + codes.map((c) => csvLine([c, 'delete'], { formulaSafe: false })).join('');
+      const key = `imports/${account}/codes/cli-delete-${fileStamp()}.csv`;
+      const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, timeoutOption(parsed.values));
+      const exit = printReport(io, target, result);
+      if (exit === 0) {
+        const missing = result.report.unchanged;
+        io.stdout.write(`deleted ${plural(result.report.deleted, 'code')} from ${account}${missing > 0 ? `; ${missing} ${missing === 1 ? 'was' : 'were'} not there` : ''}\n`);
+      }
+      return exit;
+    });
+  },
+};
+
+export const codesCommands: readonly Command[] = [importCmd, exportCmd, list, add, del];

@@ -1,0 +1,103 @@
+/** What every command shares: argument parsing with one-line errors, and the target's lifetime. */
+import { readFile } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { CliError, usageError, type CliIo } from '../io.ts';
+import { openTarget, type Target, type TargetFlags } from '../target.ts';
+
+export interface Command {
+  /** `codes import`, as typed. */
+  readonly name: string;
+  /** One line for the command list. */
+  readonly summary: string;
+  /** The full `--help` text. */
+  readonly help: string;
+  run(args: readonly string[], io: CliIo): Promise<number>;
+}
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+/**
+ * Parse a command's arguments strictly; a mistake is a usage error naming the command's
+ * `--help`. Returns undefined after printing the help when `--help` is given.
+ */
+export function parseCommand<O extends Options>(
+  command: { readonly name: string; readonly help: string },
+  args: readonly string[],
+  io: CliIo,
+  options: O,
+): { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] } | undefined {
+  let parsed: { values: Record<string, unknown>; positionals: string[] };
+  try {
+    parsed = parseArgs({ args: [...args], options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals: true, strict: true });
+  } catch (err) {
+    const e = err as Error & { code?: string };
+    const message =
+      e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION'
+        ? `unknown option ${/'([^']+)'/.exec(e.message)?.[1] ?? ''}`.trim()
+        : e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE'
+          ? (e.message.split('\n')[0] ?? e.message).replace(/^Option '([^']+)' argument missing$/, '$1 needs a value')
+          : (e.message.split('\n')[0] ?? e.message);
+    throw usageError(`tollgate ${command.name}: ${message} (see tollgate ${command.name} --help)`);
+  }
+  if (parsed.values.help === true) {
+    io.stdout.write(command.help.endsWith('\n') ? command.help : `${command.help}\n`);
+    return undefined;
+  }
+  return parsed as { values: Record<string, string | boolean | string[] | boolean[] | undefined>; positionals: string[] };
+}
+
+export function str(values: Record<string, unknown>, name: string): string | undefined {
+  const v = values[name];
+  return typeof v === 'string' ? v : undefined;
+}
+
+export function flag(values: Record<string, unknown>, name: string): boolean {
+  return values[name] === true;
+}
+
+export function targetFlags(values: Record<string, unknown>): TargetFlags {
+  return { account: str(values, 'account'), local: values.local === true ? true : undefined, stack: str(values, 'stack') };
+}
+
+/** Exactly `count` positionals, or a usage error saying what is missing or extra. */
+export function expectPositionals(command: { readonly name: string }, positionals: readonly string[], names: readonly string[]): string[] {
+  if (positionals.length < names.length) {
+    throw usageError(`tollgate ${command.name}: ${names[positionals.length]} is missing (see tollgate ${command.name} --help)`);
+  }
+  if (positionals.length > names.length) {
+    throw usageError(`tollgate ${command.name}: unexpected argument "${positionals[names.length]}" (see tollgate ${command.name} --help)`);
+  }
+  return [...positionals];
+}
+
+/** Run `fn` against the target, closing its clients afterwards. */
+export async function withTarget<T>(io: CliIo, flags: TargetFlags, fn: (target: Target) => Promise<T>): Promise<T> {
+  const target = await openTarget(io, flags);
+  try {
+    return await fn(target);
+  } finally {
+    target.close();
+  }
+}
+
+/** A file the user named, resolved against the working directory, with a clear error. */
+export function userPath(io: CliIo, file: string): string {
+  return resolve(io.cwd, file);
+}
+
+export async function readUserFile(io: CliIo, file: string): Promise<Buffer> {
+  try {
+    return await readFile(userPath(io, file));
+  } catch (err) {
+    throw fileError(file, err);
+  }
+}
+
+export function fileError(file: string, err: unknown): CliError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new CliError(`cannot read ${file}: there is no such file`);
+  if (code === 'EISDIR') return new CliError(`cannot read ${file}: it is a folder, not a file`);
+  if (code === 'EACCES') return new CliError(`cannot read ${file}: permission denied`);
+  return new CliError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+}

@@ -1,0 +1,189 @@
+/**
+ * Every admin change is an object under `imports/<account>/` (SPEC §10): upload it, then wait
+ * for the import function's report under `results/<account>/` and show it.
+ *
+ * The report is found by its `file` (the key uploaded) and a `startedAt` no earlier than the
+ * upload began. s3rver keeps no versions, so the version id cannot tie the two together
+ * locally; the time can, since the stack and the CLI share a clock.
+ */
+import { createReadStream } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { reportTimestamp, routeImportKey, type ImportReport } from '../functions/services/importer.ts';
+import { encodeS3Key } from '../infra/local/bucket-events.ts';
+import { CliError, type CliIo } from './io.ts';
+import { formatBytes, formatReport, StatusLine } from './output.ts';
+import type { Target } from './target.ts';
+
+/** Multipart upload above this size, in parts of this size. */
+const PART_SIZE = 8 * 1024 * 1024;
+const POLL_MS = 150;
+const LOST_AFTER_MS = 10_000;
+
+export interface UploadSource {
+  /** A file to stream, or bytes already in memory. */
+  readonly file?: string;
+  readonly body?: string | Uint8Array;
+  readonly contentType: string;
+}
+
+export interface ImportResult {
+  readonly report: ImportReport;
+  readonly reportKey: string;
+}
+
+/** The object key a file is uploaded to, e.g. `imports/acme/codes/march.csv`. */
+export function importKey(account: string, folder: 'codes' | 'codes-replace' | 'users', fileName: string): string {
+  return `imports/${account}/${folder}/${basename(fileName)}`;
+}
+
+/** `20261121T223000123Z`: names the CLI's own import files so two never collide. */
+export function fileStamp(at = new Date()): string {
+  return at.toISOString().replace(/[-:.]/g, '');
+}
+
+/**
+ * Upload, showing progress on a terminal, then wait for the report and return it: as long as
+ * the stack still holds the import in its queue (a million rows take minutes), or until
+ * `timeoutSeconds`. Throws {@link CliError} when the import was dead-lettered or is lost.
+ */
+export async function uploadAndWait(io: CliIo, target: Target, key: string, source: UploadSource, options: { readonly timeoutSeconds?: number } = {}): Promise<ImportResult> {
+  const route = routeImportKey(key);
+  if ('error' in route) throw new Error(`not an import key: ${key} (${route.error})`);
+  const status = new StatusLine(io.stderr);
+  let size = 0;
+  let body: string | Uint8Array | Readable;
+  if (source.file !== undefined) {
+    size = (await stat(source.file)).size;
+    body = createReadStream(source.file);
+  } else {
+    body = source.body ?? '';
+    size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+  }
+  const label = basename(source.file ?? key);
+  const uploadedAt = new Date();
+  try {
+    const upload = new Upload({
+      client: target.s3,
+      params: { Bucket: target.bucket, Key: key, Body: body, ContentType: source.contentType },
+      partSize: PART_SIZE,
+      queueSize: 4,
+    });
+    status.set(`Uploading ${label} (${formatBytes(size)})`);
+    upload.on('httpUploadProgress', (p) => {
+      const loaded = p.loaded ?? 0;
+      const percent = size > 0 ? Math.floor((loaded / size) * 100) : 100;
+      status.set(`Uploading ${label}: ${formatBytes(loaded)} of ${formatBytes(size)} (${percent}%)`);
+    });
+    await upload.done();
+
+    const waitStart = Date.now();
+    const hardDeadline = options.timeoutSeconds === undefined ? undefined : waitStart + options.timeoutSeconds * 1000;
+    status.set(() => `Uploaded ${label}; waiting for the import report (${Math.floor((Date.now() - waitStart) / 1000)} s)`);
+    const prefix = `results/${route.account}/${route.name}.`;
+    // Report keys end in a UTC timestamp to the second: list from the second before the upload.
+    const startAfter = `${prefix}${reportTimestamp(new Date(uploadedAt.getTime() - 1000))}`;
+    // How long a notification may be neither queued nor reported (between the two checks, or
+    // lost) before giving up.
+    let unseenSince: number | undefined;
+    for (;;) {
+      const found = await findReport(target, prefix, startAfter, key, uploadedAt);
+      if (found !== undefined) return found;
+      const queued = await queueState(target.info.home, key, uploadedAt);
+      if (queued === 'dead-lettered') {
+        throw new CliError(
+          `the import of ${key} failed on every attempt and was dead-lettered (${target.info.home}/dead-letter): see the stack's console for the error`,
+        );
+      }
+      const now = Date.now();
+      unseenSince = queued === 'queued' ? undefined : (unseenSince ?? now);
+      if (unseenSince !== undefined && now - unseenSince > LOST_AFTER_MS) {
+        throw new CliError(`no import report for ${key}, and the stack has no import of it waiting: see the stack's console for errors`);
+      }
+      if (hardDeadline !== undefined && now > hardDeadline) {
+        throw new CliError(`no import report for ${key} after ${options.timeoutSeconds} s (--timeout); it may still arrive under ${prefix}`);
+      }
+      await new Promise((r) => setTimeout(r, POLL_MS));
+    }
+  } catch (err) {
+    if (isConnectionError(err)) {
+      throw new CliError(`lost the local stack at ${target.info.s3Endpoint}: is it still running? start it with npm start`, { cause: err });
+    }
+    throw err;
+  } finally {
+    status.clear();
+  }
+}
+
+/**
+ * Where the local stack is with the notification of this upload: still in its queue (waiting,
+ * importing or being retried), dead-lettered, or neither (done, or never seen). The queue is
+ * one JSON file per notification under `<home>/queue` (infra/local/bucket-events.ts).
+ */
+async function queueState(home: string, key: string, since: Date): Promise<'queued' | 'dead-lettered' | 'none'> {
+  const needle = JSON.stringify(encodeS3Key(key));
+  const holds = async (dir: string, newerThan?: number): Promise<boolean> => {
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch {
+      return false;
+    }
+    for (const file of files) {
+      try {
+        const path = join(dir, file);
+        if (newerThan !== undefined && (await stat(path)).mtimeMs < newerThan) continue;
+        if ((await readFile(path, 'utf8')).includes(needle)) return true;
+      } catch {
+        // Taken off the queue while we looked.
+      }
+    }
+    return false;
+  };
+  if (await holds(join(home, 'queue'))) return 'queued';
+  if (await holds(join(home, 'dead-letter'), since.getTime() - 1000)) return 'dead-lettered';
+  return 'none';
+}
+
+async function findReport(target: Target, prefix: string, startAfter: string, key: string, uploadedAt: Date): Promise<ImportResult | undefined> {
+  const listed = await target.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, StartAfter: startAfter }));
+  for (const object of listed.Contents ?? []) {
+    if (object.Key === undefined) continue;
+    const report = await readReport(target, object.Key);
+    if (report !== undefined && report.file === key && Date.parse(report.startedAt) >= uploadedAt.getTime()) {
+      return { report, reportKey: object.Key };
+    }
+  }
+  return undefined;
+}
+
+async function readReport(target: Target, key: string): Promise<ImportReport | undefined> {
+  try {
+    const out = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
+    const text = (await out.Body?.transformToString('utf8')) ?? '';
+    return JSON.parse(text) as ImportReport;
+  } catch (err) {
+    // Gone between the listing and the read, or half written: the next poll sees it whole.
+    if ((err as { name?: string }).name === 'NoSuchKey' || err instanceof SyntaxError) return undefined;
+    throw err;
+  }
+}
+
+export function isConnectionError(err: unknown): boolean {
+  for (let e: unknown = err; e !== undefined && e !== null; e = (e as { cause?: unknown }).cause) {
+    const code = (e as { code?: string }).code;
+    if (code === 'ECONNREFUSED' || code === 'ECONNRESET') return true;
+    if ((e as { name?: string }).name === 'TimeoutError') return true;
+    if (e === (e as { cause?: unknown }).cause) break;
+  }
+  return false;
+}
+
+/** Print a report and turn it into an exit code: 0 applied, 1 rejected. */
+export function printReport(io: CliIo, target: Target, result: ImportResult): number {
+  io.stdout.write(formatReport(result.report, target.location(result.reportKey)));
+  return result.report.status === 'applied' ? 0 : 1;
+}

@@ -1,0 +1,348 @@
+/**
+ * The local stack (SPEC §3, §10): the AWS handlers in one Node process, over dynalite and
+ * s3rver on loopback, with the bucket-event wiring and an HTTP server that speaks API
+ * Gateway's event format. `tollgate dev` runs it in the foreground; the tests start it in
+ * process. Data lives under `home` and survives restarts.
+ *
+ *     <home>/dynamodb/     dynalite's LevelDB
+ *     <home>/s3/           s3rver's objects (bucket tollgate-local)
+ *     <home>/pepper        the authorization-code HMAC key, generated once (mode 0600)
+ *     <home>/queue/        import notifications not yet handled (replayed on start)
+ *     <home>/dead-letter/  notifications whose import failed on every attempt
+ *     <home>/stack.json    endpoints of the running stack, for the CLI; removed on stop
+ *     <home>/seeded        written once the demo account has been seeded
+ */
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
+import { fileAlerts } from '../../functions/adapters/alerts.ts';
+import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
+import { makeVoiceHandler } from '../../functions/handlers/voice.ts';
+import { makeDynamoStores, type DynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { createTables, type TableNames } from '../../functions/adapters/dynamodb/tables.ts';
+import { makeS3Client } from '../../functions/adapters/s3/client.ts';
+import { handleS3Event, s3Objects, type S3Event } from '../../functions/handlers/import.ts';
+import type { ImporterDeps, ImportReport } from '../../functions/services/importer.ts';
+import type { Logger } from '../../functions/services/logger.ts';
+import { ImportQueue, importNotification } from './bucket-events.ts';
+import { ensureBucket, startDynalite, startS3rver, type RunningS3, type RunningServer } from './emulators.ts';
+import { jsonResult, makeRequestListener, RouteTable } from './http.ts';
+import { readStackInfo, type StackInfo } from './stack-info.ts';
+
+export { readStackInfo, type StackInfo };
+
+/** Fixed names: one local stack per TOLLGATE_HOME. */
+export const LOCAL_TABLES: TableNames = Object.freeze({
+  accounts: 'tollgate-accounts',
+  codes: 'tollgate-codes',
+  calls: 'tollgate-calls',
+});
+export const LOCAL_BUCKET = 'tollgate-local';
+export const LOCAL_REGION = 'us-east-1';
+/** The account seeded from `examples/` on the first start. */
+export const DEMO_ACCOUNT = 'demo';
+
+const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
+
+export interface LocalStackOptions {
+  /** Where the data lives (TOLLGATE_HOME). */
+  readonly home: string;
+  /** HTTP port on 127.0.0.1; 0 picks a free one. */
+  readonly port: number;
+  /** The URL Twilio signs. @default `http://localhost:<port>` */
+  readonly publicUrl?: string;
+  /** Auth token of every local account (TWILIO_AUTH_TOKEN), for the voice routes' signature check. */
+  readonly authToken: string;
+  readonly log: Logger;
+  /** Seed the demo account from `examples/` on the first start. @default true */
+  readonly seed?: boolean;
+  /** @default the repository's `examples/` */
+  readonly examplesDir?: string;
+}
+
+export interface LocalStack {
+  readonly httpUrl: string;
+  readonly publicUrl: string;
+  readonly s3Endpoint: string;
+  readonly dynamodbEndpoint: string;
+  readonly bucket: string;
+  readonly tables: TableNames;
+  /** The HTTP routes; handlers in API Gateway HTTP API (2.0) form mount with one `add`. */
+  readonly routes: RouteTable;
+  /** Imports in flight: `idle()` resolves when every notification so far has been handled. */
+  readonly imports: { idle(): Promise<void> };
+  /** Stop accepting requests, finish queued imports, close the emulators (flushing LevelDB). */
+  stop(): Promise<void>;
+}
+
+export class StackRunningError extends Error {
+  override readonly name = 'StackRunningError';
+}
+
+/**
+ * The key of the authorization-code HMAC: 32 random bytes, hex, generated on the first start
+ * and kept (mode 0600) — every stored authorization code depends on it.
+ */
+export async function localPepper(home: string): Promise<string> {
+  const path = join(home, 'pepper');
+  try {
+    const text = (await readFile(path, 'utf8')).trim();
+    if (!/^[0-9a-f]{64}$/.test(text)) {
+      throw new Error(
+        `${path} is damaged (expected 64 hex digits): restore it from a backup, or delete ${home} to start over with no data`,
+      );
+    }
+    if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
+    return text;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  const pepper = randomBytes(32).toString('hex');
+  try {
+    await writeFile(path, `${pepper}\n`, { mode: 0o600, flag: 'wx' });
+    return pepper;
+  } catch (err) {
+    // Another process created it first: use theirs.
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return localPepper(home);
+    throw err;
+  }
+}
+
+/** Start the local stack. Resolves once it is ready (tables, bucket, HTTP, seed). */
+export async function startLocalStack(options: LocalStackOptions): Promise<LocalStack> {
+  const home = resolve(options.home);
+  const log = options.log;
+  await mkdir(home, { recursive: true });
+  const running = await readStackInfo(home);
+  // The pid alone could be another program's after a crash and a reboot: ask the stack itself.
+  if (running !== undefined && running.pid !== process.pid && (await answers(running.httpUrl))) {
+    throw new StackRunningError(
+      `a local stack is already running in ${home} (pid ${running.pid}, ${running.httpUrl}): stop it first, or set TOLLGATE_HOME to another folder`,
+    );
+  }
+
+  // What start-up opened, closed in reverse order (stack.json, put first, goes last).
+  const closers: { readonly name: string; readonly close: () => Promise<void> }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const { name, close } of closers.splice(0).reverse()) {
+      const started = performance.now();
+      try {
+        await close();
+        log.debug('stopped', { part: name, ms: Math.round(performance.now() - started) });
+      } catch (err) {
+        log.warn('error while stopping the local stack', { part: name, error: err });
+      }
+    }
+  };
+
+  try {
+    const pepper = await localPepper(home);
+
+    const dynamo: RunningServer = await startDynalite({ path: join(home, 'dynamodb') });
+    closers.push({ name: 'dynalite', close: () => dynamo.close() });
+    const s3rver: RunningS3 = await startS3rver({ directory: join(home, 's3') });
+    closers.push({ name: 's3rver', close: () => s3rver.close() });
+
+    const dynamoClient = makeDynamoClient({ endpoint: dynamo.endpoint, requestTimeoutMs: 30_000 });
+    closers.push({ name: 'DynamoDB client', close: async () => dynamoClient.destroy() });
+    const s3 = makeS3Client({ endpoint: s3rver.endpoint, region: LOCAL_REGION });
+    closers.push({ name: 'S3 client', close: async () => s3.destroy() });
+    await createTables(dynamoClient, LOCAL_TABLES);
+    await ensureBucket(s3, LOCAL_BUCKET);
+    const stores = makeDynamoStores({ client: dynamoClient, tables: LOCAL_TABLES });
+
+    // The import function, wired to the bucket as in AWS (S3 → SQS → Lambda).
+    const reportListeners = new Set<(report: ImportReport) => void>();
+    const importer: ImporterDeps = {
+      objects: s3Objects(s3, LOCAL_BUCKET),
+      accounts: stores.accounts,
+      users: stores.users,
+      codes: stores.codes,
+      ledger: stores.ledger,
+      pepper: async () => pepper,
+      now: () => new Date(),
+      log,
+    };
+    const queue = new ImportQueue({
+      dir: join(home, 'queue'),
+      deadLetterDir: join(home, 'dead-letter'),
+      log,
+      handle: async (event: S3Event) => {
+        for (const report of await handleS3Event(importer, event)) for (const listen of reportListeners) listen(report);
+      },
+    });
+    s3rver.server.on('event', (event) => {
+      const notification = importNotification(event, LOCAL_BUCKET);
+      if (notification !== undefined) queue.enqueue(notification);
+    });
+    // Closed before s3rver, so queued imports can still read their objects.
+    closers.push({ name: 'import queue', close: () => queue.close() });
+    queue.replay();
+
+    const server = createServer();
+    const port = await listen(server, options.port);
+    const httpUrl = `http://127.0.0.1:${port}`;
+    const publicUrl = (options.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
+    const routes = new RouteTable().add(['GET'], '/health', async () => {
+      const accounts = await stores.accounts.listAccounts();
+      return jsonResult(200, {
+        status: 'ok',
+        publicUrl,
+        bucket: LOCAL_BUCKET,
+        s3Endpoint: s3rver.endpoint,
+        dynamodbEndpoint: dynamo.endpoint,
+        accounts,
+      });
+    });
+    // The voice routes (SPEC §10), with the same handler the Lambda runs.
+    routes.add(
+      ['POST'],
+      '/voice/*',
+      makeVoiceHandler({
+        accounts: stores.accounts,
+        calls: stores.calls,
+        lockouts: stores.lockouts,
+        callContext: stores.callContext,
+        codes: stores.codes,
+        authTokens: fixedTokens(options.authToken),
+        pepper: async () => pepper,
+        alerts: fileAlerts(join(home, 'alerts.log'), log),
+        publicBaseUrl: publicUrl,
+        now: () => new Date(),
+        log,
+      }),
+      { functionName: 'tollgate-voice' },
+    );
+    server.on('request', makeRequestListener(routes, log));
+    closers.push({ name: 'HTTP server', close: () => closeHttp(server) });
+
+    if (options.seed ?? true) {
+      await seedDemo({ home, s3, stores, queue, reportListeners, log, examplesDir: options.examplesDir ?? EXAMPLES_DIR });
+    }
+
+    const info: StackInfo = {
+      pid: process.pid,
+      startedAt: new Date().toISOString(),
+      home,
+      httpUrl,
+      publicUrl,
+      s3Endpoint: s3rver.endpoint,
+      dynamodbEndpoint: dynamo.endpoint,
+      region: LOCAL_REGION,
+      bucket: LOCAL_BUCKET,
+      tables: LOCAL_TABLES,
+    };
+    const infoPath = join(home, 'stack.json');
+    await writeFile(`${infoPath}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+    await rename(`${infoPath}.tmp`, infoPath);
+    // Removed last, once the data is flushed: while it exists, another start in this home is refused.
+    closers.unshift({ name: 'stack.json', close: () => rm(infoPath, { force: true }) });
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpUrl,
+      publicUrl,
+      s3Endpoint: s3rver.endpoint,
+      dynamodbEndpoint: dynamo.endpoint,
+      bucket: LOCAL_BUCKET,
+      tables: LOCAL_TABLES,
+      routes,
+      imports: { idle: () => queue.idle() },
+      stop: () => (stopping ??= closeAll()),
+    };
+  } catch (err) {
+    await closeAll();
+    throw err;
+  }
+}
+
+async function answers(httpUrl: string): Promise<boolean> {
+  try {
+    return (await fetch(`${httpUrl}/health`, { signal: AbortSignal.timeout(2_000) })).ok;
+  } catch {
+    return false;
+  }
+}
+
+function listen(server: Server, port: number): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const onError = (err: NodeJS.ErrnoException): void => {
+      reject(
+        err.code === 'EADDRINUSE'
+          ? new Error(`port ${port} on 127.0.0.1 is in use: set PORT to another port (PORT=0 picks a free one)`, { cause: err })
+          : err,
+      );
+    };
+    server.once('error', onError);
+    server.listen(port, '127.0.0.1', () => {
+      server.off('error', onError);
+      resolvePort((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+/** Stop accepting connections and let requests in flight finish (5 s at most). */
+function closeHttp(server: Server): Promise<void> {
+  return new Promise((resolveClose) => {
+    const force = setTimeout(() => server.closeAllConnections(), 5_000);
+    server.close(() => {
+      clearTimeout(force);
+      resolveClose();
+    });
+    server.closeIdleConnections();
+  });
+}
+
+/**
+ * First start only: upload the demo account's files from `examples/` to `imports/demo/…`, so
+ * they go through the same import path (and leave the same reports) as any admin upload.
+ */
+async function seedDemo(args: {
+  readonly home: string;
+  readonly s3: S3Client;
+  readonly stores: DynamoStores;
+  readonly queue: ImportQueue;
+  readonly reportListeners: Set<(report: ImportReport) => void>;
+  readonly log: Logger;
+  readonly examplesDir: string;
+}): Promise<void> {
+  const marker = join(args.home, 'seeded');
+  try {
+    await stat(marker);
+    return;
+  } catch {
+    // Not seeded yet.
+  }
+  const files = [
+    { file: 'settings.json', key: `imports/${DEMO_ACCOUNT}/settings.json`, type: 'application/json' },
+    { file: 'codes.csv', key: `imports/${DEMO_ACCOUNT}/codes/codes.csv`, type: 'text/csv' },
+    { file: 'users.csv', key: `imports/${DEMO_ACCOUNT}/users/users.csv`, type: 'text/csv' },
+  ];
+  const reports: ImportReport[] = [];
+  const listen = (report: ImportReport): void => {
+    if (files.some((f) => f.key === report.file)) reports.push(report);
+  };
+  args.reportListeners.add(listen);
+  try {
+    // In order: the codes and users need the account the settings create.
+    for (const f of files) {
+      const body = await readFile(join(args.examplesDir, f.file));
+      await args.s3.send(new PutObjectCommand({ Bucket: LOCAL_BUCKET, Key: f.key, Body: body, ContentType: f.type }));
+    }
+    await args.queue.idle();
+  } finally {
+    args.reportListeners.delete(listen);
+  }
+  const rejected = reports.filter((r) => r.status !== 'applied');
+  for (const r of rejected) {
+    args.log.warn('the demo account could not be seeded from examples/', { file: r.file, errors: r.errors.slice(0, 5) });
+  }
+  args.log.info('seeded the demo account from examples/', { files: files.map((f) => f.key), applied: reports.length - rejected.length });
+  // Written even after a rejection: seeding again on every start would only repeat it.
+  await writeFile(marker, `${new Date().toISOString()}\n`);
+}
