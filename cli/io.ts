@@ -4,6 +4,7 @@
  */
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
+import type { AwsClients } from './aws-target.ts';
 
 export type OutStream = Writable & { readonly isTTY?: boolean; readonly columns?: number };
 export type InStream = Readable & { readonly isTTY?: boolean; setRawMode?(mode: boolean): unknown };
@@ -14,6 +15,8 @@ export interface CliIo {
   readonly stdin: InStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
+  /** The AWS clients `--stack` uses. @default real clients over the standard credential chain */
+  readonly aws?: AwsClients;
 }
 
 export function processIo(): CliIo {

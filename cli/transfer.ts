@@ -2,9 +2,9 @@
  * Every admin change is an object under `imports/<account>/` (SPEC §10): upload it, then wait
  * for the import function's report under `results/<account>/` and show it.
  *
- * The report is found by its `file` (the key uploaded) and a `startedAt` no earlier than the
- * upload began. s3rver keeps no versions, so the version id cannot tie the two together
- * locally; the time can, since the stack and the CLI share a clock.
+ * The report is found by its `file` (the key uploaded) and the version the upload created
+ * (AWS: the bucket is versioned). s3rver keeps no versions, so locally a `startedAt` no earlier
+ * than the upload began ties the two together instead; the stack and the CLI share a clock.
  */
 import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
@@ -21,7 +21,16 @@ import type { Target } from './target.ts';
 /** Multipart upload above this size, in parts of this size. */
 const PART_SIZE = 8 * 1024 * 1024;
 const POLL_MS = 150;
+/** AWS: a report is listed once a second, not hammered. */
+const AWS_POLL_MS = 1_000;
 const LOST_AFTER_MS = 10_000;
+/**
+ * AWS: how long to wait for a report when no --timeout is given. The import function may run
+ * 15 minutes; a delivery that failed is retried later, or dead-lettered with an alarm.
+ */
+const AWS_WAIT_SECONDS = 20 * 60;
+/** AWS: the Lambda's clock and this machine's may differ; list reports from this far back (matched by version). */
+const AWS_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface UploadSource {
   /** A file to stream, or bytes already in memory. */
@@ -49,10 +58,14 @@ export function fileStamp(at = new Date()): string {
  * Upload, showing progress on a terminal, then wait for the report and return it: as long as
  * the stack still holds the import in its queue (a million rows take minutes), or until
  * `timeoutSeconds`. Throws {@link CliError} when the import was dead-lettered or is lost.
+ *
+ * A deployed stack's queue cannot be looked into from here: the wait goes on until the
+ * timeout (20 minutes unless given), and a dead-lettered import shows as the stack's alarm.
  */
 export async function uploadAndWait(io: CliIo, target: Target, key: string, source: UploadSource, options: { readonly timeoutSeconds?: number } = {}): Promise<ImportResult> {
   const route = routeImportKey(key);
   if ('error' in route) throw new Error(`not an import key: ${key} (${route.error})`);
+  const info = target.info;
   const status = new StatusLine(io.stderr);
   let size = 0;
   let body: string | Uint8Array | Readable;
@@ -78,45 +91,59 @@ export async function uploadAndWait(io: CliIo, target: Target, key: string, sour
       const percent = size > 0 ? Math.floor((loaded / size) * 100) : 100;
       status.set(`Uploading ${label}: ${formatBytes(loaded)} of ${formatBytes(size)} (${percent}%)`);
     });
-    await upload.done();
+    const uploaded = await upload.done();
+    const versionId = uploaded.VersionId;
 
     const waitStart = Date.now();
-    const hardDeadline = options.timeoutSeconds === undefined ? undefined : waitStart + options.timeoutSeconds * 1000;
+    const timeoutSeconds = options.timeoutSeconds ?? (info.kind === 'aws' ? AWS_WAIT_SECONDS : undefined);
+    const hardDeadline = timeoutSeconds === undefined ? undefined : waitStart + timeoutSeconds * 1000;
     status.set(() => `Uploaded ${label}; waiting for the import report (${Math.floor((Date.now() - waitStart) / 1000)} s)`);
     const prefix = `results/${route.account}/${route.name}.`;
-    // Report keys end in a UTC timestamp to the second: list from the second before the upload.
-    const startAfter = `${prefix}${reportTimestamp(new Date(uploadedAt.getTime() - 1000))}`;
+    // Report keys end in a UTC timestamp to the second: list from a little before the upload.
+    const margin = versionId === undefined ? 1000 : AWS_CLOCK_SKEW_MS;
+    const startAfter = `${prefix}${reportTimestamp(new Date(uploadedAt.getTime() - margin))}`;
+    const wanted: ReportMatch = versionId === undefined ? { key, uploadedAt } : { key, versionId };
     // How long a notification may be neither queued nor reported (between the two checks, or
     // lost) before giving up.
     let unseenSince: number | undefined;
     for (;;) {
-      const found = await findReport(target, prefix, startAfter, key, uploadedAt);
+      const found = await findReport(target, prefix, startAfter, wanted);
       if (found !== undefined) return found;
-      const queued = await queueState(target.info.home, key, uploadedAt);
-      if (queued === 'dead-lettered') {
-        throw new CliError(
-          `the import of ${key} failed on every attempt and was dead-lettered (${target.info.home}/dead-letter): see the stack's console for the error`,
-        );
-      }
       const now = Date.now();
-      unseenSince = queued === 'queued' ? undefined : (unseenSince ?? now);
-      if (unseenSince !== undefined && now - unseenSince > LOST_AFTER_MS) {
-        throw new CliError(`no import report for ${key}, and the stack has no import of it waiting: see the stack's console for errors`);
+      if (info.kind === 'local') {
+        const queued = await queueState(info.home, key, uploadedAt);
+        if (queued === 'dead-lettered') {
+          throw new CliError(
+            `the import of ${key} failed on every attempt and was dead-lettered (${info.home}/dead-letter): see the stack's console for the error`,
+          );
+        }
+        unseenSince = queued === 'queued' ? undefined : (unseenSince ?? now);
+        if (unseenSince !== undefined && now - unseenSince > LOST_AFTER_MS) {
+          throw new CliError(`no import report for ${key}, and the stack has no import of it waiting: see the stack's console for errors`);
+        }
       }
       if (hardDeadline !== undefined && now > hardDeadline) {
-        throw new CliError(`no import report for ${key} after ${options.timeoutSeconds} s (--timeout); it may still arrive under ${prefix}`);
+        const where =
+          info.kind === 'aws'
+            ? `; an import that failed on every attempt waits in the dead-letter queue${info.importDeadLetterQueueUrl === undefined ? '' : ` ${info.importDeadLetterQueueUrl}`} and raises the ImportDeadLetters alarm, and its error is in the import function's log`
+            : '';
+        throw new CliError(`no import report for ${key} after ${timeoutSeconds} s${options.timeoutSeconds === undefined ? '' : ' (--timeout)'}; it may still arrive under ${prefix}${where}`);
       }
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      await new Promise((r) => setTimeout(r, info.kind === 'aws' ? AWS_POLL_MS : POLL_MS));
     }
   } catch (err) {
     if (isConnectionError(err)) {
-      throw new CliError(`lost the local stack at ${target.info.s3Endpoint}: is it still running? start it with npm start`, { cause: err });
+      if (info.kind === 'aws') throw new CliError(`lost the connection to AWS (${info.region}): ${(err as Error).message}; try again`, { cause: err });
+      throw new CliError(`lost the local stack at ${info.s3Endpoint}: is it still running? start it with npm start`, { cause: err });
     }
     throw err;
   } finally {
     status.clear();
   }
 }
+
+/** Which report is the upload's: by its version where the bucket keeps versions, else by time. */
+type ReportMatch = { readonly key: string; readonly versionId: string } | { readonly key: string; readonly uploadedAt: Date };
 
 /**
  * Where the local stack is with the notification of this upload: still in its queue (waiting,
@@ -148,15 +175,21 @@ async function queueState(home: string, key: string, since: Date): Promise<'queu
   return 'none';
 }
 
-async function findReport(target: Target, prefix: string, startAfter: string, key: string, uploadedAt: Date): Promise<ImportResult | undefined> {
-  const listed = await target.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, StartAfter: startAfter }));
-  for (const object of listed.Contents ?? []) {
-    if (object.Key === undefined) continue;
-    const report = await readReport(target, object.Key);
-    if (report !== undefined && report.file === key && Date.parse(report.startedAt) >= uploadedAt.getTime()) {
-      return { report, reportKey: object.Key };
+async function findReport(target: Target, prefix: string, startAfter: string, wanted: ReportMatch): Promise<ImportResult | undefined> {
+  let token: string | undefined;
+  do {
+    const listed = await target.s3.send(
+      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ...(token === undefined ? { StartAfter: startAfter } : { ContinuationToken: token }) }),
+    );
+    for (const object of listed.Contents ?? []) {
+      if (object.Key === undefined) continue;
+      const report = await readReport(target, object.Key);
+      if (report === undefined || report.file !== wanted.key) continue;
+      const matches = 'versionId' in wanted ? report.versionId === wanted.versionId : Date.parse(report.startedAt) >= wanted.uploadedAt.getTime();
+      if (matches) return { report, reportKey: object.Key };
     }
-  }
+    token = listed.IsTruncated === true ? listed.NextContinuationToken : undefined;
+  } while (token !== undefined);
   return undefined;
 }
 

@@ -32,7 +32,7 @@ Options:
   --account-sid SID  the Twilio Account SID to post as (default: the account's first)
 ${TARGET_HELP}
 
-The auth token used for signing is TWILIO_AUTH_TOKEN (default ${LOCAL_AUTH_TOKEN}).`;
+The auth token used for signing is TWILIO_AUTH_TOKEN (default ${LOCAL_AUTH_TOKEN}; required with --stack).`;
 
 interface Answers {
   next(prompt: string): Promise<{ digits: string; finishedOnKey: string } | undefined>;
@@ -90,6 +90,9 @@ export const callCommand: Command = {
     const talk = Number(talkText);
     if (!Number.isInteger(talk) || talk < 0 || talk > 14_400) throw usageError(`--talk "${talkText}" must be a whole number of seconds from 0 to 14400`);
 
+    if (str(parsed.values, 'stack') !== undefined && !io.env.TWILIO_AUTH_TOKEN?.trim()) {
+      throw usageError('tollgate call --stack: set TWILIO_AUTH_TOKEN to the auth token of the Account SID you call as; the deployed stack checks signatures with it');
+    }
     let baseUrl = str(parsed.values, 'url');
     let accountSid = str(parsed.values, 'account-sid');
     let signUrl = baseUrl;

@@ -1,7 +1,7 @@
 /** `tollgate users import` (SPEC §8). */
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { checkUsersFile } from '../local-check.ts';
+import { checkUsersFile } from '../../functions/services/import-check.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { importKey, printReport, uploadAndWait } from '../transfer.ts';
 import { printCheck } from './codes.ts';

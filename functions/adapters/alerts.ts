@@ -2,8 +2,12 @@
  * Where alerts go: an SNS topic in AWS (e-mail, chat or a pager subscribe to it), a log line
  * and a file locally. An alert names the account, user, caller ID, number and time — never a
  * code.
+ *
+ * The SNS SDK is imported on the first alert, not with this module: alerts are off the voice
+ * function's hot path, and loading `@aws-sdk/client-sns` at start-up cost the cold start
+ * ~45 ms with the runtime's SDK (bench/voice.bench.ts).
  */
-import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
+import type { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { appendFile } from 'node:fs/promises';
 import type { Alert, AlertSink } from '../services/voice.ts';
 import type { Logger } from '../services/logger.ts';
@@ -13,12 +17,27 @@ function subject(alert: Alert): string {
   return alert.kind === 'emergency' ? `Emergency call to ${alert.destination} (${who})` : `Code entry locked for ${alert.user} (${who})`;
 }
 
-export function snsAlerts(client: SNSClient, topicArn: string, log: Logger): AlertSink {
+/**
+ * Alerts published to `topicArn`. Without `client`, an `SNSClient` is made on the first alert
+ * (module and client both loaded then, once per container).
+ */
+export function snsAlerts(topicArn: string, log: Logger, client?: SNSClient): AlertSink {
+  let sns: Promise<{ sender: SNSClient; Publish: typeof PublishCommand }> | undefined;
+  const load = () =>
+    (sns ??= import('@aws-sdk/client-sns').then(
+      (m) => ({ sender: client ?? new m.SNSClient({}), Publish: m.PublishCommand }),
+      (err: unknown) => {
+        // A failed load is not cached: the next alert tries again.
+        sns = undefined;
+        throw err;
+      },
+    ));
   return {
     async raise(alert) {
       log.warn(alert.kind === 'emergency' ? 'emergency call' : 'user locked out', { alert });
-      await client.send(
-        new PublishCommand({
+      const { sender, Publish } = await load();
+      await sender.send(
+        new Publish({
           TopicArn: topicArn,
           // SNS limits subjects to 100 characters.
           Subject: subject(alert).slice(0, 100),

@@ -125,7 +125,7 @@ export type Effect =
       readonly at: string;
     }
   /** Store this lockout record for the user (a failed entry was counted). */
-  | { readonly type: 'lockout'; readonly user: string; readonly record: LockoutRecord };
+  | { readonly type: 'lockout'; readonly user: string; readonly record: LockoutRecord; readonly callSid: string };
 
 export interface DecideContext {
   readonly settings: Settings;
@@ -388,7 +388,7 @@ function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, c
   if (digits !== '') {
     // Only typed digits are guesses; silence cannot find a code, so it does not count toward lockout.
     const counted = recordFailure(event.lockout, now, settings.lockout);
-    effects.push({ type: 'lockout', user: state.user, record: counted.record });
+    effects.push({ type: 'lockout', user: state.user, record: counted.record, callSid: state.callSid });
     if (counted.locked) {
       const lockedState = { ...next, attempts, codeStatus: 'locked-out' as const };
       effects.push(alert('lockout', lockedState, now));

@@ -7,6 +7,7 @@ import type { CallState } from './callflow.ts';
 import type { StoredCode } from './codes.ts';
 import type { LockoutRecord } from './lockout.ts';
 import type { Settings, UserRecord } from './settings.ts';
+import type { CodeTotals, WrittenDay } from './usage.ts';
 
 /** Account settings and the Twilio Account SID → account mapping. */
 export interface AccountStore {
@@ -92,6 +93,15 @@ export interface CallStore {
 export interface LockoutStore {
   get(account: string, user: string): Promise<LockoutRecord | undefined>;
   put(account: string, user: string, record: LockoutRecord): Promise<void>;
+  /**
+   * Read, change and write the record as one step: the write is conditional on what was read
+   * and retried on conflict, so failures counted by parallel calls all count.
+   */
+  update(
+    account: string,
+    user: string,
+    change: (current: LockoutRecord | undefined) => LockoutRecord,
+  ): Promise<{ readonly before: LockoutRecord | undefined; readonly after: LockoutRecord }>;
 }
 
 /** What the import function has applied, per object version (idempotency, SPEC §8). */
@@ -99,10 +109,17 @@ export interface ImportLedger {
   /** The entry for an object version, if it was seen before. */
   get(account: string, objectKey: string, versionId: string): Promise<LedgerEntry | undefined>;
   put(account: string, objectKey: string, versionId: string, entry: LedgerEntry): Promise<void>;
+  /**
+   * Mark a version `applying` unless another run holds it: true when there was no entry, a
+   * `failed` one, or an `applying` one older than `leaseMs` (a run that died), false otherwise. One write,
+   * conditional, so two concurrent deliveries cannot both claim it.
+   */
+  claim(account: string, objectKey: string, versionId: string, at: Date, leaseMs: number): Promise<boolean>;
 }
 
 export interface LedgerEntry {
-  readonly status: 'applying' | 'applied' | 'rejected';
+  /** `failed`: a run threw and let go of it; the next delivery applies it. */
+  readonly status: 'applying' | 'applied' | 'rejected' | 'failed';
   /** Where the report was written. */
   readonly reportKey?: string;
   readonly at: string;
@@ -122,4 +139,60 @@ export interface CallContextStore {
     codeKeys: readonly string[],
     callSid: string | undefined,
   ): Promise<{ readonly call: StoredCallState | undefined; readonly codes: Map<string, CodeItem>; readonly lockout: LockoutRecord | undefined }>;
+}
+
+/** A call as the usage export reads it: its state and when it was last written (ISO). */
+export interface StoredCall {
+  readonly state: CallState;
+  readonly updatedAt: string;
+}
+
+/** The usage export's reads (SPEC §9): one account's calls of one local day. */
+export interface UsageSource {
+  /** The day's calls in start order (day = the local date of `startedAt` in the account's time zone). */
+  callsOfDay(account: string, day: string): AsyncIterable<StoredCall>;
+  /** True when some call of the day was written after `since` (ISO): a written day is out of date. */
+  changedSince(account: string, day: string, since: string): Promise<boolean>;
+  /** True when the day has at least one call. */
+  hasCalls(account: string, day: string): Promise<boolean>;
+}
+
+/** What the export remembers of a day it wrote. */
+export interface DayExport extends WrittenDay {
+  readonly day: string;
+  readonly key: string;
+  readonly rows: number;
+  readonly bytes: number;
+  /** Hex SHA-256 of the file: the same records give the same bytes. */
+  readonly sha256: string;
+  readonly writtenAt: string;
+}
+
+/** Which days the usage export wrote, and each day's per-code totals for the monthly summary. */
+export interface ExportLedger {
+  /** Every day written for the account. */
+  days(account: string): Promise<Map<string, DayExport>>;
+  /** Record a day as written, with its per-code totals (replacing what the day had). */
+  putDay(account: string, mark: DayExport, totals: readonly CodeTotals[]): Promise<void>;
+  /** The per-code totals of every written day of a month (`YYYY-MM`), day by day. */
+  monthTotals(account: string, month: string): AsyncIterable<CodeTotals>;
+  /** A day's records changed (after-call tagging): the next run writes it again. No-op for a day never written. */
+  markChanged(account: string, day: string, at: string): Promise<void>;
+}
+
+/** One exporter per account at a time, so a file and its ledger entry always come from the same read. */
+export interface ExportLock {
+  /** Take the account's lock until `until`, or renew it for the same owner; false when another owner holds it past `now`. */
+  acquire(account: string, owner: string, now: string, until: string): Promise<boolean>;
+  /** Give the lock up, if this owner still holds it. */
+  release(account: string, owner: string): Promise<void>;
+}
+
+/** Where the usage export puts its files (the bucket). */
+export interface ExportFiles {
+  /**
+   * Store an object from a stream of bytes, replacing any object under the key. Resolves once
+   * the whole object is stored; a failure leaves the previous object as it was.
+   */
+  put(key: string, body: AsyncIterable<Uint8Array>, meta: { readonly contentType: string; readonly fileName: string }): Promise<void>;
 }

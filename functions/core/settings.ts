@@ -124,6 +124,8 @@ const wholeMinutes = (min: number, max: number) =>
 
 export const settingsSchema = z
   .strictObject({
+    /** Lets an editor find the published schema (`"$schema": "./settings.schema.json"`); ignored. */
+    $schema: z.string().optional(),
     account: z.string({ error: 'is required: the account slug, e.g. "acme"' }).regex(ACCOUNT_SLUG, {
       message: 'must be 1-40 lower-case letters, digits or "-", starting with a letter or digit',
     }),

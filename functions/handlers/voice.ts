@@ -5,7 +5,6 @@
  */
 import middy from '@middy/core';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { SNSClient } from '@aws-sdk/client-sns';
 import { snsAlerts } from '../adapters/alerts.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
@@ -43,7 +42,8 @@ function awsDeps(env: Env): VoiceDeps {
     codes: stores.codes,
     authTokens: secretTokens(secrets, voice.twilioTokensSecretArn),
     pepper: () => readSecret(pepperArn),
-    alerts: snsAlerts(new SNSClient({}), voice.alertsTopicArn, log),
+    // The SNS client is made on the first alert: alerts are rare, and loading its SDK is not.
+    alerts: snsAlerts(voice.alertsTopicArn, log),
     ...(voice.publicBaseUrl === undefined ? {} : { publicBaseUrl: voice.publicBaseUrl }),
     now: () => new Date(),
     log,

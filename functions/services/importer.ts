@@ -6,9 +6,10 @@
  * in the same stored state as one clean run: the ledger says which versions are done, and
  * applying compares each row with what is stored and writes only the difference.
  */
-import { readCsv, CsvFormatError, type ColumnSpec, type CsvRecord } from '../core/csv.ts';
-import { CODE_COLUMNS, DuplicateTracker, HIDDEN_CODE, duplicateCodeError, validateCodeRow, type CodeRow, type RowError } from '../core/code-rows.ts';
-import { USER_COLUMNS, duplicateUserError, validateUserRow } from '../core/user-rows.ts';
+import { readCsv, type ColumnSpec } from '../core/csv.ts';
+import { CODE_COLUMNS, type CodeRow, type RowError } from '../core/code-rows.ts';
+import { USER_COLUMNS } from '../core/user-rows.ts';
+import { checkCodesFile, checkUsersFile, codeRowCheck, MAX_REPORTED_ERRORS, userRowCheck, type RowCheck } from './import-check.ts';
 import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
 import {
   SidTakenError,
@@ -76,8 +77,18 @@ export interface ImportCodeStore extends CodeStore {
   hasCodes?(account: string): Promise<boolean>;
 }
 
-/** The errors a report lists; the rest are only counted. */
-export const MAX_REPORTED_ERRORS = 1000;
+export { MAX_REPORTED_ERRORS };
+
+/** How long a claim on an object version holds: the import function's longest run (15 min). */
+export const IMPORT_LEASE_MS = 15 * 60_000;
+
+/** Another run is applying this object version now; the queue should deliver it again later. */
+export class ImportInProgressError extends Error {
+  override readonly name = 'ImportInProgressError';
+  constructor(key: string) {
+    super(`${key} is being imported by another run; it will be tried again`);
+  }
+}
 /** A settings document is small; anything larger is a mistake, not a setting. */
 const MAX_SETTINGS_BYTES = 1024 * 1024;
 /**
@@ -124,9 +135,13 @@ function baseName(file: string): string {
   return base.replace(/[^A-Za-z0-9._-]+/g, '_') || 'import';
 }
 
-/** `20261121T223000Z`: sorts by time and has no characters that trouble file systems. */
+/**
+ * `20261121T223000.123Z` (ISO 8601 basic format): sorts by time, has no characters that
+ * trouble file systems, and keeps two quick imports of the same name (two `codes add` in one
+ * second) from overwriting each other's report.
+ */
 export function reportTimestamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '').replace(/\.\d{3}Z$/, 'Z');
+  return at.toISOString().replace(/[-:]/g, '');
 }
 
 export function reportKey(account: string, name: string, at: Date): string {
@@ -141,16 +156,6 @@ class Counts {
   deleted = 0;
 }
 
-class ErrorList {
-  readonly errors: RowError[] = [];
-  count = 0;
-  add(...errors: readonly RowError[]): void {
-    for (const e of errors) {
-      this.count++;
-      if (this.errors.length < MAX_REPORTED_ERRORS) this.errors.push(e);
-    }
-  }
-}
 
 /**
  * Import one object version. Returns the report it wrote, or undefined when the version was
@@ -171,13 +176,25 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
 
   const version = ledgerVersion(ref);
   const seen = await deps.ledger.get(route.account, ref.key, version);
-  if (seen !== undefined && seen.status !== 'applying') {
+  if (seen !== undefined && (seen.status === 'applied' || seen.status === 'rejected')) {
     deps.log.info('import already done', { key: ref.key, version, status: seen.status });
     return undefined;
   }
-  await deps.ledger.put(route.account, ref.key, version, { status: 'applying', at: startedAt.toISOString() });
+  // Claim the version: of two deliveries at once, one applies; the other is retried later by
+  // the queue and then finds it done. A claim older than the lease is a crashed run, taken over.
+  if (!(await deps.ledger.claim(route.account, ref.key, version, startedAt, IMPORT_LEASE_MS))) {
+    throw new ImportInProgressError(ref.key);
+  }
 
-  const report = await run(deps, route, ref, startedAt);
+  let report: ImportReport;
+  try {
+    report = await run(deps, route, ref, startedAt);
+  } catch (err) {
+    // Let the queue's next delivery claim it at once; a run that dies without getting here
+    // is taken over when its lease ends.
+    await deps.ledger.put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString() }).catch(() => undefined);
+    throw err;
+  }
   const key = reportKey(route.account, route.name, startedAt);
   await deps.objects.writeReport(key, report);
   await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
@@ -328,45 +345,11 @@ async function readText(source: AsyncIterable<Uint8Array>, limit: number): Promi
 // ---------------------------------------------------------------------------------------
 // CSV: validate everything first (pass 1), then apply (pass 2, reading the same version again)
 
-/**
- * Pass 1: every row checked, duplicates found, nothing written. Returns the errors (first
- * 1,000 and a count) and how many rows there were.
- */
-async function validateCsv<R>(
-  source: AsyncIterable<Uint8Array>,
-  columns: ColumnSpec,
-  validate: (rec: CsvRecord) => { ok: true; row: R } | { ok: false; errors: RowError[] },
-  keyOf: (row: R) => string,
-  describeDuplicate: (row: R, firstLine: number) => RowError,
-): Promise<{ rows: number; errors: ErrorList }> {
-  const errors = new ErrorList();
-  const seen = new DuplicateTracker();
-  let rows = 0;
-  try {
-    for await (const rec of readCsv(source, columns)) {
-      rows++;
-      const result = validate(rec);
-      if (!result.ok) {
-        errors.add(...result.errors);
-        continue;
-      }
-      const first = seen.see(keyOf(result.row), rec.line);
-      if (first !== undefined) errors.add(describeDuplicate(result.row, first));
-    }
-  } catch (err) {
-    if (!(err instanceof CsvFormatError)) throw err;
-    // Every header problem on its own line of the report, in the report's shape (the error's
-    // own message joins them and prefixes "line N:", which the report has a field for).
-    errors.add(...err.problems.map((p) => ({ line: p.line, column: p.column, value: p.value, message: p.message })));
-  }
-  return { rows, errors };
-}
-
 /** Pass 2 reads rows that pass 1 accepted; one failing now means the object changed underneath. */
 async function* validRows<R>(
   source: AsyncIterable<Uint8Array>,
   columns: ColumnSpec,
-  validate: (rec: CsvRecord) => { ok: true; row: R } | { ok: false; errors: RowError[] },
+  validate: RowCheck<R>,
 ): AsyncIterable<R> {
   for await (const rec of readCsv(source, columns)) {
     const result = validate(rec);
@@ -388,39 +371,9 @@ async function* chunks<T>(source: AsyncIterable<T>, size: number): AsyncIterable
 }
 
 async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
-  const validate = (rec: CsvRecord): ReturnType<typeof validateCodeRow> => {
-    const result = validateCodeRow(rec, settings);
-    if (result.ok && mode === 'replace' && result.row.action === 'delete') {
-      return {
-        ok: false,
-        errors: [{ line: rec.line, column: 'action', value: 'delete', message: 'a replace file is the whole code list: leave out the codes to remove instead of marking them delete' }],
-      };
-    }
-    return result;
-  };
-  // The codes whose digits are secret (authorization codes, and deletes that may name one),
-  // so that a repeat of one stays hidden even when the repeating row says `account`.
-  const secret = new DuplicateTracker();
-  const keyOf = (row: CodeRow): string => {
-    if (row.kind === 'authorization' || row.action === 'delete') secret.see(row.code, row.line);
-    return row.code;
-  };
-  const duplicate = (row: CodeRow, firstLine: number): RowError => {
-    const error = duplicateCodeError(row, firstLine);
-    return secret.see(row.code, row.line) === undefined ? error : { ...error, value: HIDDEN_CODE };
-  };
-  const pass1 = await validateCsv(await deps.objects.read(ref), CODE_COLUMNS, validate, keyOf, duplicate);
-  if (pass1.errors.count === 0 && pass1.rows === 0 && mode === 'replace') {
-    pass1.errors.add({
-      line: 1,
-      column: '',
-      value: '',
-      message: 'a replace file with no rows would delete every code: to remove codes, upload a codes/ file with action=delete rows',
-    });
-  }
-  if (pass1.errors.count > 0) {
-    return rejected(ref, mode, startedAt, deps.now(), pass1.errors.errors, pass1.rows, pass1.errors.count);
-  }
+  const pass1 = await checkCodesFile(await deps.objects.read(ref), settings, mode);
+  if (pass1.errorCount > 0) return rejected(ref, mode, startedAt, deps.now(), pass1.errors, pass1.rows, pass1.errorCount);
+  const validate = codeRowCheck(settings, mode);
 
   const pepper = await deps.pepper();
   const account = settings.account;
@@ -527,17 +480,9 @@ async function applyCodeChunk(
 // users
 
 async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
-  const validate = (rec: CsvRecord) => validateUserRow(rec, settings);
-  const pass1 = await validateCsv(
-    await deps.objects.read(ref),
-    USER_COLUMNS,
-    validate,
-    (row) => row.user.id,
-    duplicateUserError,
-  );
-  if (pass1.errors.count > 0) {
-    return rejected(ref, 'merge', startedAt, deps.now(), pass1.errors.errors, pass1.rows, pass1.errors.count);
-  }
+  const pass1 = await checkUsersFile(await deps.objects.read(ref), settings);
+  if (pass1.errorCount > 0) return rejected(ref, 'merge', startedAt, deps.now(), pass1.errors, pass1.rows, pass1.errorCount);
+  const validate = userRowCheck(settings);
   const account = settings.account;
   const c = new Counts();
   for await (const rows of chunks(validRows(await deps.objects.read(ref), USER_COLUMNS, validate), APPLY_CHUNK)) {

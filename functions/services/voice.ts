@@ -12,6 +12,7 @@
 import { isEmergency, isEmergencyAnywhere } from '../core/classify.ts';
 import { CallFlowError, decide, emergencyActions, errorActions, routeCall, type CallEvent, type CallState, type Decision, type Effect } from '../core/callflow.ts';
 import { isCodeFormat, normalizeIdentity } from '../core/codes.ts';
+import { isLockedOut, recordFailure } from '../core/lockout.ts';
 import type { AccountStore, CallContextStore, CallStore, CodeItem, CodeStore, LockoutStore, StoredCallState } from '../core/ports.ts';
 import { DEFAULT_PROMPTS, DEFAULT_SPEECH, resolvePrompts } from '../core/prompts.ts';
 import { ACCOUNT_SID, CALL_SID, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164 } from '../core/identifiers.ts';
@@ -164,8 +165,25 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
   async function applyEffects(effects: readonly Effect[], settings: Settings): Promise<void> {
     await Promise.all(
       effects.map(async (effect) => {
-        if (effect.type === 'lockout') await deps.lockouts.put(settings.account, effect.user, effect.record);
-        else await deps.alerts.raise({ ...effect, verified: true });
+        if (effect.type !== 'lockout') return deps.alerts.raise({ ...effect, verified: true });
+        // Counted against the record as it is now, not as this webhook read it: parallel
+        // calls by one user must all count.
+        const now = deps.now();
+        const { before, after } = await deps.lockouts.update(settings.account, effect.user, (current) => recordFailure(current, now, settings.lockout).record);
+        const lockedNow = !isLockedOut(before, now) && isLockedOut(after, now);
+        const alerted = effects.some((e) => e.type === 'alert' && e.kind === 'lockout');
+        if (lockedNow && !alerted) {
+          await deps.alerts.raise({
+            kind: 'lockout',
+            account: settings.account,
+            user: effect.user,
+            callerId: effect.user,
+            destination: '',
+            callSid: effect.callSid,
+            at: now.toISOString(),
+            verified: true,
+          });
+        }
       }),
     );
   }
@@ -267,7 +285,14 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
         { settings, now: deps.now() },
       );
       const revision = await deps.calls.put(started.state, { expectedRevision: undefined, timeZone: settings.timeZone });
-      stored = revision === undefined ? await deps.calls.get(callSid) : { state: started.state, revision };
+      if (revision === undefined) {
+        stored = await deps.calls.get(callSid);
+      } else {
+        stored = { state: started.state, revision };
+        // The start's effects are this write's to carry out: an emergency answer whose own write
+        // was overtaken by this one finds the call recorded and leaves the alert to us.
+        await applyEffects(started.effects, settings);
+      }
       deps.log.warn('call had no state; recorded from its callback', { callSid, route: req.path });
     }
     const decision = await decideAndSave(callSid, settings, stored, () => event);

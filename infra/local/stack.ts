@@ -1,8 +1,8 @@
 /**
  * The local stack (SPEC §3, §10): the AWS handlers in one Node process, over dynalite and
- * s3rver on loopback, with the bucket-event wiring and an HTTP server that speaks API
- * Gateway's event format. `tollgate dev` runs it in the foreground; the tests start it in
- * process. Data lives under `home` and survives restarts.
+ * s3rver on loopback, with the bucket-event wiring, the hourly usage export (scheduler.ts)
+ * and an HTTP server that speaks API Gateway's event format. `tollgate dev` runs it in the
+ * foreground; the tests start it in process. Data lives under `home` and survives restarts.
  *
  *     <home>/dynamodb/     dynalite's LevelDB
  *     <home>/s3/           s3rver's objects (bucket tollgate-local)
@@ -18,6 +18,7 @@ import type { AddressInfo } from 'node:net';
 import { chmod, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { fileAlerts } from '../../functions/adapters/alerts.ts';
@@ -31,6 +32,9 @@ import type { ImporterDeps, ImportReport } from '../../functions/services/import
 import type { Logger } from '../../functions/services/logger.ts';
 import { ImportQueue, importNotification } from './bucket-events.ts';
 import { ensureBucket, startDynalite, startS3rver, type RunningS3, type RunningServer } from './emulators.ts';
+import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
+import { runScheduledExport, type ExportRun } from '../../functions/services/exporter.ts';
+import { startHourlyScheduler } from './scheduler.ts';
 import { jsonResult, makeRequestListener, RouteTable } from './http.ts';
 import { readStackInfo, type StackInfo } from './stack-info.ts';
 
@@ -63,6 +67,12 @@ export interface LocalStackOptions {
   readonly seed?: boolean;
   /** @default the repository's `examples/` */
   readonly examplesDir?: string;
+  /**
+   * The hourly usage export (EventBridge Scheduler in AWS): first run `firstRunMs` after start,
+   * then at 5 past every hour. `false`: no scheduled runs (`exports.runNow()` still works).
+   * @default { firstRunMs: 5000 }
+   */
+  readonly exportSchedule?: { readonly firstRunMs?: number } | false;
 }
 
 export interface LocalStack {
@@ -72,10 +82,17 @@ export interface LocalStack {
   readonly dynamodbEndpoint: string;
   readonly bucket: string;
   readonly tables: TableNames;
+  /**
+   * The one DynamoDB client the stack's functions share (voice routes, imports, /health):
+   * the benchmark attaches `countRequests` to it. Destroyed by `stop()`.
+   */
+  readonly dynamodb: DynamoDBClient;
   /** The HTTP routes; handlers in API Gateway HTTP API (2.0) form mount with one `add`. */
   readonly routes: RouteTable;
   /** Imports in flight: `idle()` resolves when every notification so far has been handled. */
   readonly imports: { idle(): Promise<void> };
+  /** The scheduled usage export: run it now (or join the run under way). */
+  readonly exports: { runNow(): Promise<ExportRun> };
   /** Stop accepting requests, finish queued imports, close the emulators (flushing LevelDB). */
   stop(): Promise<void>;
 }
@@ -225,6 +242,29 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       await seedDemo({ home, s3, stores, queue, reportListeners, log, examplesDir: options.examplesDir ?? EXAMPLES_DIR });
     }
 
+    // The export function on its schedule. Its own DynamoDB client, so its requests never count
+    // in the voice benchmark's requests per call (which counts `dynamodb`).
+    const exportClient = makeDynamoClient({ endpoint: dynamo.endpoint, requestTimeoutMs: 30_000 });
+    closers.push({ name: 'export DynamoDB client', close: async () => exportClient.destroy() });
+    const exportStores = makeDynamoStores({ client: exportClient, tables: LOCAL_TABLES });
+    const runExport = () =>
+      runScheduledExport({
+        accounts: exportStores.accounts,
+        usage: exportStores.calls,
+        ledger: exportStores.exports,
+        lock: exportStores.exports,
+        files: s3ExportFiles(s3, LOCAL_BUCKET),
+        now: () => new Date(),
+        log,
+        owner: `local:${process.pid}`,
+      });
+    const exportScheduler =
+      options.exportSchedule === false
+        ? undefined
+        : startHourlyScheduler({ name: 'usage export', run: runExport, log, firstRunMs: options.exportSchedule?.firstRunMs ?? 5_000 });
+    // Stopped before the clients and emulators it uses (closers run in reverse order).
+    if (exportScheduler !== undefined) closers.push({ name: 'export scheduler', close: () => exportScheduler.stop() });
+
     const info: StackInfo = {
       pid: process.pid,
       startedAt: new Date().toISOString(),
@@ -251,8 +291,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       dynamodbEndpoint: dynamo.endpoint,
       bucket: LOCAL_BUCKET,
       tables: LOCAL_TABLES,
+      dynamodb: dynamoClient,
       routes,
       imports: { idle: () => queue.idle() },
+      exports: { runNow: () => exportScheduler?.runNow() ?? runExport() },
       stop: () => (stopping ??= closeAll()),
     };
   } catch (err) {

@@ -87,7 +87,7 @@ describe('tollgate settings', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^applied: imports\/acme\/settings\.json/m);
     expect(r.stdout).toMatch(/1 row: 1 created/);
-    expect(r.stdout).toMatch(/report: s3:\/\/tollgate-local\/results\/acme\/settings\.\d{8}T\d{6}Z\.json/);
+    expect(r.stdout).toMatch(/report: s3:\/\/tollgate-local\/results\/acme\/settings\.\d{8}T\d{6}\.\d{3}Z\.json/);
     expect(await keys('imports/acme/')).toEqual(['imports/acme/settings.json']);
 
     const shown = await tollgate(['settings', 'show', '--account', 'acme']);
@@ -220,7 +220,7 @@ describe('tollgate codes', () => {
     const auth = rows.filter((row) => row.includes(',authorization,'));
     expect(auth).toHaveLength(2);
     for (const row of auth) expect(row).toMatch(/^,[0-9a-f]{8},/);
-    expect(auth).toContainEqual(expect.stringMatching(/^,[0-9a-f]{8},Premium-rate and international - finance,authorization,true,,2,client:alice,,$/));
+    expect(auth).toContainEqual(expect.stringMatching(/^,[0-9a-f]{8},Premium-rate and international - finance,authorization,true,,2,client:dana,,$/));
     for (const digits of SECRET_CODES) expect(text).not.toContain(digits);
   });
 

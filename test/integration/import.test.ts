@@ -4,6 +4,8 @@
  * replace, deletes, settings and users, unknown accounts, idempotency and crash recovery, and
  * the SQS entry point with partial batch failures.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountCodeKey } from '../../functions/adapters/code-key.ts';
 import type { CodeChange, CodeStore } from '../../functions/core/ports.ts';
@@ -86,7 +88,7 @@ describe('the import report', () => {
     expect(Date.parse(report.finishedAt)).toBeGreaterThanOrEqual(Date.parse(report.startedAt));
 
     const key = `results/acme/Q1_clients_partners.${reportTimestamp(new Date(report.startedAt))}.json`;
-    expect(key).toMatch(/^results\/acme\/Q1_clients_partners\.\d{8}T\d{6}Z\.json$/);
+    expect(key).toMatch(/^results\/acme\/Q1_clients_partners\.\d{8}T\d{6}\.\d{3}Z\.json$/);
     expect((await h.reportKeys('acme')).filter((k) => !k.includes('/settings.'))).toEqual([key]);
     expect(await h.readReport(key)).toEqual(report);
   });
@@ -197,7 +199,7 @@ describe('replace files (codes-replace/)', () => {
     const headerOnly = await rejected('imports/acme/codes-replace/all.csv', '\uFEFFcode,description\r\n\r\n,\r\n');
     expect(headerOnly).toMatchObject({ mode: 'replace', rows: 0, errorCount: 1 });
     expect(headerOnly.errors[0]?.message).toMatch(/would delete every code/);
-    const empty = await rejected('imports/acme/codes-replace/empty.csv', '');
+    const empty = await rejected('imports/acme/codes-replace/empty.csv', new Uint8Array(0));
     expect(empty.errors[0]?.message).toMatch(/the file is empty/);
     expect(await h.scanCodesTable()).toEqual(before);
   });
@@ -259,8 +261,7 @@ describe('settings.json and accounts', () => {
 describe('users files (users/)', () => {
   it('merges users from an Excel file and validates groups against the settings', async () => {
     await withAccount();
-    const { readFileSync } = await import('node:fs');
-    const excel = readFileSync(new URL('../fixtures/csv/users-excel-de.csv', import.meta.url));
+    const excel = readFileSync(join(import.meta.dirname, '../fixtures/csv/users-excel-de.csv'));
     const report = await applied('imports/acme/users/staff.csv', excel);
     expect(report).toMatchObject({ mode: 'merge', rows: 4, created: 3, updated: 0, unchanged: 1, deleted: 0 });
     const users = await h.storage.stores.users.getUsers('acme', ['client:alice', 'sip:bob@acme.sip.twilio.com', '+14155550199']);

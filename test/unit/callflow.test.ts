@@ -529,7 +529,7 @@ describe('call flow', () => {
       const settings = withTreatment('required', { lockout: rules });
       const record: LockoutRecord = { windowStart: later(-300).toISOString(), failures: 1 };
       const d = enter(settings, start(settings), '1234', { lockout: record });
-      expect(d.effects).toEqual([{ type: 'lockout', user: ALICE, record: { windowStart: record.windowStart, failures: 2 } }]);
+      expect(d.effects).toEqual([{ type: 'lockout', user: ALICE, callSid: expect.any(String), record: { windowStart: record.windowStart, failures: 2 } }]);
     });
 
     it('does not count silence toward the lockout', () => {
@@ -544,7 +544,7 @@ describe('call flow', () => {
       expect(d.actions).toEqual(sayThenHangup(prompts.lockedOut));
       expect(d.state).toMatchObject({ codeStatus: 'locked-out', outcome: 'blocked', attempts: 1, phase: 'ended' });
       expect(d.effects).toEqual([
-        { type: 'lockout', user: ALICE, record: { windowStart: NOW.toISOString(), failures: 0, lockedUntil: later(3600).toISOString() } },
+        { type: 'lockout', user: ALICE, callSid: expect.any(String), record: { windowStart: NOW.toISOString(), failures: 0, lockedUntil: later(3600).toISOString() } },
         { type: 'alert', kind: 'lockout', account: 'acme', user: ALICE, callerId: MAIN_NUMBER, destination: LONDON, callSid: 'CA0001', at: NOW.toISOString() },
       ]);
     });

@@ -234,9 +234,14 @@ describe('settings', () => {
     it('is an object schema that lists every top-level property and allows no others', () => {
       expect(schema['type']).toBe('object');
       expect(schema['additionalProperties']).toBe(false);
+      // Every key of SPEC §4, plus `$schema` so a document can point an editor at this schema.
       expect(Object.keys(schema['properties'] as object).sort()).toEqual(
-        Object.keys(SPEC_EXAMPLE).sort(),
+        [...Object.keys(SPEC_EXAMPLE), '$schema'].sort(),
       );
+    });
+
+    it('accepts a "$schema" pointer in a document', () => {
+      expect(parseSettings({ ...SPEC_EXAMPLE, $schema: './settings.schema.json' }).ok).toBe(true);
     });
 
     it('requires what has no default and names itself', () => {

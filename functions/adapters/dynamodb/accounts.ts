@@ -152,7 +152,7 @@ function ledgerKey(account: string, objectKey: string, versionId: string): Item 
   return { pk: { S: `IMPORT#${account}` }, sk: { S: sk } };
 }
 
-const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected']);
+const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected', 'failed']);
 
 /** Which object versions the import function has applied (SPEC §8 idempotency). */
 export class DynamoImportLedger implements ImportLedger {
@@ -173,6 +173,35 @@ export class DynamoImportLedger implements ImportLedger {
     if (status === undefined || at === undefined || !LEDGER_STATUSES.has(status)) return undefined;
     const reportKey = str(out.Item, 'reportKey');
     return { status: status as LedgerEntry['status'], at, ...(reportKey === undefined ? {} : { reportKey }) };
+  }
+
+  async claim(account: string, objectKey: string, versionId: string, at: Date, leaseMs: number): Promise<boolean> {
+    try {
+      await this.client.send(
+        new PutItemCommand({
+          TableName: this.table,
+          Item: {
+            ...ledgerKey(account, objectKey, versionId),
+            objectKey: { S: objectKey },
+            versionId: { S: versionId },
+            status: { S: 'applying' },
+            at: { S: at.toISOString() },
+          },
+          // ISO instants compare as strings.
+          ConditionExpression: 'attribute_not_exists(pk) OR #status = :failed OR (#status = :applying AND #at < :stale)',
+          ExpressionAttributeNames: { '#status': 'status', '#at': 'at' },
+          ExpressionAttributeValues: {
+            ':applying': { S: 'applying' },
+            ':failed': { S: 'failed' },
+            ':stale': { S: new Date(at.getTime() - leaseMs).toISOString() },
+          },
+        }),
+      );
+      return true;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return false;
+      throw err;
+    }
   }
 
   async put(account: string, objectKey: string, versionId: string, entry: LedgerEntry): Promise<void> {

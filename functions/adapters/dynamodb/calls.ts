@@ -3,15 +3,16 @@
  * is one consistent read and one conditional write), and lockout records. Items carry the
  * TTL attribute `expiresAt`; every read treats an expired item as absent.
  */
-import { GetItemCommand, PutItemCommand, type DynamoDBClient, type PutItemCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient, type PutItemCommandInput, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { CallState } from '../../core/callflow.ts';
 import { normalizeIdentity } from '../../core/codes.ts';
 import type { LockoutRecord } from '../../core/lockout.ts';
-import type { CallStore, LockoutStore, StoredCallState } from '../../core/ports.ts';
+import type { CallStore, LockoutStore, StoredCall, StoredCallState, UsageSource } from '../../core/ports.ts';
 import { localDate } from '../../core/time.ts';
 import { fromItem, num, str, toItem, type Item } from './attributes.ts';
-import { epochSeconds, isConditionalCheckFailed, isExpired, queryItems, systemClock, type StoreOptions } from './common.ts';
+import { epochSeconds, isConditionalCheckFailed, isExpired, queryPages, systemClock, type StoreOptions } from './common.ts';
 import { CALLS_BY_DAY_INDEX, TTL_ATTRIBUTE } from './tables.ts';
+import { backoffDelay } from './batch.ts';
 
 /** Attributes the store adds to a call's fields. */
 const STORAGE_ATTRS: ReadonlySet<string> = new Set(['pk', 'day', 'startKey', TTL_ATTRIBUTE, 'updatedAt', 'revision']);
@@ -22,11 +23,7 @@ export interface CallStoreOptions extends StoreOptions {
   readonly usageRetentionDays?: number;
 }
 
-/** A call as the export reads it: its state and when it was last written. */
-export interface StoredCall {
-  readonly state: CallState;
-  readonly updatedAt: string;
-}
+export type { StoredCall };
 
 /** The `day` GSI key: one account's local day. */
 export function callDayKey(account: string, day: string): string {
@@ -39,7 +36,7 @@ export function callDayKey(account: string, day: string): string {
  * once; a dial result and a status callback arriving together do not erase each other). The
  * loser reads again and decides again.
  */
-export class DynamoCallStore implements CallStore {
+export class DynamoCallStore implements CallStore, UsageSource {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly now: () => Date;
@@ -60,18 +57,8 @@ export class DynamoCallStore implements CallStore {
 
   async put(state: CallState, options: { readonly expectedRevision: number | undefined; readonly timeZone: string }): Promise<number | undefined> {
     const now = this.now();
-    const started = new Date(state.startedAt);
-    if (Number.isNaN(started.getTime())) throw new RangeError(`call ${state.callSid}: startedAt is not an instant: ${state.startedAt}`);
     const revision = (options.expectedRevision ?? 0) + 1;
-    const item: Item = {
-      ...toItem(state),
-      pk: { S: state.callSid },
-      day: { S: callDayKey(state.account, localDate(started, options.timeZone)) },
-      startKey: { S: `${state.startedAt}#${state.callSid}` },
-      [TTL_ATTRIBUTE]: { N: String(epochSeconds(new Date(started.getTime() + this.retentionMs))) },
-      updatedAt: { S: now.toISOString() },
-      revision: { N: String(revision) },
-    };
+    const item = callItem(state, { timeZone: options.timeZone, now, revision, retentionMs: this.retentionMs });
     const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
       options.expectedRevision === undefined
         ? // A new call; an expired leftover under the same CallSid does not count.
@@ -93,17 +80,87 @@ export class DynamoCallStore implements CallStore {
    */
   async *callsOfDay(account: string, day: string): AsyncGenerator<StoredCall> {
     const now = this.now();
-    for await (const item of queryItems(this.client, {
+    const input: QueryCommandInput = {
       TableName: this.table,
       IndexName: CALLS_BY_DAY_INDEX,
       KeyConditionExpression: '#day = :day',
       ExpressionAttributeNames: { '#day': 'day' },
       ExpressionAttributeValues: { ':day': { S: callDayKey(account, day) } },
-    })) {
-      if (isExpired(item, now)) continue;
-      yield { state: fromItem(item, STORAGE_ATTRS) as unknown as CallState, updatedAt: str(item, 'updatedAt') ?? '' };
+    };
+    // One page read ahead: the next request is under way while this page's rows are written
+    // out, so a day streams at the pace of the slower of the two, not of both added up. At
+    // most two pages (1 MB each) are held.
+    const page = (ExclusiveStartKey: Item | undefined) => this.client.send(new QueryCommand({ ...input, ...(ExclusiveStartKey === undefined ? {} : { ExclusiveStartKey }) }));
+    let next: Promise<QueryCommandOutput> | undefined = page(undefined);
+    while (next !== undefined) {
+      const out: QueryCommandOutput = await next;
+      next = out.LastEvaluatedKey === undefined ? undefined : page(out.LastEvaluatedKey);
+      // Settled here too, so a failing read-ahead is not an unhandled rejection if the consumer stops early.
+      next?.catch(() => undefined);
+      for (const item of out.Items ?? []) {
+        if (isExpired(item, now)) continue;
+        yield { state: fromItem(item, STORAGE_ATTRS) as unknown as CallState, updatedAt: str(item, 'updatedAt') ?? '' };
+      }
     }
   }
+
+  /**
+   * Was any call of the day written after `since`? A filtered Query of the day that stops at
+   * the first hit: it still reads the day's items (the filter runs after the read), but
+   * returns only keys.
+   */
+  async changedSince(account: string, day: string, since: string): Promise<boolean> {
+    for await (const page of queryPages(this.client, {
+      TableName: this.table,
+      IndexName: CALLS_BY_DAY_INDEX,
+      KeyConditionExpression: '#day = :day',
+      FilterExpression: '#updated > :since',
+      ProjectionExpression: 'pk',
+      ExpressionAttributeNames: { '#day': 'day', '#updated': 'updatedAt' },
+      ExpressionAttributeValues: { ':day': { S: callDayKey(account, day) }, ':since': { S: since } },
+    })) {
+      if (page.length > 0) return true;
+    }
+    return false;
+  }
+
+  /** Does the day have a call? One Query of one item. */
+  async hasCalls(account: string, day: string): Promise<boolean> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        IndexName: CALLS_BY_DAY_INDEX,
+        KeyConditionExpression: '#day = :day',
+        ExpressionAttributeNames: { '#day': 'day' },
+        ExpressionAttributeValues: { ':day': { S: callDayKey(account, day) } },
+        ProjectionExpression: 'pk',
+        Limit: 1,
+      }),
+    );
+    return (out.Items ?? []).length > 0;
+  }
+}
+
+/**
+ * A call's item as `put` stores it: the state, its day key and start-order key for the `byDay`
+ * index, the TTL, when it was written and its revision. Exported for tools that load usage
+ * records in bulk (the export benchmark).
+ */
+export function callItem(
+  state: CallState,
+  options: { readonly timeZone: string; readonly now: Date; readonly revision: number; readonly retentionMs?: number },
+): Item {
+  const started = new Date(state.startedAt);
+  if (Number.isNaN(started.getTime())) throw new RangeError(`call ${state.callSid}: startedAt is not an instant: ${state.startedAt}`);
+  return {
+    ...toItem(state),
+    pk: { S: state.callSid },
+    day: { S: callDayKey(state.account, localDate(started, options.timeZone)) },
+    startKey: { S: `${state.startedAt}#${state.callSid}` },
+    [TTL_ATTRIBUTE]: { N: String(epochSeconds(new Date(started.getTime() + (options.retentionMs ?? 400 * DAY)))) },
+    updatedAt: { S: options.now.toISOString() },
+    revision: { N: String(options.revision) },
+  };
 }
 
 /** A stored lockout record, or undefined when there is none or it has expired. */
@@ -149,18 +206,49 @@ export class DynamoLockoutStore implements LockoutStore {
   }
 
   async put(account: string, user: string, record: LockoutRecord): Promise<void> {
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: this.lockoutItem(account, user, record, 1) }));
+  }
+
+  async update(account: string, user: string, change: (current: LockoutRecord | undefined) => LockoutRecord) {
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      // Another call by the same user wrote first: wait a little (full jitter) and read again.
+      if (attempt > 1) await new Promise((r) => setTimeout(r, backoffDelay(attempt - 1, { baseDelayMs: 5, maxDelayMs: 200, random: Math.random })));
+      const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: lockKey(account, user), ConsistentRead: true }));
+      const now = this.now();
+      const before = toLockout(out.Item, now);
+      const seen = out.Item === undefined ? undefined : (num(out.Item, 'version') ?? 0);
+      const after = change(before);
+      try {
+        await this.client.send(
+          new PutItemCommand({
+            TableName: this.table,
+            Item: this.lockoutItem(account, user, after, (seen ?? 0) + 1),
+            ...(seen === undefined
+              ? { ConditionExpression: 'attribute_not_exists(pk)' }
+              : {
+                  ConditionExpression: '#v = :v OR (attribute_not_exists(#v) AND :v = :zero)',
+                  ExpressionAttributeNames: { '#v': 'version' },
+                  ExpressionAttributeValues: { ':v': { N: String(seen) }, ':zero': { N: '0' } },
+                }),
+          }),
+        );
+        return { before, after };
+      } catch (err) {
+        if (!isConditionalCheckFailed(err)) throw err;
+      }
+    }
+    throw new Error(`lockout record for ${user}: gave up after repeated write conflicts`);
+  }
+
+  private lockoutItem(account: string, user: string, record: LockoutRecord, version: number): Item {
     const until = Math.max(Date.parse(record.windowStart) + MAX_WINDOW_MS, record.lockedUntil === undefined ? 0 : Date.parse(record.lockedUntil));
     if (Number.isNaN(until)) throw new RangeError(`lockout record for ${user}: windowStart/lockedUntil are not instants`);
-    await this.client.send(
-      new PutItemCommand({
-        TableName: this.table,
-        Item: {
-          ...lockKey(account, user),
-          ...toItem(record),
-          [TTL_ATTRIBUTE]: { N: String(Math.ceil(until / 1000)) },
-          updatedAt: { S: this.now().toISOString() },
-        },
-      }),
-    );
+    return {
+      ...lockKey(account, user),
+      ...toItem(record),
+      version: { N: String(version) },
+      [TTL_ATTRIBUTE]: { N: String(Math.ceil(until / 1000)) },
+      updatedAt: { S: this.now().toISOString() },
+    };
   }
 }

@@ -1,9 +1,10 @@
 /** The composition root's one call: every DynamoDB store over one client and one set of tables. */
-import type { AccountStore, CallContextStore, CallStore, CodeStore, ImportLedger, LockoutStore, UserStore } from '../../core/ports.ts';
+import type { AccountStore, CallContextStore, CallStore, CodeStore, ExportLedger, ExportLock, ImportLedger, LockoutStore, UsageSource, UserStore } from '../../core/ports.ts';
 import { DynamoCallContextStore } from './call-context.ts';
 import { DynamoAccountStore, DynamoImportLedger } from './accounts.ts';
 import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';
 import { DynamoCodeStore, type CodeStoreOptions } from './codes.ts';
+import { DynamoExportLedger } from './exports.ts';
 import { DynamoUserStore } from './users.ts';
 
 export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions;
@@ -13,11 +14,13 @@ export interface DynamoStores {
   readonly users: UserStore;
   /** Also tells whether an account has any code (`hasCodes`), for the importer. */
   readonly codes: CodeStore & Pick<DynamoCodeStore, 'hasCodes'>;
-  /** Also reads a day of usage records for the export (`callsOfDay`). */
-  readonly calls: CallStore & Pick<DynamoCallStore, 'callsOfDay'>;
+  /** Also the usage export's reads (`callsOfDay`, `changedSince`, `hasCalls`). */
+  readonly calls: CallStore & UsageSource;
   readonly lockouts: LockoutStore;
   readonly ledger: ImportLedger;
   readonly callContext: CallContextStore;
+  /** The usage export's ledger of written days and its per-account lock. */
+  readonly exports: ExportLedger & ExportLock;
 }
 
 export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
@@ -29,7 +32,8 @@ export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
     lockouts: new DynamoLockoutStore(options),
     ledger: new DynamoImportLedger(options),
     callContext: new DynamoCallContextStore(options),
+    exports: new DynamoExportLedger(options),
   };
 }
 
-export { DynamoAccountStore, DynamoImportLedger, DynamoCallStore, DynamoLockoutStore, DynamoCodeStore, DynamoUserStore };
+export { DynamoAccountStore, DynamoImportLedger, DynamoCallStore, DynamoLockoutStore, DynamoCodeStore, DynamoUserStore, DynamoExportLedger };

@@ -9,6 +9,9 @@
  *   ACCOUNTS        <acct>               the account index (listAccounts is one Query)
  *   USERS#<acct>    <normalized id>      a user (UserRecord attributes)
  *   IMPORT#<acct>   <objectKey>#<ver>    import ledger entry
+ *   EXPORT#<acct>   DAY#<day>            usage export: a written day (exports.ts)
+ *   EXPORT#<acct>   TOTALS#<day>#<n>     usage export: the day's per-code totals, chunked
+ *   EXPORT#<acct>   LOCK                 usage export: who exports the account right now
  *
  * codes (pk, sk)
  *   <acct>#<0-f>    A#<digits> | Z#<hmac> a code; the shard digit spreads bulk writes over 16 partitions

@@ -346,9 +346,33 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         expect(await env.stores.lockouts.get('acme', 'client:bob')).toBeUndefined();
         env.clock.set('2030-03-10T15:00:00.000Z');
       });
+
+      it('counts every one of many parallel updates (each write is conditional on what it read)', async () => {
+        const windowStart = env.clock().toISOString();
+        const bump = (current: { windowStart: string; failures: number } | undefined) => ({ windowStart, failures: (current?.failures ?? 0) + 1 });
+        const results = await Promise.all(Array.from({ length: 12 }, () => env.stores.lockouts.update('acme', 'client:racer', bump)));
+        expect(await env.stores.lockouts.get('acme', 'client:racer')).toEqual({ windowStart, failures: 12 });
+        expect(results.map((r) => r.after.failures).sort((a, b) => a - b)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+      });
     });
 
     describe('import ledger', () => {
+      it('lets one run claim an object version; a failed or long-dead run is taken over', async () => {
+        const key = 'imports/acme/codes/claimed.csv';
+        const now = env.clock();
+        const lease = 15 * 60_000;
+        expect(await env.stores.ledger.claim('acme', key, 'v1', now, lease)).toBe(true);
+        expect(await env.stores.ledger.claim('acme', key, 'v1', new Date(now.getTime() + 1000), lease)).toBe(false);
+        expect(await env.stores.ledger.claim('acme', key, 'v2', now, lease)).toBe(true);
+        expect(await env.stores.ledger.claim('acme', key, 'v1', new Date(now.getTime() + lease + 1000), lease)).toBe(true);
+        await env.stores.ledger.put('acme', key, 'v2', { status: 'failed', at: now.toISOString() });
+        expect(await env.stores.ledger.claim('acme', key, 'v2', now, lease)).toBe(true);
+        await env.stores.ledger.put('acme', key, 'v2', { status: 'applied', at: now.toISOString() });
+        expect(await env.stores.ledger.claim('acme', key, 'v2', new Date(now.getTime() + 2 * lease), lease)).toBe(false);
+        const racers = await Promise.all(Array.from({ length: 6 }, () => env.stores.ledger.claim('acme', key, 'v3', now, lease)));
+        expect(racers.filter(Boolean)).toHaveLength(1);
+      });
+
       it('records an object version once and reads it back', async () => {
         const key = 'imports/acme/codes/clients #1.csv';
         expect(await env.stores.ledger.get('acme', key, 'v1')).toBeUndefined();

@@ -52,7 +52,8 @@ export interface Heard {
 const attr = (tag: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(tag)?.[1];
 const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
 
-export function hear(result: HttpResult): Heard {
+/** Read the TwiML of a response (only its body is looked at). */
+export function hear(result: Pick<HttpResult, 'body'>): Heard {
   const xml = result.body;
   const says = [...xml.matchAll(/<Say[^>]*>([^<]*)<\/Say>/g)].map((m) => unescape(m[1] ?? ''));
   const g = /<Gather([^>]*)>(.*?)<\/Gather>/.exec(xml);

@@ -1,0 +1,251 @@
+/**
+ * Usage export throughput and memory (SPEC §9, §11 "export rows per second and peak memory";
+ * issue 5): one account's day of 100,000 and of 1,000,000 usage records, stored in dynalite as
+ * the voice function stores them, exported by the real exporter — Query pages of the day index
+ * → CSV rows → a multipart upload into s3rver, then the ledger and the month summary — next to
+ * the raw Query pagination of the same records over the same index on the same engine.
+ *
+ * Every measured run is a process of its own, and the engines another (one per size, seeded
+ * once; exports only read the records), so the peak RSS reported is the exporter's alone. The
+ * measured code is bundled with esbuild first, as the Lambda function is. Each export is
+ * checked: the object's bytes hash to the SHA-256 the ledger recorded and hold one CRLF line
+ * per record plus the header.
+ *
+ *   npm run bench:export                        # 100k (3 rounds) and 1M (1 round)
+ *   node bench/export.bench.ts 200000 --rounds=2
+ *
+ * Budgets: exporter peak RSS ≤ 300 MB (flat: the same at 100k and 1M); export rate ≥ 0.5 × the
+ * raw Query rate (formatting, hashing and uploading every row on top of reading it).
+ */
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { build } from 'esbuild';
+import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
+import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
+import { createTables } from '../functions/adapters/dynamodb/tables.ts';
+import { makeS3Client } from '../functions/adapters/s3/client.ts';
+import { parseSettings } from '../functions/core/settings.ts';
+import { usageDayKey } from '../functions/core/usage.ts';
+import { ensureBucket } from '../infra/local/emulators.ts';
+import { machine, machineLine, median, round2, writeResult, type Headline } from './support/report.ts';
+import type { ExportWorkerArgs, ExportWorkerResult } from './support/export-worker.ts';
+import { ACCOUNT, BUCKET, DAY, TABLES, benchSettings } from './support/usage-records.ts';
+
+const HERE = import.meta.dirname;
+const BUDGET_RSS_MB = 300;
+const BUDGET_RATIO = 0.5;
+const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const SIZES = sizes.length > 0 ? sizes : [100_000, 1_000_000];
+const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
+const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : rows <= 100_000 ? 3 : 1);
+
+interface Engines {
+  readonly dynamodbEndpoint: string;
+  readonly s3Endpoint: string;
+  readonly pid: number;
+  stop(): Promise<void>;
+}
+
+/** dynalite + s3rver in a child process, fresh and empty. */
+async function startEngines(): Promise<Engines> {
+  const child = spawn(process.execPath, [join(HERE, 'support/emulators.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout });
+  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
+  if (first === undefined) throw new Error('the emulator process exited before printing its endpoints');
+  const info = JSON.parse(first) as { dynamodbEndpoint: string; s3Endpoint: string; pid: number };
+  return {
+    ...info,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.stdin.end();
+      await exited;
+    },
+  };
+}
+
+async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number | undefined> {
+  try {
+    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) / 1024;
+  } catch {
+    return undefined;
+  }
+}
+
+async function cpuSecondsOf(pid: number): Promise<number | undefined> {
+  try {
+    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+let workerBundle = '';
+
+async function bundleWorker(outdir: string): Promise<string> {
+  const outfile = join(outdir, 'export-worker.mjs');
+  await build({
+    entryPoints: [join(HERE, 'support/export-worker.ts')],
+    outfile,
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node22',
+    logLevel: 'warning',
+    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
+  });
+  return outfile;
+}
+
+async function runWorker(args: ExportWorkerArgs): Promise<ExportWorkerResult> {
+  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `export-${args.mode}-${args.rows}.cpuprofile`] : [];
+  const child = spawn(process.execPath, [...profile, workerBundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
+  const [code] = (await once(child, 'exit')) as [number | null];
+  if (code !== 0) throw new Error(`the ${args.mode} worker exited with ${code}`);
+  return JSON.parse(out.trim().split('\n').pop() ?? '') as ExportWorkerResult;
+}
+
+/** The stored file: its SHA-256 and CRLF count, streamed (a million rows are ~300 MB). */
+async function checkFile(s3Endpoint: string, rows: number, expectedSha: string | undefined): Promise<{ bytes: number }> {
+  const s3 = makeS3Client({ endpoint: s3Endpoint });
+  try {
+    const out = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: usageDayKey(ACCOUNT, DAY) }));
+    const hash = createHash('sha256');
+    let bytes = 0;
+    let lines = 0;
+    for await (const chunk of out.Body as AsyncIterable<Uint8Array>) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] === 0x0a) lines++;
+    }
+    const sha = hash.digest('hex');
+    if (sha !== expectedSha) throw new Error(`the stored file hashes to ${sha}, the ledger says ${expectedSha}`);
+    if (lines !== rows + 1) throw new Error(`the stored file has ${lines} lines, expected ${rows + 1}`);
+    return { bytes };
+  } finally {
+    s3.destroy();
+  }
+}
+
+const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
+const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
+
+const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-export-'));
+const runs = [];
+try {
+  workerBundle = await bundleWorker(dir);
+  for (const rows of SIZES) {
+    const engines = await startEngines();
+    try {
+      const client = makeDynamoClient({ endpoint: engines.dynamodbEndpoint, requestTimeoutMs: 30_000 });
+      await createTables(client, TABLES);
+      const parsed = parseSettings(benchSettings());
+      if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+      await makeDynamoStores({ client, tables: TABLES }).accounts.putSettings(parsed.value);
+      client.destroy();
+      const s3 = makeS3Client({ endpoint: engines.s3Endpoint });
+      await ensureBucket(s3, BUCKET);
+      s3.destroy();
+      console.error(`bench:export seeding ${fmt(rows)} usage records…`);
+      const seeded = await runWorker({ mode: 'seed', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
+      console.error(`bench:export seeded ${fmt(rows)} records in ${(seeded.ms / 1000).toFixed(1)} s`);
+
+      const raws: ExportWorkerResult[] = [];
+      const exports: (ExportWorkerResult & { engineBusy?: number })[] = [];
+      let fileBytes = 0;
+      for (let r = 1, n = roundsFor(rows); r <= n; r++) {
+        console.error(`bench:export ${fmt(rows)} records, round ${r} of ${n}: raw Query, export…`);
+        const raw = await runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
+        if (raw.items !== rows) throw new Error(`the raw Query read ${raw.items} items, expected ${rows}`);
+        raws.push(raw);
+        const cpuBefore = await cpuSecondsOf(engines.pid);
+        const exp = await runWorker({ mode: 'export', rows, dynamodbEndpoint: engines.dynamodbEndpoint, s3Endpoint: engines.s3Endpoint });
+        const cpuAfter = await cpuSecondsOf(engines.pid);
+        if (exp.items !== rows) throw new Error(`the export wrote ${exp.items} rows, expected ${rows}`);
+        fileBytes = (await checkFile(engines.s3Endpoint, rows, exp.files?.find((f) => f.kind === 'usage')?.sha256)).bytes;
+        exports.push({ ...exp, ...(cpuBefore === undefined || cpuAfter === undefined ? {} : { engineBusy: (cpuAfter - cpuBefore) / (exp.ms / 1000) }) });
+      }
+      const ratios = exports.map((e, i) => rate(rows, e.ms) / rate(rows, (raws[i] as ExportWorkerResult).ms));
+      const peakRssMB = Math.max(...exports.map((e) => e.maxRssMB));
+      const ratio = median(ratios);
+      runs.push({
+        rows,
+        fileBytes,
+        seedSeconds: round2(seeded.ms / 1000),
+        enginePeakRssMB: Math.round((await procStatus(engines.pid, 'VmHWM')) ?? 0),
+        raw: {
+          rowsPerSecond: Math.round(median(raws.map((m) => rate(rows, m.ms)))),
+          ms: Math.round(median(raws.map((m) => m.ms))),
+          peakRssMB: Math.round(Math.max(...raws.map((m) => m.maxRssMB))),
+          cpuSeconds: round2(median(raws.map((m) => m.cpuSeconds))),
+          requests: raws[0]?.requests,
+        },
+        export: {
+          rowsPerSecond: Math.round(median(exports.map((m) => rate(rows, m.ms)))),
+          ms: Math.round(median(exports.map((m) => m.ms))),
+          exportToRawRatio: round2(ratio),
+          peakRssMB: Math.round(peakRssMB),
+          startRssMB: Math.round(exports[0]?.startRssMB ?? 0),
+          peakHeapUsedMB: Math.round(Math.max(...exports.map((m) => m.peakHeapUsedMB))),
+          cpuSeconds: round2(median(exports.map((m) => m.cpuSeconds))),
+          engineBusy: round2(median(exports.map((m) => m.engineBusy ?? 0))),
+          requests: exports[0]?.requests,
+          files: exports[0]?.files,
+          rounds: exports.map((m, i) => ({ rowsPerSecond: rate(rows, m.ms), ratio: round2(ratios[i] as number), peakRssMB: Math.round(m.maxRssMB) })),
+        },
+        budgets: { peakRss: peakRssMB <= BUDGET_RSS_MB ? 'pass' : 'FAIL', ratio: ratio >= BUDGET_RATIO ? 'pass' : 'FAIL' },
+      });
+    } finally {
+      await engines.stop();
+    }
+  }
+} finally {
+  await rm(dir, { recursive: true, force: true });
+}
+
+const headline: Headline[] = runs.map((r) => ({
+  benchmark: 'export',
+  metric: `${fmt(r.rows)} usage records, one day`,
+  value: `${fmt(r.export.rowsPerSecond)} rows/s = ${r.export.exportToRawRatio.toFixed(2)}× raw Query (${fmt(r.raw.rowsPerSecond)}); peak RSS ${r.export.peakRssMB} MB; ${(r.fileBytes / 1024 / 1024).toFixed(0)} MB file`,
+  budget: `≥ ${BUDGET_RATIO}× raw, RSS ≤ ${BUDGET_RSS_MB} MB`,
+  status: r.budgets.peakRss === 'pass' && r.budgets.ratio === 'pass' ? 'pass' : 'FAIL',
+}));
+
+const m = machine();
+await writeResult('export', {
+  benchmark: 'export',
+  at: new Date().toISOString(),
+  ...m,
+  engines: 'dynalite 4 (in memory) + s3rver 3 in one child process, seeded once per size; exporter and baseline each in a process of their own, bundled with esbuild',
+  budgets: { peakRssMB: BUDGET_RSS_MB, exportToRawRatio: BUDGET_RATIO },
+  runs,
+  headline,
+});
+
+console.log(`\nexport benchmark — ${machineLine(m)}`);
+console.table(
+  runs.map((r) => ({
+    records: fmt(r.rows),
+    rounds: r.export.rounds.length,
+    'raw Query rows/s': fmt(r.raw.rowsPerSecond),
+    'export rows/s': fmt(r.export.rowsPerSecond),
+    'export/raw': `${r.export.exportToRawRatio.toFixed(2)} ${r.budgets.ratio}`,
+    'export s': (r.export.ms / 1000).toFixed(1),
+    'peak RSS MB': `${r.export.peakRssMB} ${r.budgets.peakRss}`,
+    'raw peak RSS MB': r.raw.peakRssMB,
+    'file MB': (r.fileBytes / 1024 / 1024).toFixed(1),
+    'engines RSS MB': r.enginePeakRssMB,
+  })),
+);
+console.log(`budgets: exporter peak RSS ≤ ${BUDGET_RSS_MB} MB, export rate ≥ ${BUDGET_RATIO} × raw Query; rates are medians over the rounds`);
+console.log('results: bench/results/export.json');
+if (runs.some((r) => r.budgets.peakRss === 'FAIL' || r.budgets.ratio === 'FAIL')) process.exitCode = 1;

@@ -1,0 +1,135 @@
+/**
+ * One measured run in a process of its own, so `process.resourceUsage().maxRSS` is that run's
+ * alone: the real usage export of the day (`export`: DynamoDB → CSV → multipart upload into
+ * s3rver, then the ledger and the month summary), or the baseline (`raw`: Query pagination
+ * of the same day's records over the same index, with the same client, counting the items and
+ * doing nothing else). `seed` loads the records (not measured). Prints one JSON line.
+ *
+ *   node bench/support/export-worker.ts '{"mode":"export","rows":100000,...}'
+ */
+import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
+import { callDayKey, callItem } from '../../functions/adapters/dynamodb/calls.ts';
+import { countRequests, makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
+import { queryPages } from '../../functions/adapters/dynamodb/common.ts';
+import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import { CALLS_BY_DAY_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
+import { makeS3Client } from '../../functions/adapters/s3/client.ts';
+import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
+import { exportDays, type WrittenFile } from '../../functions/services/exporter.ts';
+import { silentLogger } from '../../functions/services/logger.ts';
+import { ACCOUNT, BUCKET, DAY, REQUEST_TIMEOUT_MS, TABLES, TIME_ZONE, benchCall } from './usage-records.ts';
+
+export interface ExportWorkerArgs {
+  readonly mode: 'seed' | 'raw' | 'export';
+  readonly rows: number;
+  readonly dynamodbEndpoint: string;
+  readonly s3Endpoint?: string;
+}
+
+export interface ExportWorkerResult {
+  readonly mode: ExportWorkerArgs['mode'];
+  readonly rows: number;
+  /** Items read (raw) or rows written (export). */
+  readonly items: number;
+  readonly ms: number;
+  /** Peak resident set of this process, from the kernel (MB). */
+  readonly maxRssMB: number;
+  /** RSS before the run began (Node, the SDK and the code loaded), MB. */
+  readonly startRssMB: number;
+  readonly peakHeapUsedMB: number;
+  readonly cpuSeconds: number;
+  readonly requests: Record<string, number>;
+  readonly files?: readonly WrittenFile[];
+}
+
+const MB = 1024 * 1024;
+const args = JSON.parse(process.argv[2] ?? '{}') as ExportWorkerArgs;
+const client = makeDynamoClient({ endpoint: args.dynamodbEndpoint, requestTimeoutMs: REQUEST_TIMEOUT_MS });
+const counter = countRequests(client);
+
+let peakHeap = 0;
+const sampler = setInterval(() => {
+  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
+}, 50);
+const startRss = process.memoryUsage.rss();
+const startCpu = process.cpuUsage();
+
+async function seed(): Promise<{ items: number }> {
+  const now = new Date('2026-06-16T05:00:00.000Z');
+  let next = 0;
+  // Eight batches in flight: loading is not what is measured.
+  const worker = async (): Promise<void> => {
+    while (next < args.rows) {
+      const start = next;
+      next = Math.min(args.rows, next + 25);
+      let pending: WriteRequest[] = [];
+      for (let i = start; i < next; i++) pending.push({ PutRequest: { Item: callItem(benchCall(i, args.rows), { timeZone: TIME_ZONE, now, revision: 4 }) } });
+      while (pending.length > 0) {
+        const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [TABLES.calls]: pending } }));
+        pending = out.UnprocessedItems?.[TABLES.calls] ?? [];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 8 }, worker));
+  return { items: args.rows };
+}
+
+async function raw(): Promise<{ items: number }> {
+  let items = 0;
+  for await (const page of queryPages(client, {
+    TableName: TABLES.calls,
+    IndexName: CALLS_BY_DAY_INDEX,
+    KeyConditionExpression: '#day = :day',
+    ExpressionAttributeNames: { '#day': 'day' },
+    ExpressionAttributeValues: { ':day': { S: callDayKey(ACCOUNT, DAY) } },
+  })) {
+    items += page.length;
+  }
+  return { items };
+}
+
+async function runExport(): Promise<{ items: number; files: WrittenFile[] }> {
+  if (args.s3Endpoint === undefined) throw new Error('export needs s3Endpoint');
+  const stores = makeDynamoStores({ client, tables: TABLES });
+  const s3 = makeS3Client({ endpoint: args.s3Endpoint });
+  const files = await exportDays(
+    {
+      accounts: stores.accounts,
+      usage: stores.calls,
+      ledger: stores.exports,
+      lock: stores.exports,
+      files: s3ExportFiles(s3, BUCKET),
+      now: () => new Date(),
+      log: silentLogger,
+      owner: 'bench',
+    },
+    ACCOUNT,
+    [DAY],
+  );
+  s3.destroy();
+  return { items: files.find((f) => f.kind === 'usage')?.rows ?? 0, files };
+}
+
+try {
+  const t0 = performance.now();
+  const run = args.mode === 'seed' ? await seed() : args.mode === 'raw' ? await raw() : await runExport();
+  const ms = performance.now() - t0;
+  clearInterval(sampler);
+  const result: ExportWorkerResult = {
+    mode: args.mode,
+    rows: args.rows,
+    ...run,
+    ms,
+    maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    startRssMB: startRss / MB,
+    peakHeapUsedMB: peakHeap / MB,
+    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(startCpu)),
+    requests: Object.fromEntries(counter.byOperation),
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+  client.destroy();
+  process.exit(0);
+} catch (err) {
+  console.error(err);
+  process.exit(1);
+}

@@ -1,0 +1,80 @@
+/**
+ * The export function: EventBridge Scheduler invokes it every hour (SPEC §3, §9) and it writes
+ * the usage files that are due or out of date. The schedule's payload carries nothing the run
+ * needs; the function works out what is due from the ledger and the clock, so a late, repeated
+ * or missed invocation only moves the work to another hour.
+ *
+ * A failed account fails the invocation (after every other account is done), so the
+ * asynchronous invocation is retried and the error metric raises the alarm; the work already
+ * done is not redone, because the ledger records each day as it is written.
+ */
+import { randomUUID } from 'node:crypto';
+import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
+import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
+import { s3ExportFiles } from '../adapters/s3/export-files.ts';
+import { makeS3Client } from '../adapters/s3/client.ts';
+import { bucketConfig, logLevel, storageConfig, type Env } from '../config.ts';
+import { runScheduledExport, type ExporterDeps, type ExportRun } from '../services/exporter.ts';
+import { makeLogger } from '../services/logger.ts';
+
+/** The bits of the Lambda context the run uses. */
+export interface ExportContext {
+  readonly awsRequestId?: string;
+  getRemainingTimeInMillis?(): number;
+}
+
+export class ExportFailedError extends Error {
+  override readonly name = 'ExportFailedError';
+  readonly accounts: readonly string[];
+  constructor(accounts: readonly string[], cause: unknown) {
+    super(`the usage export failed for ${accounts.length} account(s): ${accounts.join(', ')}`, { cause });
+    this.accounts = accounts;
+  }
+}
+
+/**
+ * Stop starting new days when less than this is left of the invocation: the largest day
+ * measured (1,000,000 calls) takes under two minutes.
+ */
+export const TIME_RESERVE_MS = 180_000;
+
+/** The handler over its dependencies (`owner` is set per invocation from the request id). */
+export function makeExportHandler(deps: Omit<ExporterDeps, 'owner'>): (event: unknown, context?: ExportContext) => Promise<ExportRun> {
+  return async (_event, context) => {
+    const owner = `lambda:${context?.awsRequestId ?? randomUUID()}`;
+    const remaining = context?.getRemainingTimeInMillis?.bind(context);
+    const result = await runScheduledExport({ ...deps, owner }, { shouldStop: () => remaining !== undefined && remaining() < TIME_RESERVE_MS });
+    if (result.failed.length > 0) {
+      const first = result.accounts.find((a) => a.status === 'failed')?.error;
+      throw new ExportFailedError(result.failed, first);
+    }
+    return result;
+  };
+}
+
+function awsDeps(env: Env): Omit<ExporterDeps, 'owner'> {
+  const storage = storageConfig(env);
+  const { bucket, s3Endpoint } = bucketConfig(env);
+  const stores = makeDynamoStores({
+    // A day is read page by page with a generous timeout: no caller is waiting on a phone line.
+    client: makeDynamoClient({ ...(storage.dynamodbEndpoint === undefined ? {} : { endpoint: storage.dynamodbEndpoint }), requestTimeoutMs: 30_000 }),
+    tables: storage.tables,
+  });
+  return {
+    accounts: stores.accounts,
+    usage: stores.calls,
+    ledger: stores.exports,
+    lock: stores.exports,
+    files: s3ExportFiles(makeS3Client(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint }), bucket),
+    now: () => new Date(),
+    log: makeLogger({ service: 'tollgate-export', level: logLevel(env) }),
+  };
+}
+
+// Built on the first invocation rather than at import, so tests can import the factory
+// without an AWS environment; a container still builds its clients once.
+let deployed: ((event: unknown, context?: ExportContext) => Promise<ExportRun>) | undefined;
+export const handler = (event: unknown, context?: ExportContext): Promise<ExportRun> => {
+  deployed ??= makeExportHandler(awsDeps(process.env));
+  return deployed(event, context);
+};

@@ -1,0 +1,16 @@
+/**
+ * The CDK app (`cdk.json`: `npx tsx infra/app.ts`): one TollgateStack, its options from
+ * context (infra/context.ts), and cdk-nag's AWS Solutions checks, which fail the synth on any
+ * finding not acknowledged with a reason next to the resource.
+ */
+import { App, Validations } from 'aws-cdk-lib';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { readTollgateContext } from './context.ts';
+import { TollgateStack } from './tollgate-stack.ts';
+
+const app = new App();
+const { stackName, accounts, tracing, ...options } = readTollgateContext(app.node);
+// No env: the stack deploys to the account and region of the credentials `cdk deploy` runs
+// with, and synthesises offline without any.
+new TollgateStack(app, stackName, { accounts, tracing, ...options });
+Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

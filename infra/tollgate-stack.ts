@@ -1,0 +1,88 @@
+/**
+ * The AWS stack (SPEC §3): one stack of per-concern constructs around the same handlers the
+ * local stack runs.
+ *
+ *   Twilio ─▶ VoiceApi (HTTP API ─▶ voice function) ─▶ Data (tables, secrets) ─▶ Alerts (SNS)
+ *   admin ─▶ Data.bucket imports/ ─▶ CodeImport (SQS + DLQ ─▶ import function) ─▶ Data
+ *   UsageExport (Scheduler hourly ─▶ export function) ─▶ Data.bucket exports/ ─▶ finance
+ *
+ * The outputs are what the operator wires into Twilio and what `tollgate --stack` reads.
+ */
+import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
+import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
+import type { Construct } from 'constructs';
+import { AccountAccess } from './constructs/account-access.ts';
+import { Alerts } from './constructs/alerts.ts';
+import { CodeImport } from './constructs/code-import.ts';
+import { Data } from './constructs/data.ts';
+import { UsageExport } from './constructs/usage-export.ts';
+import { VoiceApi, type CustomDomain } from './constructs/voice-api.ts';
+import { STACK_OUTPUTS } from './outputs.ts';
+
+export interface TollgateStackProps extends StackProps {
+  /** Accounts that get per-account admin and finance policies. @default none */
+  readonly accounts?: readonly string[];
+  /** Subscribed to the alerts topic. @default no subscription */
+  readonly alertEmail?: string;
+  /** Serve the voice API on a custom domain. @default the API's own URL */
+  readonly customDomain?: CustomDomain;
+  /** Usage files under exports/ expire after this many days. @default kept */
+  readonly exportsRetentionDays?: number;
+  /** Old object versions (the audit trail) expire after this many days. @default 365 */
+  readonly noncurrentVersionDays?: number;
+  /** How long function and API logs are kept. @default one month */
+  readonly logRetention?: RetentionDays;
+  /** X-Ray tracing of every function. @default false */
+  readonly tracing?: boolean;
+}
+
+export class TollgateStack extends Stack {
+  readonly data: Data;
+  readonly alerts: Alerts;
+  readonly voice: VoiceApi;
+  readonly codeImport: CodeImport;
+  readonly usageExport: UsageExport;
+  readonly accountAccess?: AccountAccess;
+
+  constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
+    super(scope, id, { description: 'Tollgate: account and authorization codes for Twilio Programmable Voice', ...props });
+    const common = {
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    };
+
+    this.alerts = new Alerts(this, 'Alerts', props.alertEmail === undefined ? {} : { email: props.alertEmail });
+    this.data = new Data(this, 'Data', {
+      ...(props.noncurrentVersionDays === undefined ? {} : { noncurrentVersionDays: props.noncurrentVersionDays }),
+      ...(props.exportsRetentionDays === undefined ? {} : { exportsRetentionDays: props.exportsRetentionDays }),
+    });
+    this.voice = new VoiceApi(this, 'VoiceApi', {
+      data: this.data,
+      alerts: this.alerts,
+      ...(props.customDomain === undefined ? {} : { customDomain: props.customDomain }),
+      ...common,
+    });
+    this.codeImport = new CodeImport(this, 'CodeImport', { data: this.data, alerts: this.alerts, ...common });
+    this.usageExport = new UsageExport(this, 'UsageExport', { data: this.data, alerts: this.alerts, ...common });
+    if (props.accounts !== undefined && props.accounts.length > 0) {
+      this.accountAccess = new AccountAccess(this, 'AccountAccess', { bucket: this.data.bucket, accounts: props.accounts });
+    }
+
+    const output = (key: keyof typeof STACK_OUTPUTS, value: string, description: string) =>
+      new CfnOutput(this, STACK_OUTPUTS[key], { value, description });
+    output('apiUrl', this.voice.baseUrl, 'Base URL of the voice API');
+    output('voiceUrl', this.voice.url('/voice/incoming'), 'Twilio Voice URL (HTTP POST) of numbers, SIP domains and TwiML apps');
+    output('statusCallbackUrl', this.voice.url('/voice/status'), 'Twilio status callback URL (HTTP POST)');
+    output('fallbackUrl', this.voice.url('/voice/fallback'), 'Twilio fallback URL (HTTP POST)');
+    output('bucket', this.data.bucket.bucketName, 'Upload imports/<account>/…, read results/<account>/… and exports/<account>/…');
+    output('accountsTable', this.data.accounts.tableName, 'DynamoDB table: accounts, settings, users, ledgers');
+    output('codesTable', this.data.codes.tableName, 'DynamoDB table: codes');
+    output('callsTable', this.data.calls.tableName, 'DynamoDB table: calls and usage records');
+    output('twilioSecretArn', this.data.twilioTokens.secretArn, 'Put {"AC…":["auth token"]} here (aws secretsmanager put-secret-value)');
+    output('alertsTopicArn', this.alerts.topic.topicArn, 'Emergency calls, lockouts and alarms');
+    output('importDeadLetterQueueUrl', this.codeImport.deadLetterQueue.queueUrl, 'Imports that failed on every attempt');
+    if (this.voice.domainTarget !== undefined) {
+      new CfnOutput(this, 'VoiceApiDomainTarget', { value: this.voice.domainTarget, description: 'Point the custom domain (CNAME or alias) here' });
+    }
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * `tollgate call`, the simulated caller, run in process against a local stack started by the
+ * test: what it prints, and the usage record its webhooks leave.
+ */
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { resolvePrompts, type Prompts } from '../../functions/core/prompts.ts';
+import { cliRunner, type CliRunner } from './support/cli-io.ts';
+import { E2E_TOKEN, startE2eStack, type E2eStack } from './support/e2e-stack.ts';
+
+const REPO = join(import.meta.dirname, '..', '..');
+
+let e2e: E2eStack;
+let tollgate: CliRunner;
+let P: Prompts;
+
+beforeAll(async () => {
+  e2e = await startE2eStack();
+  const acme = await e2e.addAccount('acme', {
+    settings: {
+      homeCountry: 'US',
+      timeZone: 'America/New_York',
+      callerId: '+14155550100',
+      calls: { default: 'free', international: 'required' },
+      groups: { staff: {}, interns: { calls: { international: 'blocked' } } },
+      defaultGroup: 'staff',
+    },
+    codes: [e2e.accountCode('0042', { description: 'Smith v Jones' })],
+    users: [
+      { id: 'client:alice', group: 'staff', callerId: '+14155550122' },
+      { id: 'client:ivan', group: 'interns' },
+    ],
+  });
+  P = resolvePrompts(acme.settings.prompts, acme.settings.codeLength);
+  tollgate = cliRunner({ env: { TOLLGATE_HOME: e2e.home, TWILIO_AUTH_TOKEN: E2E_TOKEN }, cwd: REPO });
+});
+
+afterAll(async () => {
+  await e2e?.close();
+});
+
+function callSidIn(stdout: string): string {
+  const sid = /stored under (CA[0-9a-f]{32})/.exec(stdout)?.[1];
+  if (sid === undefined) throw new Error(`no CallSid in:\n${stdout}`);
+  return sid;
+}
+
+describe('tollgate call', () => {
+  it('prints the prompt, the retry and the dial of a required call answered with --digits 9999#,0042#, and leaves a valid, completed record', async () => {
+    const r = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--digits', '9999#,0042#', '--talk', '42']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trimEnd().split('\n');
+    expect(lines[0]).toMatch(/^Calling \+442079460018 from client:alice \(call CA[0-9a-f]{32}\)$/);
+    expect(lines.slice(1, -1)).toEqual([
+      `  🔊 "${P.accountCode}"`,
+      '  ☎ caller presses: 9999#',
+      `  🔊 "${P.invalidCode} ${P.accountCode}"`,
+      '  ☎ caller presses: 0042#',
+      '  📞 dialling +442079460018 (caller ID +14155550122)',
+      '  📞 answered; talking for 42 s (simulated)',
+      '  ☎ call ends',
+    ]);
+    expect(lines.at(-1)).toMatch(/^Call over after \d+ s; its usage record is stored under CA[0-9a-f]{32}\.$/);
+    expect(await e2e.record(callSidIn(r.stdout))).toMatchObject({
+      account: 'acme',
+      user: 'client:alice',
+      destinationClass: 'international',
+      codeStatus: 'valid',
+      code: '0042',
+      codeDescription: 'Smith v Jones',
+      codeKind: 'account',
+      attempts: 2,
+      outcome: 'completed',
+      talkS: 42,
+    });
+  });
+
+  it('prints "not permitted" and the hang-up for a blocked call', async () => {
+    const r = await tollgate(['call', '--from', 'client:ivan', '--to', '+442079460018']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`  🔊 "${P.notPermitted}"\n  ☎ call ends\n`);
+    expect(r.stdout).not.toContain('dialling');
+    expect(await e2e.record(callSidIn(r.stdout))).toMatchObject({ outcome: 'not-permitted', codeStatus: 'none' });
+  });
+
+  it('hangs up at the prompt when the scripted keys run out, and the call is recorded as abandoned', async () => {
+    const r = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--digits', '']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('  ☎ caller presses: (nothing)\n');
+    expect(r.stdout).toContain('  ☎ caller hangs up\n');
+    expect(await e2e.record(callSidIn(r.stdout))).toMatchObject({ outcome: 'abandoned', attempts: 1, codeStatus: 'none' });
+  });
+
+  it('is refused, and says so, when it signs with another token', async () => {
+    const r = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--digits', '0042#'], { env: { TWILIO_AUTH_TOKEN: 'stale-token' } });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/\/voice\/incoming answered 403/);
+  });
+});
