@@ -117,3 +117,27 @@ export function awsError(err: unknown, stackName: string, region: string): CliEr
   }
   return new CliError(`--stack ${stackName}: could not read the stack in ${region}: ${message}`, { cause: err });
 }
+
+/**
+ * An error of a data command against a deployed stack, when it is about reaching AWS or about
+ * permissions: as a {@link CliError} that says so. Anything else is returned as it was.
+ */
+export function awsDataError(err: unknown, target: { readonly stackName: string; readonly region: string }): unknown {
+  if (err instanceof CliError) return err;
+  const name = (err as { name?: string }).name ?? '';
+  const message = (err as Error).message ?? String(err);
+  const code = (err as { code?: string }).code;
+  if (code === 'ECONNREFUSED' || code === 'ECONNRESET' || code === 'ENOTFOUND' || name === 'TimeoutError') {
+    return new CliError(`lost the connection to AWS (${target.region}): ${message}; check the network and try again`, { cause: err });
+  }
+  if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'Forbidden' || /not authorized/i.test(message)) {
+    return new CliError(
+      `access denied in stack ${target.stackName} (${message}); the tollgate CLI reads and writes the stack's tables and bucket, which needs an operator's permissions`,
+      { cause: err },
+    );
+  }
+  if (name === 'ExpiredToken' || name === 'ExpiredTokenException' || name === 'CredentialsProviderError') {
+    return new CliError(`your AWS credentials are missing or expired; sign in again (aws sso login) or set AWS_PROFILE`, { cause: err });
+  }
+  return err;
+}

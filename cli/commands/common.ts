@@ -2,6 +2,7 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { awsDataError } from '../aws-target.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
 import { openTarget, type Target, type TargetFlags } from '../target.ts';
 
@@ -76,6 +77,8 @@ export async function withTarget<T>(io: CliIo, flags: TargetFlags, fn: (target: 
   const target = await openTarget(io, flags);
   try {
     return await fn(target);
+  } catch (err) {
+    throw target.info.kind === 'aws' ? awsDataError(err, target.info) : err;
   } finally {
     target.close();
   }

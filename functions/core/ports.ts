@@ -117,6 +117,24 @@ export interface ImportLedger {
   claim(account: string, objectKey: string, versionId: string, at: Date, leaseMs: number): Promise<boolean>;
 }
 
+/**
+ * One import of an object key at a time, in upload order (SPEC §8 idempotency). S3 may deliver
+ * the events of two uploads of the same key in either order, and two deliveries may run at
+ * once; an older upload applied after a newer one would quietly undo it. Each event carries a
+ * `sequencer` that orders the uploads of one key.
+ */
+export interface ImportOrder {
+  /**
+   * Hold the key for `holder` (an object version) until `at + leaseMs`, unless another holder
+   * has it and its lease has not run out: then `acquired` is false. Holding it again as the
+   * same holder succeeds (a retried run). `lastApplied`: the sequencer of the newest upload of
+   * the key applied so far.
+   */
+  acquire(account: string, objectKey: string, holder: string, at: Date, leaseMs: number): Promise<{ readonly acquired: boolean; readonly lastApplied?: string }>;
+  /** Let go of the key; with `applied`, that upload's sequencer becomes the newest applied. */
+  release(account: string, objectKey: string, holder: string, applied?: string): Promise<void>;
+}
+
 export interface LedgerEntry {
   /** `failed`: a run threw and let go of it; the next delivery applies it. */
   readonly status: 'applying' | 'applied' | 'rejected' | 'failed';

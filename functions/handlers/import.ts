@@ -55,7 +55,8 @@ export function objectRefs(event: S3Event): ObjectRef[] {
       ...(obj?.versionId ? { versionId: obj.versionId } : {}),
       ...(obj?.eTag ? { eTag: obj.eTag } : {}),
       ...(obj?.size === undefined ? {} : { size: obj.size }),
-      ...(obj?.sequencer ? { sequencer: obj.sequencer } : {}),
+      // A string in S3's events; s3rver's is a number (Date.now()).
+      ...(obj?.sequencer ? { sequencer: String(obj.sequencer) } : {}),
     });
   }
   return refs;

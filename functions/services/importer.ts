@@ -18,6 +18,7 @@ import {
   type CodeItem,
   type CodeStore,
   type ImportLedger,
+  type ImportOrder,
   type UserStore,
 } from '../core/ports.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
@@ -62,7 +63,8 @@ export interface ImporterDeps {
   readonly accounts: AccountStore;
   readonly users: UserStore;
   readonly codes: ImportCodeStore;
-  readonly ledger: ImportLedger;
+  /** Which versions are done, and the upload order of each key. */
+  readonly ledger: ImportLedger & ImportOrder;
   /** The key of the authorization-code HMAC (Secrets Manager in AWS, TOLLGATE_HOME locally). */
   readonly pepper: () => Promise<string>;
   readonly now: () => Date;
@@ -82,12 +84,24 @@ export { MAX_REPORTED_ERRORS };
 /** How long a claim on an object version holds: the import function's longest run (15 min). */
 export const IMPORT_LEASE_MS = 15 * 60_000;
 
-/** Another run is applying this object version now; the queue should deliver it again later. */
+/** Another run is applying this object version, or another upload of the key, now; the queue should deliver it again later. */
 export class ImportInProgressError extends Error {
   override readonly name = 'ImportInProgressError';
   constructor(key: string) {
     super(`${key} is being imported by another run; it will be tried again`);
   }
+}
+
+/**
+ * Order two S3 event sequencers of the same key, as S3 documents it: hexadecimal strings of
+ * any length, the shorter left-padded with zeros, then compared as strings; the greater is
+ * the later upload. Negative when `a` is older than `b`.
+ */
+export function compareSequencers(a: string, b: string): number {
+  const width = Math.max(a.length, b.length);
+  const x = a.toUpperCase().padStart(width, '0');
+  const y = b.toUpperCase().padStart(width, '0');
+  return x < y ? -1 : x > y ? 1 : 0;
 }
 /** A settings document is small; anything larger is a mistake, not a setting. */
 const MAX_SETTINGS_BYTES = 1024 * 1024;
@@ -187,17 +201,30 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
   }
 
   let report: ImportReport;
+  let key: string;
+  let held = false;
   try {
-    report = await run(deps, route, ref, startedAt);
+    // Then the key: uploads of one key are applied one at a time, and an upload older than
+    // one already applied is not applied at all (its event came late), so the newest upload's
+    // content is what stays, whatever order S3 delivered the events in.
+    const order = await deps.ledger.acquire(route.account, ref.key, version, startedAt, IMPORT_LEASE_MS);
+    if (!order.acquired) throw new ImportInProgressError(ref.key);
+    held = true;
+    report =
+      ref.sequencer !== undefined && order.lastApplied !== undefined && compareSequencers(ref.sequencer, order.lastApplied) < 0
+        ? superseded(ref, route, startedAt, deps.now())
+        : await run(deps, route, ref, startedAt);
+    key = reportKey(route.account, route.name, startedAt);
+    await deps.objects.writeReport(key, report);
+    await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
   } catch (err) {
     // Let the queue's next delivery claim it at once; a run that dies without getting here
     // is taken over when its lease ends.
     await deps.ledger.put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString() }).catch(() => undefined);
+    if (held) await deps.ledger.release(route.account, ref.key, version).catch(() => undefined);
     throw err;
   }
-  const key = reportKey(route.account, route.name, startedAt);
-  await deps.objects.writeReport(key, report);
-  await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
+  await deps.ledger.release(route.account, ref.key, version, report.status === 'applied' ? ref.sequencer : undefined);
   deps.log.info('import finished', {
     key: ref.key,
     status: report.status,
@@ -240,6 +267,21 @@ async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, start
   return route.kind === 'codes'
     ? importCodes(deps, settings, route.mode, ref, startedAt)
     : importUsers(deps, settings, ref, startedAt);
+}
+
+/** The report of an upload whose event arrived after a newer upload of the same key was applied. */
+function superseded(ref: ObjectRef, route: ImportRoute, startedAt: Date, finishedAt: Date): ImportReport {
+  const mode = route.kind === 'codes' ? route.mode : route.kind === 'settings' ? 'replace' : 'merge';
+  return rejected(ref, mode, startedAt, finishedAt, [
+    {
+      line: 0,
+      column: '',
+      value: ref.key,
+      message:
+        'a newer upload of this file was applied before this one was (S3 delivered the notifications out of order), ' +
+        'so this older upload was not applied: the newer content stays. To apply this content, upload it again',
+    },
+  ]);
 }
 
 function rejected(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, errors: readonly RowError[], rows = 0, count = errors.length): ImportReport {

@@ -74,10 +74,10 @@ export class AccountAccess extends Construct {
       const bucketArn = arnReference(bucket);
       const ack = (policy: ManagedPolicy, prefix: string, reason: string) =>
         Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`, reason });
-      ack(admin, imports, `Files the admins of ${account} upload: any name under their own imports/${account}/ folder, which is the tenant boundary.`);
-      ack(admin, results, `Import reports of ${account}: any name under results/${account}/, the tenant boundary.`);
-      ack(admin, exports, `Usage files of ${account}: any name under exports/${account}/, the tenant boundary.`);
-      ack(finance, exports, `Usage files of ${account}: any name under exports/${account}/, the tenant boundary.`);
+      ack(admin, imports, `The admins of ${account} upload settings, codes and users files of any name, but only under imports/${account}/: the folder is the tenant boundary (SPEC §8).`);
+      ack(admin, results, `The admins of ${account} read the import reports, named after each file, but only under results/${account}/: the folder is the tenant boundary.`);
+      ack(admin, exports, `The admins of ${account} read the usage files, one per day and month, but only under exports/${account}/: the folder is the tenant boundary.`);
+      ack(finance, exports, `Finance of ${account} reads the usage files, one per day and month, but only under exports/${account}/: the folder is the tenant boundary.`);
 
       const outputId = account.replace(/(^|-)([a-z0-9])/g, (_m, _d: string, c: string) => c.toUpperCase());
       if (outputIds.has(outputId)) throw new Error(`accounts "${account}" and another differ only in "-": their outputs would collide`);

@@ -3,7 +3,7 @@
  * (every emergency call, every locked-out user — SPEC §6) and for every CloudWatch alarm, with
  * an optional e-mail subscription. The other constructs add their alarms here.
  */
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Stack } from 'aws-cdk-lib';
 import { Alarm, ComparisonOperator, TreatMissingData, type IMetric } from 'aws-cdk-lib/aws-cloudwatch';
 import { SnsAction } from 'aws-cdk-lib/aws-cloudwatch-actions';
 import { PolicyStatement, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
@@ -40,15 +40,30 @@ export class Alerts extends Construct {
   constructor(scope: Construct, id: string, props: AlertsProps = {}) {
     super(scope, id);
     this.key = new Key(this, 'Key', { description: 'Tollgate alerts topic', enableKeyRotation: true });
-    // Alarm actions publish as CloudWatch, which needs the key to encrypt the message.
+    // Alarm actions publish as CloudWatch, which needs the key to encrypt the message (the
+    // statement AWS documents for alarms on encrypted topics; in a key policy `*` is this key).
     this.key.addToResourcePolicy(
       new PolicyStatement({
         principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
-        actions: ['kms:GenerateDataKey', 'kms:Decrypt'],
+        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
         resources: ['*'],
       }),
     );
     this.topic = new Topic(this, 'Topic', { displayName: 'Tollgate alerts', masterKey: this.key, enforceSSL: true });
+    // The topic policy enforceSSL writes replaces SNS's default one, which let the account's
+    // services publish: let this account's alarms publish again, and nobody else's.
+    const stack = Stack.of(this);
+    this.topic.addToResourcePolicy(
+      new PolicyStatement({
+        principals: [new ServicePrincipal('cloudwatch.amazonaws.com')],
+        actions: ['sns:Publish'],
+        resources: [this.topic.topicArn],
+        conditions: {
+          StringEquals: { 'aws:SourceAccount': stack.account },
+          ArnLike: { 'aws:SourceArn': `arn:${stack.partition}:cloudwatch:${stack.region}:${stack.account}:alarm:*` },
+        },
+      }),
+    );
     if (props.email !== undefined) this.topic.addSubscription(new EmailSubscription(props.email));
   }
 

@@ -144,6 +144,12 @@ export class AppFunction extends NodejsFunction {
       ...(props.asyncMaxEventAge === undefined ? {} : { maxEventAge: props.asyncMaxEventAge }),
     });
     this.logs = logs;
+    if (props.tracing === true) {
+      Validations.of(role).acknowledge({
+        id: 'AwsSolutions-IAM5[Resource::*]',
+        reason: 'Tracing is on: X-Ray\'s xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so they take *. Nothing else does.',
+      });
+    }
     Validations.of(this).acknowledge({
       id: 'AwsSolutions-L1',
       reason:

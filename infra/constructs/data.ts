@@ -12,7 +12,7 @@ import { AttributeType, BillingMode, Table, type Attribute } from 'aws-cdk-lib/a
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type LifecycleRule } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
-import { tableDefinitions, type TableDefinition, type TableNames } from '../../functions/adapters/dynamodb/tables.ts';
+import { tableDefinitions, type TableDefinition } from '../../functions/adapters/dynamodb/tables.ts';
 
 /** The bucket's top-level folders (SPEC §8): one flow each, so every rule is a prefix rule. */
 export const BUCKET_PREFIXES = { imports: 'imports/', results: 'results/', exports: 'exports/' } as const;
@@ -113,11 +113,6 @@ export class Data extends Construct {
       reason:
         'The pepper keys the stored hashes of authorization codes (SPEC §7); a new pepper would make every stored authorization code invalid. It never leaves the functions and is never logged.',
     });
-  }
-
-  /** The table names as the handlers' config wants them. */
-  get tableNames(): TableNames {
-    return { accounts: this.accounts.tableName, codes: this.codes.tableName, calls: this.calls.tableName };
   }
 }
 

@@ -10,6 +10,7 @@ import { DomainName, HttpApi, HttpMethod, HttpStage, LogGroupLogDestination, Pay
 import { AccessLogFormat } from 'aws-cdk-lib/aws-apigateway';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { Certificate } from 'aws-cdk-lib/aws-certificatemanager';
+import { ComparisonOperator } from 'aws-cdk-lib/aws-cloudwatch';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
@@ -135,6 +136,7 @@ export class VoiceApi extends Construct {
     alerts.alarm('VoiceDurationP99', {
       metric: this.fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }),
       threshold: VOICE_P99_ALARM_MS,
+      comparisonOperator: ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
       description: `The voice function's p99 duration is over ${VOICE_P99_ALARM_MS / 1000} s: callers wait in silence. Look at DynamoDB latency and throttling, and at cold starts.`,

@@ -208,6 +208,12 @@ export interface RouteOptions {
   readonly functionName?: string;
   /** What `getRemainingTimeInMillis` counts down from. @default 15000 (Twilio's webhook timeout) */
   readonly timeoutMs?: number;
+  /**
+   * How many invocations of the function run at once; requests beyond that wait their turn in
+   * arrival order. Routes with the same `functionName` share the limit, as they share a
+   * Lambda function's concurrency. @default unlimited
+   */
+  readonly concurrency?: number;
 }
 
 export interface RouteMatch {
@@ -215,6 +221,62 @@ export interface RouteMatch {
   readonly routeKey: string;
   readonly functionName: string;
   readonly timeoutMs: number;
+  /** The function's concurrency limit, when it has one. */
+  readonly gate?: InvocationGate;
+}
+
+/**
+ * A function's concurrency on the local stack: at most `limit` invocations at once, the rest
+ * waiting in arrival order.
+ *
+ * In AWS every Lambda container handles one request at a time, so a burst of calls is spread
+ * over as many containers, each with its own DynamoDB connections (the account's default limit
+ * is 1,000 at once; past it API Gateway answers 429). Locally one process plays every
+ * container and dynalite too: unbounded, a burst of a thousand webhooks starts a thousand
+ * handlers whose DynamoDB requests queue behind the SDK's 50 sockets for longer than the
+ * connection timeout, and fail. Queued here instead, each request is handled at the pace the
+ * process can sustain, and only waits longer, as Twilio's 15 s webhook timeout allows.
+ */
+export class InvocationGate {
+  readonly limit: number;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
+  /** The most invocations that were ever waiting at once (for tests and diagnostics). */
+  maxWaiting = 0;
+  /** The most invocations that ever ran at once. */
+  maxActive = 0;
+
+  constructor(limit: number) {
+    if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency must be a whole number ≥ 1, not ${limit}`);
+    this.limit = limit;
+  }
+
+  /** Invocations running now, and waiting now. */
+  get load(): { readonly active: number; readonly waiting: number } {
+    return { active: this.active, waiting: this.waiting.length };
+  }
+
+  /** Run `work` when a slot is free. */
+  async run<T>(work: () => Promise<T>): Promise<T> {
+    if (this.active >= this.limit) {
+      await new Promise<void>((resolve) => {
+        this.waiting.push(resolve);
+        this.maxWaiting = Math.max(this.maxWaiting, this.waiting.length);
+      });
+    } else {
+      this.active++;
+    }
+    this.maxActive = Math.max(this.maxActive, this.active);
+    try {
+      return await work();
+    } finally {
+      // The slot passes straight to the next in line, so `active` never dips and a newcomer
+      // cannot jump the queue.
+      const next = this.waiting.shift();
+      if (next === undefined) this.active--;
+      else next();
+    }
+  }
 }
 
 /**
@@ -224,20 +286,34 @@ export interface RouteMatch {
  */
 export class RouteTable {
   private readonly routes: Route[] = [];
+  private readonly gates = new Map<string, InvocationGate>();
 
   /** `pattern`: `/health`, or `/voice/*` for every path below `/voice/`. */
   add(methods: readonly string[], pattern: string, handler: ApiGatewayHandler, options: RouteOptions = {}): this {
     const prefix = pattern.endsWith('/*');
     const path = prefix ? pattern.slice(0, -1) : pattern;
+    const functionName = options.functionName ?? 'tollgate-local';
+    if (options.concurrency !== undefined) {
+      const gate = this.gates.get(functionName);
+      if (gate !== undefined && gate.limit !== options.concurrency) {
+        throw new Error(`${functionName} already has a concurrency of ${gate.limit}; its routes share one limit`);
+      }
+      if (gate === undefined) this.gates.set(functionName, new InvocationGate(options.concurrency));
+    }
     this.routes.push({
       methods: new Set(methods.map((m) => m.toUpperCase())),
       path,
       prefix,
       handler,
-      functionName: options.functionName ?? 'tollgate-local',
+      functionName,
       timeoutMs: options.timeoutMs ?? 15_000,
     });
     return this;
+  }
+
+  /** The concurrency limit of a function, when it has one. */
+  gate(functionName: string): InvocationGate | undefined {
+    return this.gates.get(functionName);
   }
 
   match(method: string, path: string): RouteMatch | { readonly allow: string[] } | undefined {
@@ -247,7 +323,8 @@ export class RouteTable {
       if (!(route.prefix ? path.startsWith(route.path) : path === route.path)) continue;
       const routeKey = `${[...route.methods].join(',')} ${route.prefix ? `${route.path}{proxy+}` : route.path}`;
       if (route.methods.has(m) || (m === 'HEAD' && route.methods.has('GET'))) {
-        return { handler: route.handler, routeKey, functionName: route.functionName, timeoutMs: route.timeoutMs };
+        const gate = this.gates.get(route.functionName);
+        return { handler: route.handler, routeKey, functionName: route.functionName, timeoutMs: route.timeoutMs, ...(gate === undefined ? {} : { gate }) };
       }
       for (const x of route.methods) allow.add(x);
     }
@@ -294,8 +371,17 @@ async function respond(routes: RouteTable, log: Logger, req: IncomingMessage, re
     return;
   }
   const started = performance.now();
-  const event = toApiGatewayEvent(req, body, { routeKey: match.routeKey });
-  const result = await match.handler(event, lambdaContext(match.functionName, event.requestContext.requestId, match.timeoutMs));
+  const invoke = async (): Promise<ApiGatewayResult | undefined> => {
+    // The client gave up while the request waited for a slot: nobody is left to answer.
+    if (res.destroyed || req.socket.destroyed) return undefined;
+    const event = toApiGatewayEvent(req, body, { routeKey: match.routeKey });
+    return match.handler(event, lambdaContext(match.functionName, event.requestContext.requestId, match.timeoutMs));
+  };
+  const result = await (match.gate === undefined ? invoke() : match.gate.run(invoke));
+  if (result === undefined) {
+    log.debug('HTTP request abandoned by the client before it was handled', { method: req.method, path });
+    return;
+  }
   sendResult(res, result);
   log.debug('HTTP request', { method: req.method, path, status: result.statusCode, ms: Math.round(performance.now() - started) });
 }

@@ -51,6 +51,16 @@ export const LOCAL_REGION = 'us-east-1';
 /** The account seeded from `examples/` on the first start. */
 export const DEMO_ACCOUNT = 'demo';
 
+/**
+ * Voice webhooks the local stack handles at once. Each has at most a few DynamoDB requests in
+ * flight, so the SDK's 50 sockets to dynalite never queue; past a handful, more at once only
+ * adds waiting inside the process (dynalite and the handlers share one event loop), so a
+ * larger number buys no throughput on a small machine.
+ */
+export const VOICE_CONCURRENCY = 16;
+/** The local clients' TCP connect timeout (dynalite on loopback). */
+const LOCAL_CONNECTION_TIMEOUT_MS = 10_000;
+
 const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 export interface LocalStackOptions {
@@ -73,6 +83,11 @@ export interface LocalStackOptions {
    * @default { firstRunMs: 5000 }
    */
   readonly exportSchedule?: { readonly firstRunMs?: number } | false;
+  /**
+   * Voice webhooks handled at once; more wait in arrival order (see `InvocationGate`).
+   * @default 16
+   */
+  readonly voiceConcurrency?: number;
 }
 
 export interface LocalStack {
@@ -165,7 +180,11 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const s3rver: RunningS3 = await startS3rver({ directory: join(home, 's3') });
     closers.push({ name: 's3rver', close: () => s3rver.close() });
 
-    const dynamoClient = makeDynamoClient({ endpoint: dynamo.endpoint, requestTimeoutMs: 30_000 });
+    // dynalite shares this process with every function: when a burst keeps the event loop busy,
+    // a request waits for its turn, not for the network. A loopback connect is refused at once
+    // or made at once, so a long connection timeout loses nothing here (the deployed voice
+    // function keeps its short ones: handlers/voice.ts).
+    const dynamoClient = makeDynamoClient({ endpoint: dynamo.endpoint, connectionTimeoutMs: LOCAL_CONNECTION_TIMEOUT_MS, requestTimeoutMs: 30_000 });
     closers.push({ name: 'DynamoDB client', close: async () => dynamoClient.destroy() });
     const s3 = makeS3Client({ endpoint: s3rver.endpoint, region: LOCAL_REGION });
     closers.push({ name: 'S3 client', close: async () => s3.destroy() });
@@ -233,7 +252,8 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         now: () => new Date(),
         log,
       }),
-      { functionName: 'tollgate-voice' },
+      // As many webhooks at once as Lambda containers would run them; the rest wait their turn.
+      { functionName: 'tollgate-voice', concurrency: options.voiceConcurrency ?? VOICE_CONCURRENCY },
     );
     server.on('request', makeRequestListener(routes, log));
     closers.push({ name: 'HTTP server', close: () => closeHttp(server) });
@@ -244,7 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 
     // The export function on its schedule. Its own DynamoDB client, so its requests never count
     // in the voice benchmark's requests per call (which counts `dynamodb`).
-    const exportClient = makeDynamoClient({ endpoint: dynamo.endpoint, requestTimeoutMs: 30_000 });
+    const exportClient = makeDynamoClient({ endpoint: dynamo.endpoint, connectionTimeoutMs: LOCAL_CONNECTION_TIMEOUT_MS, requestTimeoutMs: 30_000 });
     closers.push({ name: 'export DynamoDB client', close: async () => exportClient.destroy() });
     const exportStores = makeDynamoStores({ client: exportClient, tables: LOCAL_TABLES });
     const runExport = () =>

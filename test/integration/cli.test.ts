@@ -325,10 +325,11 @@ describe('tollgate errors', () => {
     await rm(empty, { recursive: true });
   });
 
-  it('answers --stack with "not available yet"', async () => {
-    const r = await tollgate(['codes', 'list', '--stack', 'prod']);
+  // --stack against a deployed stack: test/integration/cli-stack.test.ts (a fake CloudFormation).
+  it('refuses --local and --stack together', async () => {
+    const r = await tollgate(['codes', 'list', '--local', '--stack', 'prod']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^tollgate: --stack prod: deployed AWS stacks are not available in this version of the CLI yet/);
+    expect(r.stderr).toBe('tollgate: --local and --stack name different targets: give one of them\n');
   });
 
   it('names the missing argument, the unknown option and the missing file', async () => {

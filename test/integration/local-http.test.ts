@@ -4,7 +4,7 @@
  * node:http server on loopback, no emulators.
  */
 import { createServer, request, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { makeRequestListener, MAX_BODY_BYTES, RouteTable, type ApiGatewayEvent, type LambdaContextLike } from '../../infra/local/http.ts';
@@ -127,5 +127,103 @@ describe('the API Gateway adapter', () => {
     const res = await fetch(`${base}/boom`, { method: 'POST' });
     expect(res.status).toBe(500);
     expect(await res.text()).toBe('internal error\n');
+  });
+});
+
+describe('a function with a concurrency limit', () => {
+  let gated: Server;
+  let gatedBase: string;
+  let routes: RouteTable;
+  const started: string[] = [];
+  const releases = new Map<string, () => void>();
+  const sockets: Socket[] = [];
+
+  beforeAll(async () => {
+    routes = new RouteTable()
+      .add(
+        ['POST'],
+        '/slow/*',
+        async (event) => {
+          started.push(event.rawPath);
+          // Held until the test lets it go, so the test decides what is still running.
+          await new Promise<void>((resolve) => releases.set(event.rawPath, resolve));
+          return { statusCode: 200, headers: { 'content-type': 'text/plain' }, body: event.rawPath };
+        },
+        { functionName: 'slow', concurrency: 2 },
+      )
+      // Another route of the same function shares its limit.
+      .add(['GET'], '/slow-health', async () => ({ statusCode: 200, body: 'ok' }), { functionName: 'slow' });
+    gated = createServer(makeRequestListener(routes, silentLogger));
+    gated.on('connection', (socket) => sockets.push(socket));
+    await new Promise<void>((resolve) => gated.listen(0, '127.0.0.1', resolve));
+    gatedBase = `http://127.0.0.1:${(gated.address() as AddressInfo).port}`;
+  });
+
+  afterAll(async () => {
+    for (const release of releases.values()) release();
+    gated.closeAllConnections();
+    await new Promise((resolve) => gated.close(resolve));
+  });
+
+  const until = async (what: string, probe: () => boolean): Promise<void> => {
+    const deadline = Date.now() + 5_000;
+    while (!probe()) {
+      if (Date.now() > deadline) throw new Error(`gave up waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  };
+
+  it('runs at most that many invocations at once and the rest in arrival order, answering every request', async () => {
+    const gate = routes.gate('slow');
+    const paths = ['/slow/1', '/slow/2', '/slow/3', '/slow/4', '/slow/5'];
+    const answers: Promise<string>[] = [];
+    for (const path of paths) {
+      answers.push(fetch(gatedBase + path, { method: 'POST' }).then((r) => r.text()));
+      // Arrival order is the order the server sees the requests in.
+      await until(`${path} to arrive`, () => (gate?.load.active ?? 0) + (gate?.load.waiting ?? 0) === answers.length);
+    }
+    expect(started).toEqual(['/slow/1', '/slow/2']);
+    expect(gate?.load).toEqual({ active: 2, waiting: 3 });
+
+    releases.get('/slow/2')?.();
+    await until('the first waiting request to start', () => started.length === 3);
+    expect(started[2]).toBe('/slow/3');
+    for (const path of paths) {
+      await until(`${path} to start`, () => releases.has(path));
+      releases.get(path)?.();
+    }
+    expect(await Promise.all(answers)).toEqual(paths);
+    expect(gate?.maxActive).toBe(2);
+    expect(gate?.load).toEqual({ active: 0, waiting: 0 });
+  });
+
+  it('never runs a waiting request whose client has gone away', async () => {
+    started.length = 0;
+    releases.clear();
+    const gate = routes.gate('slow');
+    const first = fetch(`${gatedBase}/slow/a`, { method: 'POST' }).then((r) => r.text());
+    const second = fetch(`${gatedBase}/slow/b`, { method: 'POST' }).then((r) => r.text());
+    await until('both to run', () => started.length === 2);
+    // Its own connection, so the server's end of it can be watched.
+    const opened = sockets.length;
+    const gone = request(`${gatedBase}/slow/gone`, { method: 'POST', agent: false });
+    gone.on('error', () => undefined);
+    gone.end();
+    await until('the third to wait', () => gate?.load.waiting === 1 && sockets.length > opened);
+    const serverSide = sockets[opened];
+    gone.destroy();
+    await until('the server to see the client go', () => serverSide?.destroyed === true);
+    const after = fetch(`${gatedBase}/slow/after`, { method: 'POST' }).then((r) => r.text());
+    await until('the fourth to wait', () => gate?.load.waiting === 2);
+    releases.get('/slow/a')?.();
+    await until('the next live request to start', () => releases.has('/slow/after'));
+    releases.get('/slow/b')?.();
+    releases.get('/slow/after')?.();
+    expect(await Promise.all([first, second, after])).toEqual(['/slow/a', '/slow/b', '/slow/after']);
+    expect(started).toEqual(['/slow/a', '/slow/b', '/slow/after']);
+  });
+
+  it('refuses two different limits for one function', () => {
+    expect(() => new RouteTable().add(['GET'], '/a', async () => ({ statusCode: 200 }), { functionName: 'f', concurrency: 2 }).add(['GET'], '/b', async () => ({ statusCode: 200 }), { functionName: 'f', concurrency: 3 })).toThrow(/share one limit/);
   });
 });

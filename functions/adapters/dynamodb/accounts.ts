@@ -2,13 +2,13 @@
  * Accounts table: settings, the Twilio Account SID → account mapping, the account index and
  * the import ledger (see tables.ts for the key layout).
  */
-import { createHash } from 'node:crypto';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SidTakenError, type AccountStore, type ImportLedger, type LedgerEntry } from '../../core/ports.ts';
+import { createHash, randomUUID } from 'node:crypto';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { SidTakenError, type AccountStore, type ImportLedger, type ImportOrder, type LedgerEntry } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
 import { str, type Item } from './attributes.ts';
 import { batchWrite, type BatchOptions } from './batch.ts';
-import { isConditionalCheckFailed, queryItems, systemClock, type StoreOptions } from './common.ts';
+import { isConditionalCheckFailed, isOwnWrite, queryItems, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 
 const settingsKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'SETTINGS' } });
 const sidKey = (sid: string): Item => ({ pk: { S: `SID#${sid}` }, sk: { S: 'SID' } });
@@ -152,10 +152,20 @@ function ledgerKey(account: string, objectKey: string, versionId: string): Item 
   return { pk: { S: `IMPORT#${account}` }, sk: { S: sk } };
 }
 
+/** The order item of an object key: `KEY#<objectKey>` (object keys start with `imports/`, so it meets no ledger entry). */
+function orderKey(account: string, objectKey: string): Item {
+  let sk = `KEY#${objectKey}`;
+  if (Buffer.byteLength(sk, 'utf8') > MAX_SORT_KEY_BYTES) sk = `KEY#sha256:${createHash('sha256').update(objectKey, 'utf8').digest('hex')}`;
+  return { pk: { S: `IMPORT#${account}` }, sk: { S: sk } };
+}
+
 const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected', 'failed']);
 
-/** Which object versions the import function has applied (SPEC §8 idempotency). */
-export class DynamoImportLedger implements ImportLedger {
+/**
+ * Which object versions the import function has applied (SPEC §8 idempotency), and per object
+ * key who is importing it and the sequencer of the newest upload applied ({@link ImportOrder}).
+ */
+export class DynamoImportLedger implements ImportLedger, ImportOrder {
   private readonly client: DynamoDBClient;
   private readonly table: string;
 
@@ -176,16 +186,19 @@ export class DynamoImportLedger implements ImportLedger {
   }
 
   async claim(account: string, objectKey: string, versionId: string, at: Date, leaseMs: number): Promise<boolean> {
+    const key = ledgerKey(account, objectKey, versionId);
+    const writeId = randomUUID();
     try {
       await this.client.send(
         new PutItemCommand({
           TableName: this.table,
           Item: {
-            ...ledgerKey(account, objectKey, versionId),
+            ...key,
             objectKey: { S: objectKey },
             versionId: { S: versionId },
             status: { S: 'applying' },
             at: { S: at.toISOString() },
+            [WRITE_ID_ATTRIBUTE]: { S: writeId },
           },
           // ISO instants compare as strings.
           ConditionExpression: 'attribute_not_exists(pk) OR #status = :failed OR (#status = :applying AND #at < :stale)',
@@ -199,8 +212,56 @@ export class DynamoImportLedger implements ImportLedger {
       );
       return true;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return false;
+      if (!isConditionalCheckFailed(err)) throw err;
+      // Our own claim, answered too late and sent again: without this the version would wait
+      // out its lease, held by nobody.
+      return wasRetried(err) && (await isOwnWrite(this.client, this.table, key, writeId));
+    }
+  }
+
+  async acquire(account: string, objectKey: string, holder: string, at: Date, leaseMs: number): Promise<{ readonly acquired: boolean; readonly lastApplied?: string }> {
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: orderKey(account, objectKey),
+          UpdateExpression: 'SET #holder = :me, #heldAt = :at, #objectKey = :key',
+          // ISO instants compare as strings.
+          ConditionExpression: 'attribute_not_exists(#holder) OR #holder = :me OR #heldAt < :stale',
+          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', '#objectKey': 'objectKey' },
+          ExpressionAttributeValues: {
+            ':me': { S: holder },
+            ':at': { S: at.toISOString() },
+            ':key': { S: objectKey },
+            ':stale': { S: new Date(at.getTime() - leaseMs).toISOString() },
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      const lastApplied = str(out.Attributes, 'sequencer');
+      return lastApplied === undefined ? { acquired: true } : { acquired: true, lastApplied };
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return { acquired: false };
       throw err;
+    }
+  }
+
+  async release(account: string, objectKey: string, holder: string, applied?: string): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: orderKey(account, objectKey),
+          UpdateExpression: applied === undefined ? 'REMOVE #holder, #heldAt' : 'SET #seq = :seq REMOVE #holder, #heldAt',
+          // Only while held: a run whose lease ran out and was taken over changes nothing.
+          ConditionExpression: '#holder = :me',
+          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', ...(applied === undefined ? {} : { '#seq': 'sequencer' }) },
+          ExpressionAttributeValues: { ':me': { S: holder }, ...(applied === undefined ? {} : { ':seq': { S: applied } }) },
+        }),
+      );
+    } catch (err) {
+      // Released already (a retry whose first attempt landed), or taken over after the lease.
+      if (!isConditionalCheckFailed(err)) throw err;
     }
   }
 

@@ -10,12 +10,13 @@ import type { LockoutRecord } from '../../core/lockout.ts';
 import type { CallStore, LockoutStore, StoredCall, StoredCallState, UsageSource } from '../../core/ports.ts';
 import { localDate } from '../../core/time.ts';
 import { fromItem, num, str, toItem, type Item } from './attributes.ts';
-import { epochSeconds, isConditionalCheckFailed, isExpired, queryPages, systemClock, type StoreOptions } from './common.ts';
+import { randomUUID } from 'node:crypto';
+import { epochSeconds, isConditionalCheckFailed, isExpired, isOwnWrite, queryPages, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 import { CALLS_BY_DAY_INDEX, TTL_ATTRIBUTE } from './tables.ts';
 import { backoffDelay } from './batch.ts';
 
 /** Attributes the store adds to a call's fields. */
-const STORAGE_ATTRS: ReadonlySet<string> = new Set(['pk', 'day', 'startKey', TTL_ATTRIBUTE, 'updatedAt', 'revision']);
+const STORAGE_ATTRS: ReadonlySet<string> = new Set(['pk', 'day', 'startKey', TTL_ATTRIBUTE, 'updatedAt', 'revision', WRITE_ID_ATTRIBUTE]);
 const DAY = 86_400_000;
 
 export interface CallStoreOptions extends StoreOptions {
@@ -34,7 +35,9 @@ export function callDayKey(account: string, day: string): string {
  * `put` is one conditional PutItem on the item's `revision`: every write names the revision
  * it read, so of two writes from the same read exactly one lands (a retried webhook counts
  * once; a dial result and a status callback arriving together do not erase each other). The
- * loser reads again and decides again.
+ * loser reads again and decides again. A write whose answer was lost and which the SDK sent
+ * again is recognised by its write id, so it still counts as the winner: its webhook's alerts
+ * and lockout counting happen once, not never.
  */
 export class DynamoCallStore implements CallStore, UsageSource {
   private readonly client: DynamoDBClient;
@@ -58,7 +61,8 @@ export class DynamoCallStore implements CallStore, UsageSource {
   async put(state: CallState, options: { readonly expectedRevision: number | undefined; readonly timeZone: string }): Promise<number | undefined> {
     const now = this.now();
     const revision = (options.expectedRevision ?? 0) + 1;
-    const item = callItem(state, { timeZone: options.timeZone, now, revision, retentionMs: this.retentionMs });
+    const writeId = randomUUID();
+    const item = { ...callItem(state, { timeZone: options.timeZone, now, revision, retentionMs: this.retentionMs }), [WRITE_ID_ATTRIBUTE]: { S: writeId } };
     const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
       options.expectedRevision === undefined
         ? // A new call; an expired leftover under the same CallSid does not count.
@@ -68,8 +72,9 @@ export class DynamoCallStore implements CallStore, UsageSource {
       await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ...condition }));
       return revision;
     } catch (err) {
-      if (isConditionalCheckFailed(err)) return undefined;
-      throw err;
+      if (!isConditionalCheckFailed(err)) throw err;
+      if (wasRetried(err) && (await isOwnWrite(this.client, this.table, { pk: { S: state.callSid } }, writeId))) return revision;
+      return undefined;
     }
   }
 
@@ -218,11 +223,12 @@ export class DynamoLockoutStore implements LockoutStore {
       const before = toLockout(out.Item, now);
       const seen = out.Item === undefined ? undefined : (num(out.Item, 'version') ?? 0);
       const after = change(before);
+      const writeId = randomUUID();
       try {
         await this.client.send(
           new PutItemCommand({
             TableName: this.table,
-            Item: this.lockoutItem(account, user, after, (seen ?? 0) + 1),
+            Item: { ...this.lockoutItem(account, user, after, (seen ?? 0) + 1), [WRITE_ID_ATTRIBUTE]: { S: writeId } },
             ...(seen === undefined
               ? { ConditionExpression: 'attribute_not_exists(pk)' }
               : {
@@ -235,6 +241,8 @@ export class DynamoLockoutStore implements LockoutStore {
         return { before, after };
       } catch (err) {
         if (!isConditionalCheckFailed(err)) throw err;
+        // Our own write, answered too late and sent again: counted once already.
+        if (wasRetried(err) && (await isOwnWrite(this.client, this.table, lockKey(account, user), writeId))) return { before, after };
       }
     }
     throw new Error(`lockout record for ${user}: gave up after repeated write conflicts`);

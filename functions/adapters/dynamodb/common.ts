@@ -1,5 +1,5 @@
 /** What every DynamoDB store shares: its options, clock, error tests and Query paging. */
-import { QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
 import type { Item } from './attributes.ts';
 import type { BatchOptions } from './batch.ts';
 import type { TableNames } from './tables.ts';
@@ -21,6 +21,32 @@ export function errorName(err: unknown): string | undefined {
 
 export function isConditionalCheckFailed(err: unknown): boolean {
   return errorName(err) === 'ConditionalCheckFailedException';
+}
+
+/**
+ * True when the SDK sent the request more than once before this error. A conditional write
+ * that fails its condition on a retry may have failed against itself: the first attempt
+ * landed, its answer was lost (a timeout, a dropped connection), and the retry found the item
+ * already changed. Stores that write conditionally tag each write with an id and read it back
+ * in that case (see {@link isOwnWrite}).
+ */
+export function wasRetried(err: unknown): boolean {
+  const attempts = (err as { $metadata?: { attempts?: unknown } } | null)?.$metadata?.attempts;
+  return typeof attempts === 'number' && attempts > 1;
+}
+
+/** The attribute a conditional write stores its id in, so the writer can recognise its own write. */
+export const WRITE_ID_ATTRIBUTE = 'writeId';
+
+/**
+ * After a conditional write failed on a retry: is the stored item the one this write put?
+ * One strongly consistent read of the write id, only on that rare path.
+ */
+export async function isOwnWrite(client: DynamoDBClient, table: string, key: Item, writeId: string): Promise<boolean> {
+  const out = await client.send(
+    new GetItemCommand({ TableName: table, Key: key, ConsistentRead: true, ProjectionExpression: '#w', ExpressionAttributeNames: { '#w': WRITE_ID_ATTRIBUTE } }),
+  );
+  return out.Item?.[WRITE_ID_ATTRIBUTE]?.S === writeId;
 }
 
 export function epochSeconds(d: Date): number {

@@ -1,5 +1,5 @@
 /** The composition root's one call: every DynamoDB store over one client and one set of tables. */
-import type { AccountStore, CallContextStore, CallStore, CodeStore, ExportLedger, ExportLock, ImportLedger, LockoutStore, UsageSource, UserStore } from '../../core/ports.ts';
+import type { AccountStore, CallContextStore, CallStore, CodeStore, ExportLedger, ExportLock, ImportLedger, ImportOrder, LockoutStore, UsageSource, UserStore } from '../../core/ports.ts';
 import { DynamoCallContextStore } from './call-context.ts';
 import { DynamoAccountStore, DynamoImportLedger } from './accounts.ts';
 import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';
@@ -17,7 +17,8 @@ export interface DynamoStores {
   /** Also the usage export's reads (`callsOfDay`, `changedSince`, `hasCalls`). */
   readonly calls: CallStore & UsageSource;
   readonly lockouts: LockoutStore;
-  readonly ledger: ImportLedger;
+  /** The import ledger, which also keeps the upload order of each object key. */
+  readonly ledger: ImportLedger & ImportOrder;
   readonly callContext: CallContextStore;
   /** The usage export's ledger of written days and its per-account lock. */
   readonly exports: ExportLedger & ExportLock;

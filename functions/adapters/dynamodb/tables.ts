@@ -9,6 +9,7 @@
  *   ACCOUNTS        <acct>               the account index (listAccounts is one Query)
  *   USERS#<acct>    <normalized id>      a user (UserRecord attributes)
  *   IMPORT#<acct>   <objectKey>#<ver>    import ledger entry
+ *   IMPORT#<acct>   KEY#<objectKey>      import order of a key: `sequencer` of the newest upload applied, `holder` importing it now
  *   EXPORT#<acct>   DAY#<day>            usage export: a written day (exports.ts)
  *   EXPORT#<acct>   TOTALS#<day>#<n>     usage export: the day's per-code totals, chunked
  *   EXPORT#<acct>   LOCK                 usage export: who exports the account right now

@@ -1,0 +1,372 @@
+/**
+ * The import function under faults (SPEC §8 "idempotent", §11 "nothing half-applied"):
+ * throttled batch writes — DynamoDB handing items back as UnprocessedItems, and the SDK
+ * throwing ThrottlingException — injected at the SDK boundary (support/faults.ts); an import
+ * process killed with SIGKILL half way and run again; and S3 delivering the events of two
+ * uploads of one key twice and out of order. Every case ends compared with a clean run of the
+ * same uploads: the whole codes table, item for item.
+ *
+ * Crashes that throw (a store that fails half way) and duplicate events of one version are
+ * import.test.ts's; this file adds what only a real fault shows.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { ScanCommand } from '@aws-sdk/client-dynamodb';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
+import type { Item } from '../../functions/adapters/dynamodb/attributes.ts';
+import { handleS3Event, type S3Event } from '../../functions/handlers/import.ts';
+import type { CodeChange } from '../../functions/core/ports.ts';
+import { compareSequencers, IMPORT_LEASE_MS, ImportInProgressError, type ImportCodeStore, type ImporterDeps, type ImportReport } from '../../functions/services/importer.ts';
+import { crlf, settingsJson, startImportHarness, TEST_PEPPER, type ImportHarness } from './support/bucket.ts';
+import { until } from './support/e2e-stack.ts';
+import { injectFaults, type FaultInjector } from './support/faults.ts';
+import type { ImportChildJob } from './support/import-child.ts';
+
+const open: (ImportHarness | FaultInjector)[] = [];
+afterEach(async () => {
+  for (const thing of open.splice(0).reverse()) await thing.close();
+});
+
+async function harness(options: Parameters<typeof startImportHarness>[0] = {}): Promise<ImportHarness> {
+  const h = await startImportHarness(options);
+  open.push(h);
+  return h;
+}
+
+/** Account codes, authorization codes and caller-ID entries, numbered from `from`. */
+function codesFile(rows: number, from = 10_000, note = ''): string {
+  const lines = ['code,description,kind,level,caller_ids'];
+  for (let i = 0; i < rows; i++) {
+    const code = String(from + i);
+    if (i % 10 === 0) lines.push(`${code},Auth ${i}${note},authorization,${i % 4},`);
+    else if (i % 7 === 0) lines.push(`${code},Client ${i}${note},account,,+1415555${String(i % 10_000).padStart(4, '0')}`);
+    else lines.push(`${code},Client ${i}${note},account,,`);
+  }
+  return crlf(lines);
+}
+
+/** Updates, deletes and new codes over {@link codesFile}'s first `rows` codes. */
+function changesFile(rows: number): string {
+  const lines = ['code,description,kind,level,caller_ids,action'];
+  for (let i = 0; i < rows; i++) {
+    const code = String(10_000 + i);
+    if (i % 5 === 0) lines.push(`${code},,,,,delete`);
+    else if (i % 3 === 0) lines.push(`${code},Client ${i} v2,account,,+1415666${String(i).padStart(4, '0')},`);
+    else lines.push(`${code},Client ${i},account,,,`);
+  }
+  for (let i = 0; i < rows / 2; i++) lines.push(`${50_000 + i},New ${i},account,,,`);
+  return crlf(lines);
+}
+
+/** The codes table after applying `files` in order in a fresh environment without faults. */
+async function cleanRun(files: readonly (readonly [string, string])[]): Promise<Item[]> {
+  const clean = await startImportHarness();
+  try {
+    await clean.upload('imports/acme/settings.json', settingsJson('acme'));
+    for (const [key, body] of files) {
+      const [report] = await clean.upload(key, body);
+      expect(report?.status, key).toBe('applied');
+    }
+    return await clean.scanCodesTable();
+  } finally {
+    await clean.close();
+  }
+}
+
+/** A harness whose events wait for the test to deliver them, with the account created. */
+async function withAccount(): Promise<ImportHarness> {
+  const h = await harness({ forward: false });
+  await h.upload('imports/acme/settings.json', settingsJson('acme'));
+  expect((await h.deliver(h.lastEvent('imports/acme/settings.json')))[0]?.status).toBe('applied');
+  return h;
+}
+
+describe('throttled batch writes', () => {
+  const BASE = 'imports/acme/codes/base.csv';
+  const CHANGES = 'imports/acme/codes/changes.csv';
+
+  it('retries items DynamoDB hands back as UnprocessedItems, with growing backoff, and ends as a clean run does', async () => {
+    const reference = await cleanRun([
+      [BASE, codesFile(400)],
+      [CHANGES, changesFile(400)],
+    ]);
+    const h = await withAccount();
+    const faults = await injectFaults(h.storage.client);
+    open.push(faults);
+    // DynamoDB writes only 10 items of each request and hands the rest back: a batch of 25
+    // takes three requests, two of them retries.
+    faults.plan = (a) => (a.command === 'BatchWriteItem' && a.attempt === 0 ? { kind: 'unprocessed', keep: 10 } : undefined);
+    const sleeps: number[] = [];
+    const stores = makeDynamoStores({
+      client: h.storage.client,
+      tables: h.storage.tables,
+      now: h.storage.clock,
+      batch: { sleep: async (ms) => void sleeps.push(ms), random: () => 0.999 },
+    });
+    const deps: ImporterDeps = { ...h.deps, codes: stores.codes };
+
+    for (const [key, body] of [
+      [BASE, codesFile(400)],
+      [CHANGES, changesFile(400)],
+    ] as const) {
+      await h.upload(key, body);
+      const [report] = await handleS3Event(deps, h.lastEvent(key));
+      expect(report?.status, key).toBe('applied');
+    }
+    expect(faults.log.filter((a) => a.fault === 'unprocessed').length).toBeGreaterThan(20);
+    // Exponential backoff with full jitter: the first retry waits up to 25 ms, the second up to 50 ms.
+    expect(sleeps.length).toBeGreaterThan(20);
+    expect(Math.max(...sleeps)).toBeLessThan(50);
+    expect(sleeps.filter((ms) => ms > 25).length).toBeGreaterThan(0);
+    expect(sleeps.filter((ms) => ms <= 25).length).toBeGreaterThan(0);
+    expect(await h.scanCodesTable()).toEqual(reference);
+  });
+
+  it('lets the SDK retry a ThrottlingException, and when throttling outlasts its retries, fails the delivery so the next one ends as a clean run does', async () => {
+    const reference = await cleanRun([[BASE, codesFile(600)]]);
+    const h = await withAccount();
+    const faults = await injectFaults(h.storage.client);
+    open.push(faults);
+    await h.upload(BASE, codesFile(600));
+    const event = h.lastEvent(BASE);
+
+    // Every BatchWriteItem attempt is throttled after the first few batches went through.
+    let writes = 0;
+    faults.plan = (a) => (a.command === 'BatchWriteItem' && a.attempt >= 1 && ++writes > 6 ? { kind: 'throttle', error: 'ThrottlingException' } : undefined);
+    await expect(handleS3Event(h.deps, event)).rejects.toMatchObject({ name: 'ThrottlingException' });
+    // The SDK tried each throttled batch three times (its default) before giving up.
+    const throttled = faults.log.filter((a) => a.fault === 'throttle');
+    expect(throttled.some((a) => a.attempt === 3)).toBe(true);
+    expect(throttled.every((a) => a.attempt <= 3)).toBe(true);
+    const half = await h.scanCodesTable();
+    expect(half.length).toBeGreaterThan(0);
+    expect(half).not.toEqual(reference);
+    expect(await h.reportKeys('acme')).toHaveLength(1); // the settings' report only
+
+    // The next delivery meets one throttle per batch, which the SDK's own retry absorbs.
+    faults.reset();
+    const seen = new Set<string>();
+    faults.plan = (a) => {
+      if (a.command !== 'BatchWriteItem' || a.attempt !== 1) return undefined;
+      const first = JSON.stringify(Object.values(a.input.RequestItems as Record<string, unknown[]>)[0]?.[0]);
+      if (seen.has(first)) return undefined;
+      seen.add(first);
+      return { kind: 'throttle', error: 'ProvisionedThroughputExceededException' };
+    };
+    const [report] = await handleS3Event(h.deps, event);
+    expect(report).toMatchObject({ status: 'applied', rows: 600, errorCount: 0 });
+    expect(faults.log.filter((a) => a.command === 'BatchWriteItem' && a.attempt === 2).length).toBe(faults.log.filter((a) => a.fault === 'throttle').length);
+    expect(await h.scanCodesTable()).toEqual(reference);
+    expect(await handleS3Event(h.deps, event)).toEqual([]);
+  });
+});
+
+describe('an import process killed half way', () => {
+  const KEY = 'imports/acme/codes/big.csv';
+  const ROWS = 8000;
+
+  /** Items in the codes table, at most `limit` counted. */
+  async function someCodes(h: ImportHarness, limit: number): Promise<number> {
+    const out = await h.storage.client.send(new ScanCommand({ TableName: h.storage.tables.codes, Select: 'COUNT', Limit: limit }));
+    return out.Count ?? 0;
+  }
+
+  it('is taken over once its lease has run out, and the run ends as a clean run does', async () => {
+    const reference = await cleanRun([[KEY, codesFile(ROWS)]]);
+    const h = await withAccount();
+    await h.upload(KEY, codesFile(ROWS));
+    const event = h.lastEvent(KEY);
+
+    const s3Endpoint = await s3EndpointOf(h);
+    const job: ImportChildJob = {
+      dynamodbEndpoint: await dynamodbEndpointOf(h),
+      s3Endpoint,
+      tables: h.storage.tables,
+      bucket: h.bucket,
+      pepper: TEST_PEPPER,
+      now: h.storage.clock().toISOString(),
+      event,
+    };
+    const child = spawn(process.execPath, [join(import.meta.dirname, 'support/import-child.ts')], {
+      env: { ...process.env, TOLLGATE_CHILD: JSON.stringify(job) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = once(child, 'exit');
+    let output = '';
+    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+    try {
+      // Killed as soon as it has written something: the import is then well short of its end.
+      await until('the child to write its first codes', 20_000, async () => {
+        if (child.exitCode !== null) throw new Error(`the import finished before it could be killed: ${output}`);
+        return (await someCodes(h, 1)) > 0 ? true : undefined;
+      });
+    } finally {
+      child.kill('SIGKILL');
+    }
+    const [, signal] = await exited;
+    expect(signal).toBe('SIGKILL');
+    const half = await h.scanCodesTable();
+    expect(half.length).toBeGreaterThan(0);
+    expect(half.length).toBeLessThan(reference.length);
+    expect(await h.reportKeys('acme')).toHaveLength(1);
+
+    // Delivered again at once, the ledger still says a run holds it: the queue must try later.
+    await expect(handleS3Event(h.deps, event)).rejects.toBeInstanceOf(ImportInProgressError);
+    expect(await h.scanCodesTable()).toEqual(half);
+
+    // Past the lease (the function's longest run), the next delivery takes it over.
+    h.storage.clock.advance(IMPORT_LEASE_MS + 1000);
+    const [report] = await handleS3Event(h.deps, event);
+    expect(report).toMatchObject({ status: 'applied', rows: ROWS, errorCount: 0 });
+    expect(await h.scanCodesTable()).toEqual(reference);
+    expect(await handleS3Event(h.deps, event)).toEqual([]);
+  });
+});
+
+describe('S3 events delivered twice and out of order', () => {
+  it('applies the newer of two uploads of a key and not the older one whose event came last (unversioned bucket, as s3rver)', async () => {
+    const KEY = 'imports/acme/codes-replace/all.csv';
+    const older = codesFile(50, 10_000, ' (old)');
+    const newer = codesFile(30, 10_020, ' (new)');
+    const reference = await cleanRun([
+      [KEY, older],
+      [KEY, newer],
+    ]);
+    const h = await withAccount();
+    await h.upload(KEY, older);
+    const olderEvent = h.lastEvent(KEY);
+    const seq = (e: S3Event) => String(e.Records?.[0]?.s3?.object?.sequencer);
+    // s3rver's sequencer is the upload's millisecond in hex: the second upload must come in a later one.
+    await until('the clock to tick', 1_000, () => (compareSequencers(Date.now().toString(16), seq(olderEvent)) > 0 ? true : undefined));
+    await h.upload(KEY, newer);
+    const newerEvent = h.lastEvent(KEY);
+    expect(compareSequencers(seq(newerEvent), seq(olderEvent))).toBe(1);
+
+    expect((await h.deliver(newerEvent))[0]?.status).toBe('applied');
+    const [late] = await h.deliver(olderEvent);
+    expect(late).toMatchObject({ status: 'rejected', errorCount: 1, rows: 0, mode: 'replace' });
+    expect(late?.errors[0]?.message).toMatch(/newer upload of this file was applied/);
+    expect(await h.scanCodesTable()).toEqual(reference);
+    // And each delivered again: nothing changes, no report.
+    const reports = await h.reportKeys('acme');
+    expect(await h.deliver(newerEvent)).toEqual([]);
+    expect(await h.deliver(olderEvent)).toEqual([]);
+    expect(await h.reportKeys('acme')).toEqual(reports);
+    expect(await h.scanCodesTable()).toEqual(reference);
+  });
+
+  describe('in a versioned bucket (as in AWS)', () => {
+    /** Object versions kept in memory and read by version ID, as S3 versioning keeps them. */
+    function versioned(h: ImportHarness) {
+      const versions = new Map<string, string>();
+      const reports: ImportReport[] = [];
+      let n = 0;
+      const deps: ImporterDeps = {
+        ...h.deps,
+        objects: {
+          async read(ref) {
+            const body = versions.get(`${ref.key}@${ref.versionId}`);
+            if (body === undefined) throw new Error(`no version ${ref.versionId} of ${ref.key}`);
+            return (async function* () {
+              yield Buffer.from(body);
+            })();
+          },
+          async writeReport(_key, report) {
+            reports.push(report);
+          },
+        },
+      };
+      /** Store a version; its event as S3 writes it. */
+      const put = (key: string, body: string, sequencer: string): S3Event => {
+        const versionId = `v${++n}-${sequencer}`;
+        versions.set(`${key}@${versionId}`, body);
+        return {
+          Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: h.bucket }, object: { key, versionId, size: body.length, eTag: `etag${n}`, sequencer } } }],
+        };
+      };
+      return { deps, put, reports };
+    }
+
+    it('keeps the newer settings when the older upload’s event arrives last, comparing sequencers of different lengths as S3 says', async () => {
+      const h = await withAccount();
+      const v = versioned(h);
+      const KEY = 'imports/acme/settings.json';
+      // Later than the harness's own upload of the key, and "FFFFFFFFFFFF" is older than
+      // "1000000000000": left-padded to equal length, then compared (as plain strings it would
+      // be the other way round).
+      const older = v.put(KEY, settingsJson('acme', { callerId: '+14155550111' }), 'FFFFFFFFFFFF');
+      const newer = v.put(KEY, settingsJson('acme', { callerId: '+14155550222' }), '1000000000000');
+      expect((await handleS3Event(v.deps, newer))[0]?.status).toBe('applied');
+      expect((await handleS3Event(v.deps, older))[0]).toMatchObject({ status: 'rejected', mode: 'replace' });
+      expect((await h.storage.stores.accounts.getSettings('acme'))?.callerId).toBe('+14155550222');
+      expect(await handleS3Event(v.deps, older)).toEqual([]);
+      expect(await handleS3Event(v.deps, newer)).toEqual([]);
+      expect(v.reports.map((r) => r.status)).toEqual(['applied', 'rejected']);
+    });
+
+    it('applies both when they arrive in order, and a rejected newer upload does not stop a late older one', async () => {
+      const h = await withAccount();
+      const v = versioned(h);
+      const KEY = 'imports/acme/codes/list.csv';
+      const a = v.put(KEY, codesFile(5, 10_000, ' a'), '0062E99A88DC407460');
+      const b = v.put(KEY, 'code\nnot-a-code\n', '0062E99A88DC407461');
+      const c = v.put(KEY, codesFile(5, 10_000, ' c'), '0062E99A88DC407462');
+      // b is rejected (a bad row): it changes nothing, so a, arriving after it, still applies…
+      expect((await handleS3Event(v.deps, b))[0]?.status).toBe('rejected');
+      expect((await handleS3Event(v.deps, a))[0]?.status).toBe('applied');
+      // …and c, the newest, applies over a.
+      expect((await handleS3Event(v.deps, c))[0]?.status).toBe('applied');
+      expect((await h.codes('acme')).map((x) => x.description).sort()).toEqual(['Auth 0 c', 'Client 1 c', 'Client 2 c', 'Client 3 c', 'Client 4 c']);
+    });
+
+    it('applies two uploads of a key one at a time: a delivery that meets the other in progress is retried, then ends as in order', async () => {
+      const h = await withAccount();
+      const v = versioned(h);
+      const KEY = 'imports/acme/codes/list.csv';
+      const older = v.put(KEY, codesFile(40, 10_000, ' old'), '0A');
+      const newer = v.put(KEY, codesFile(40, 10_000, ' new'), '0B');
+      // The older upload's run stops in its first write until the test lets it go.
+      let release = (): void => undefined;
+      const gate = new Promise<void>((resolve) => (release = resolve));
+      let writing = false;
+      const store = h.deps.codes;
+      const slow: ImportCodeStore = {
+        ...(store.hasCodes === undefined ? {} : { hasCodes: store.hasCodes.bind(store) }),
+        getCodes: (account, keys) => store.getCodes(account, keys),
+        listCodes: (account) => store.listCodes(account),
+        codeForCallerId: (account, callerId) => store.codeForCallerId(account, callerId),
+        async writeCodes(account: string, changes: readonly CodeChange[]) {
+          writing = true;
+          await gate;
+          await store.writeCodes(account, changes);
+        },
+      };
+      const olderRun = handleS3Event({ ...v.deps, codes: slow }, older);
+      olderRun.catch(() => undefined);
+      await until('the older upload to be writing', 5_000, () => (writing ? true : undefined));
+      // Meanwhile the newer upload's event arrives: it must not run over the older one.
+      await expect(handleS3Event(v.deps, newer)).rejects.toBeInstanceOf(ImportInProgressError);
+      release();
+      expect((await olderRun)[0]?.status).toBe('applied');
+      // The queue delivers it again: now it applies, over the older content.
+      expect((await handleS3Event(v.deps, newer))[0]?.status).toBe('applied');
+      expect(new Set((await h.codes('acme')).map((x) => x.description?.split(' ').at(-1)))).toEqual(new Set(['new']));
+    });
+  });
+});
+
+/** The harness keeps its endpoints inside its clients. */
+async function dynamodbEndpointOf(h: ImportHarness): Promise<string> {
+  const endpoint = await h.storage.client.config.endpoint?.();
+  if (endpoint === undefined) throw new Error('the storage client has no endpoint');
+  return `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
+}
+
+async function s3EndpointOf(h: ImportHarness): Promise<string> {
+  const endpoint = await h.s3.config.endpoint?.();
+  if (endpoint === undefined) throw new Error('the S3 client has no endpoint');
+  return `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
+}
