@@ -301,9 +301,22 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
 
   // ---- the pipeline --------------------------------------------------------------------
 
+  /** The public base URL: configured, or the scheme and host the request came to. */
+  function baseUrlOf(headers: Readonly<Record<string, string | undefined>>): string {
+    return deps.publicBaseUrl ?? `${headers['x-forwarded-proto'] ?? 'https'}://${headers.host ?? 'localhost'}`;
+  }
+
+  /** `GET /health` in AWS: answered without storage — the function runs, and the URL it checks signatures against. */
+  function health(event: HttpEvent): HttpResult {
+    const method = (event.requestContext?.http?.method ?? 'GET').toUpperCase();
+    if (method !== 'GET') return { statusCode: 405, headers: { 'content-type': 'text/plain; charset=utf-8', allow: 'GET' }, body: '/health takes GET\n' };
+    return { statusCode: 200, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ status: 'ok', publicUrl: baseUrlOf(lowerCase(event.headers ?? {})) }) };
+  }
+
   function parse(event: HttpEvent): Request {
     const method = (event.requestContext?.http?.method ?? 'POST').toUpperCase();
     const path = event.rawPath.length > 1 ? event.rawPath.replace(/\/+$/, '') : event.rawPath;
+
     if (!ROUTES.has(path)) throw new HttpError(404, `no such path: ${path}`);
     if (method !== 'POST') throw new HttpError(405, `${path} takes POST`, { allow: 'POST' });
     const headers = lowerCase(event.headers ?? {});
@@ -324,7 +337,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       params[k] ??= v;
     }
     const rawQuery = event.rawQueryString ?? '';
-    const base = deps.publicBaseUrl ?? `${headers['x-forwarded-proto'] ?? 'https'}://${headers.host ?? 'localhost'}`;
+    const base = baseUrlOf(headers);
     return {
       path,
       query: new URLSearchParams(rawQuery),
@@ -397,6 +410,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
   }
 
   return async (event) => {
+    if (event.rawPath === '/health') return health(event);
     let req: Request | undefined;
     let settings: Settings | undefined;
     try {

@@ -97,6 +97,8 @@ export class VoiceApi extends Construct {
     const integration = new HttpLambdaIntegration('Voice', this.fn, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
     for (const path of VOICE_PATHS) this.api.addRoutes({ path, methods: [HttpMethod.POST], integration });
     this.api.addRoutes({ path: '/voice/{proxy+}', methods: [HttpMethod.ANY], integration });
+    // Monitors: the same GET /health as the local stack (SPEC §10), answered without storage.
+    this.api.addRoutes({ path: '/health', methods: [HttpMethod.GET], integration });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,

@@ -217,12 +217,12 @@ describe('the queues and the schedule', () => {
 });
 
 describe('the voice API', () => {
-  it('routes every /voice/* path Twilio calls to the voice function, and the rest of /voice/ too', () => {
+  it('routes every /voice/* path Twilio calls to the voice function, the rest of /voice/ too, and GET /health', () => {
     const routes = Object.values(s.json.Resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => r.Properties?.RouteKey)
       .sort();
-    expect(routes).toEqual([...VOICE_PATHS.map((p) => `POST ${p}`), 'ANY /voice/{proxy+}'].sort());
+    expect(routes).toEqual([...VOICE_PATHS.map((p) => `POST ${p}`), 'ANY /voice/{proxy+}', 'GET /health'].sort());
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',

@@ -78,6 +78,14 @@ describe('voice webhooks against dynalite', () => {
     expect(stored?.state).toMatchObject({ codeStatus: 'valid', code: '0042', codeDescription: 'Smith v Jones', outcome: 'completed', talkS: 125, durationS: 140, attempts: 2 });
   });
 
+  it('answers GET /health without storage, as the HTTP API routes it in AWS', async () => {
+    await setup({});
+    const res = await app({ rawPath: '/health', headers: { host: 'abc.execute-api.us-east-1.amazonaws.com' }, requestContext: { http: { method: 'GET' } } });
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({ status: 'ok', publicUrl: BASE_URL });
+    expect((await app({ rawPath: '/health', requestContext: { http: { method: 'POST' } } })).statusCode).toBe(405);
+  });
+
   it('refuses a bad signature with 403 and stores nothing', async () => {
     await setup({ calls: { default: 'required' } });
     const sid = newCallSid();
