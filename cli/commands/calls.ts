@@ -23,7 +23,7 @@ function checkSid(command: { readonly name: string }, sid: string): void {
 /** The record and its account, checked against --account when given. */
 async function loadCall(target: Target, sid: string, account: string | undefined): Promise<{ record: UsageRecord; revision: number; timeZone: string }> {
   const stored = await target.stores.calls.get(sid);
-  if (stored === undefined) throw new CliError(`there is no call ${sid} in the local stack (or its record has expired)`);
+  if (stored === undefined) throw new CliError(`there is no call ${sid} in ${target.label} (or its record has expired)`);
   const record = stored.state as UsageRecord;
   if (account !== undefined && account !== record.account) throw new CliError(`call ${sid} belongs to account ${record.account}, not ${account}`);
   const settings = await target.stores.accounts.getSettings(record.account);

@@ -252,8 +252,10 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
 
   async function code(req: Request, settings: Settings): Promise<Action[]> {
     const callSid = req.params.CallSid ?? '';
-    const step = Number(req.query.get('step'));
-    if (!Number.isInteger(step) || step < 1 || step > 99) throw new HttpError(400, 'step must be a whole number from 1 to 99');
+    // Exactly as the Gather's action wrote it: `Number()` would also take " 1", "+1", "1e1" and "0x1".
+    const stepText = req.query.get('step') ?? '';
+    if (!/^[1-9][0-9]?$/.test(stepText)) throw new HttpError(400, 'step must be a whole number from 1 to 99');
+    const step = Number(stepText);
     const digits = (req.params.Digits ?? '').replace(/#+$/, '');
     const caller = normalizeIdentity(req.params.From ?? '');
     // Only digits that could be a code are looked up; both kinds in the same round trip.
@@ -343,10 +345,25 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       query: new URLSearchParams(rawQuery),
       params,
       rawParams,
-      url: publicUrl(base, path, rawQuery),
+      // Signed as Twilio requested it: the raw path, before the trailing slash is dropped for routing.
+      url: publicUrl(base, event.rawPath, rawQuery),
       base,
       signature: headers['x-twilio-signature'],
     };
+  }
+
+  /**
+   * The caller and destination of a first webhook, before they are stored and dialled: Twilio
+   * never sends control characters (or anything XML cannot carry) in a number, client name or
+   * SIP address, and a `<Dial>` to one could not even be rendered.
+   */
+  function requireAddresses(req: Request, names: readonly string[]): void {
+    for (const name of names) {
+      const value = req.params[name];
+      if (value !== undefined && (value.length > MAX_ADDRESS_LENGTH || NOT_AN_ADDRESS.test(value))) {
+        throw new HttpError(400, `${name} is not a phone number, client name or SIP address`);
+      }
+    }
   }
 
   function requireParams(req: Request, names: readonly string[]): void {
@@ -440,6 +457,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       switch (req.path) {
         case '/voice/incoming':
           requireParams(req, ['From', 'To']);
+          requireAddresses(req, ['From', 'To', 'SipDomain']);
           actions = await incoming(req, { ...entry, settings, account: entry.account });
           break;
         case '/voice/code':
@@ -488,6 +506,11 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
     return Promise.race([lookup, delay(EMERGENCY_LOOKUP_MS).then(() => true)]);
   }
 }
+
+/** Longer than any number, client name or SIP address Twilio sends. */
+const MAX_ADDRESS_LENGTH = 1024;
+/** C0/C1 controls, U+FFFE/U+FFFF and unpaired surrogates. */
+const NOT_AN_ADDRESS = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** How long a possible emergency call waits to learn the account's country before it is dialled anyway. */
 const EMERGENCY_LOOKUP_MS = 300;
