@@ -17,15 +17,11 @@
  * Budgets: exporter peak RSS ≤ 300 MB (flat: the same at 100k and 1M); export rate ≥ 0.5 × the
  * raw Query rate (formatting, hashing and uploading every row on top of reading it).
  */
-import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
-import { build } from 'esbuild';
 import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
 import { createTables } from '../functions/adapters/dynamodb/tables.ts';
@@ -37,6 +33,8 @@ import { machine, machineLine, median, round2, writeResult, type Headline } from
 import type { ExportWorkerArgs, ExportWorkerResult } from './support/export-worker.ts';
 import { ACCOUNT, BUCKET, DAY, TABLES, benchSettings } from './support/usage-records.ts';
 
+import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, startEngines } from './support/processes.ts';
+
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
 const BUDGET_RATIO = 0.5;
@@ -45,73 +43,14 @@ const SIZES = sizes.length > 0 ? sizes : [100_000, 1_000_000];
 const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
 const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : rows <= 100_000 ? 3 : 1);
 
-interface Engines {
-  readonly dynamodbEndpoint: string;
-  readonly s3Endpoint: string;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
 
-/** dynalite + s3rver in a child process, fresh and empty. */
-async function startEngines(): Promise<Engines> {
-  const child = spawn(process.execPath, [join(HERE, 'support/emulators.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
-  if (first === undefined) throw new Error('the emulator process exited before printing its endpoints');
-  const info = JSON.parse(first) as { dynamodbEndpoint: string; s3Endpoint: string; pid: number };
-  return {
-    ...info,
-    async stop() {
-      const exited = once(child, 'exit');
-      child.stdin.end();
-      await exited;
-    },
-  };
-}
 
-async function procStatus(pid: number, field: 'VmHWM' | 'VmRSS'): Promise<number | undefined> {
-  try {
-    const kb = new RegExp(`${field}:\\s+(\\d+) kB`).exec(await readFile(`/proc/${pid}/status`, 'utf8'))?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-async function cpuSecondsOf(pid: number): Promise<number | undefined> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
 
 let workerBundle = '';
 
-async function bundleWorker(outdir: string): Promise<string> {
-  const outfile = join(outdir, 'export-worker.mjs');
-  await build({
-    entryPoints: [join(HERE, 'support/export-worker.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'warning',
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  return outfile;
-}
 
-async function runWorker(args: ExportWorkerArgs): Promise<ExportWorkerResult> {
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `export-${args.mode}-${args.rows}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, workerBundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the ${args.mode} worker exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '') as ExportWorkerResult;
+function runWorker(args: ExportWorkerArgs): Promise<ExportWorkerResult> {
+  return runWorkerProcess<ExportWorkerArgs, ExportWorkerResult>(workerBundle, args, 'export');
 }
 
 /** The stored file: its SHA-256 and CRLF count, streamed (a million rows are ~300 MB). */
@@ -142,7 +81,7 @@ const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 
 const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-export-'));
 const runs = [];
 try {
-  workerBundle = await bundleWorker(dir);
+  workerBundle = await bundleWorker(join(HERE, 'support/export-worker.ts'), dir);
   for (const rows of SIZES) {
     const engines = await startEngines();
     try {
@@ -181,7 +120,7 @@ try {
         rows,
         fileBytes,
         seedSeconds: round2(seeded.ms / 1000),
-        enginePeakRssMB: Math.round((await procStatus(engines.pid, 'VmHWM')) ?? 0),
+        enginePeakRssMB: Math.round((await memoryOf(engines.pid, 'VmHWM')) ?? 0),
         raw: {
           rowsPerSecond: Math.round(median(raws.map((m) => rate(rows, m.ms)))),
           ms: Math.round(median(raws.map((m) => m.ms))),

@@ -19,15 +19,12 @@
  *
  * Budgets: importer peak RSS ≤ 300 MB; apply rate ≥ 0.8 × the raw rate.
  */
-import { spawn } from 'node:child_process';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { once } from 'node:events';
-import { createInterface } from 'node:readline';
 import { PutObjectCommand } from '@aws-sdk/client-s3';
-import { build } from 'esbuild';
 import { accountCodeKey, authorizationCodeKey } from '../functions/adapters/code-key.ts';
 import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
@@ -37,6 +34,8 @@ import { parseSettings } from '../functions/core/settings.ts';
 import { ensureBucket } from '../infra/local/emulators.ts';
 import { ACCOUNT, BUCKET, CONCURRENCY, CSV_HEADER, PEPPER, TABLES, benchRow, benchSettings, csvLine } from './support/rows.ts';
 import type { WorkerArgs, WorkerResult } from './support/import-worker.ts';
+
+import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, startEngines } from './support/processes.ts';
 
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
@@ -48,80 +47,14 @@ const reimportSizes = process.argv.includes('--reimport') ? SIZES : SIZES.filter
 /** In the re-import file, one row in ten has a new description. */
 const CHANGED_EVERY = 10;
 
-interface Engines {
-  readonly dynamodbEndpoint: string;
-  readonly s3Endpoint: string;
-  readonly pid: number;
-  stop(): Promise<void>;
-}
 
-/** dynalite + s3rver in a child process, fresh and empty. */
-async function startEngines(): Promise<Engines> {
-  const child = spawn(process.execPath, [join(HERE, 'support/emulators.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout });
-  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
-  if (first === undefined) throw new Error('the emulator process exited before printing its endpoints');
-  const info = JSON.parse(first) as { dynamodbEndpoint: string; s3Endpoint: string; pid: number };
-  return {
-    ...info,
-    async stop() {
-      const exited = once(child, 'exit');
-      child.stdin.end();
-      await exited;
-    },
-  };
-}
 
-/** The peak RSS of another process so far (VmHWM), in MB. */
-async function peakRssOf(pid: number): Promise<number | undefined> {
-  try {
-    const status = await readFile(`/proc/${pid}/status`, 'utf8');
-    const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
-    return kb === undefined ? undefined : Number(kb) / 1024;
-  } catch {
-    return undefined;
-  }
-}
-
-/** The worker as the Lambda runs its code: one ESM bundle (NodejsFunction bundles with esbuild too). */
-async function bundleWorker(outdir: string): Promise<string> {
-  const outfile = join(outdir, 'import-worker.mjs');
-  await build({
-    entryPoints: [join(HERE, 'support/import-worker.ts')],
-    outfile,
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node22',
-    logLevel: 'warning',
-    // CommonJS dependencies inside an ESM bundle still call require().
-    banner: { js: "import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);" },
-  });
-  return outfile;
-}
 
 let workerBundle = '';
 
-/** CPU seconds a process has used so far (user + system), from /proc. */
-async function cpuSecondsOf(pid: number): Promise<number | undefined> {
-  try {
-    const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-    // After "pid (comm) ": state is field 0, utime 11, stime 12, in clock ticks (100 Hz on Linux).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
 
-async function runWorker(args: WorkerArgs): Promise<WorkerResult> {
-  // BENCH_PROFILE=<dir> writes a V8 CPU profile of each run there (open it in Chrome DevTools).
-  const profile = process.env.BENCH_PROFILE ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${args.mode}-${args.rows}-${Date.now()}.cpuprofile`] : [];
-  const child = spawn(process.execPath, [...profile, workerBundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
-  const [code] = (await once(child, 'exit')) as [number | null];
-  if (code !== 0) throw new Error(`the ${args.mode} worker exited with ${code}`);
-  return JSON.parse(out.trim().split('\n').pop() ?? '') as WorkerResult;
+function runWorker(args: WorkerArgs): Promise<WorkerResult> {
+  return runWorkerProcess<WorkerArgs, WorkerResult>(workerBundle, args, 'import');
 }
 
 /** The rows as a CSV file (Excel's CRLF); `changedEvery`: every n-th row gets a new description. */
@@ -201,7 +134,7 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
       }
     }
     await checkStored(engines.dynamodbEndpoint, rows);
-    const enginePeakRssMB = await peakRssOf(engines.pid);
+    const enginePeakRssMB = await memoryOf(engines.pid);
     // How busy the (single-threaded) engines were while the run lasted: near 100% means the
     // engine, not the client, sets the pace.
     const engineBusy = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / (result.totalMs / 1000);
@@ -262,7 +195,7 @@ const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Numbe
 const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-'));
 const runs = [];
 try {
-  workerBundle = await bundleWorker(dir);
+  workerBundle = await bundleWorker(join(HERE, 'support/import-worker.ts'), dir);
   for (const rows of SIZES) {
     const csv = join(dir, `codes-${rows}.csv`);
     const csvBytes = await writeCsv(csv, rows);
