@@ -8,6 +8,9 @@ export default defineConfig({
     // s3rver's ListObjectsV2 continuation tokens use DES, which Node 22's OpenSSL 3 offers only
     // with the legacy provider (TOOLCHAIN.md); the workers that start s3rver need it.
     execArgv: ['--openssl-legacy-provider'],
+    // CI also writes a machine-readable result, from which .ci/run prints one summary line.
+    reporters: process.env.CI ? ['default', 'json'] : ['default'],
+    outputFile: { json: '.ci/test-results.json' },
     testTimeout: 30_000,
     hookTimeout: 60_000,
   },
