@@ -69,6 +69,11 @@ export interface ImporterDeps {
   readonly pepper: () => Promise<string>;
   readonly now: () => Date;
   readonly log: Logger;
+  /**
+   * How long a run's claim on an object version (and on its key) holds before another run may
+   * take it over: a run that holds it longer has died. @default IMPORT_LEASE_MS
+   */
+  readonly leaseMs?: number;
 }
 
 /**
@@ -196,7 +201,8 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
   }
   // Claim the version: of two deliveries at once, one applies; the other is retried later by
   // the queue and then finds it done. A claim older than the lease is a crashed run, taken over.
-  if (!(await deps.ledger.claim(route.account, ref.key, version, startedAt, IMPORT_LEASE_MS))) {
+  const lease = deps.leaseMs ?? IMPORT_LEASE_MS;
+  if (!(await deps.ledger.claim(route.account, ref.key, version, startedAt, lease))) {
     throw new ImportInProgressError(ref.key);
   }
 
@@ -207,7 +213,7 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     // Then the key: uploads of one key are applied one at a time, and an upload older than
     // one already applied is not applied at all (its event came late), so the newest upload's
     // content is what stays, whatever order S3 delivered the events in.
-    const order = await deps.ledger.acquire(route.account, ref.key, version, startedAt, IMPORT_LEASE_MS);
+    const order = await deps.ledger.acquire(route.account, ref.key, version, startedAt, lease);
     if (!order.acquired) throw new ImportInProgressError(ref.key);
     held = true;
     report =
@@ -217,14 +223,15 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     key = reportKey(route.account, route.name, startedAt);
     await deps.objects.writeReport(key, report);
     await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
+    await deps.ledger.release(route.account, ref.key, version, report.status === 'applied' ? ref.sequencer : undefined);
+    held = false;
   } catch (err) {
-    // Let the queue's next delivery claim it at once; a run that dies without getting here
-    // is taken over when its lease ends.
+    // Let the queue's next delivery claim it at once (applying it again changes nothing that
+    // is already applied); a run that dies without getting here is taken over when its lease ends.
     await deps.ledger.put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString() }).catch(() => undefined);
     if (held) await deps.ledger.release(route.account, ref.key, version).catch(() => undefined);
     throw err;
   }
-  await deps.ledger.release(route.account, ref.key, version, report.status === 'applied' ? ref.sequencer : undefined);
   deps.log.info('import finished', {
     key: ref.key,
     status: report.status,

@@ -203,6 +203,10 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       pepper: async () => pepper,
       now: () => new Date(),
       log,
+      // One import at a time in one process (the queue below), and none while no stack runs in
+      // this home: a claim the importer finds unfinished is a killed run's, to be taken over
+      // at once when its notification is replayed, not after Lambda's 15-minute lease.
+      leaseMs: 0,
     };
     const queue = new ImportQueue({
       dir: join(home, 'queue'),

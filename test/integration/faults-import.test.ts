@@ -1,87 +1,22 @@
 /**
  * The import function under faults (SPEC §8 "idempotent", §11 "nothing half-applied"):
  * throttled batch writes — DynamoDB handing items back as UnprocessedItems, and the SDK
- * throwing ThrottlingException — injected at the SDK boundary (support/faults.ts); an import
- * process killed with SIGKILL half way and run again; and S3 delivering the events of two
- * uploads of one key twice and out of order. Every case ends compared with a clean run of the
- * same uploads: the whole codes table, item for item.
+ * throwing ThrottlingException — injected at the SDK boundary (support/faults.ts), and S3
+ * delivering the events of two uploads of one key twice and out of order. Every case ends
+ * compared with a clean run of the same uploads: the whole codes table, item for item.
  *
  * Crashes that throw (a store that fails half way) and duplicate events of one version are
- * import.test.ts's; this file adds what only a real fault shows.
+ * import.test.ts's; processes killed half way are faults-kill.test.ts's.
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { join } from 'node:path';
-import { ScanCommand } from '@aws-sdk/client-dynamodb';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
-import type { Item } from '../../functions/adapters/dynamodb/attributes.ts';
 import { handleS3Event, type S3Event } from '../../functions/handlers/import.ts';
 import type { CodeChange } from '../../functions/core/ports.ts';
-import { compareSequencers, IMPORT_LEASE_MS, ImportInProgressError, type ImportCodeStore, type ImporterDeps, type ImportReport } from '../../functions/services/importer.ts';
-import { crlf, settingsJson, startImportHarness, TEST_PEPPER, type ImportHarness } from './support/bucket.ts';
+import { compareSequencers, ImportInProgressError, type ImportCodeStore, type ImporterDeps, type ImportReport } from '../../functions/services/importer.ts';
+import { settingsJson, type ImportHarness } from './support/bucket.ts';
 import { until } from './support/e2e-stack.ts';
-import { injectFaults, type FaultInjector } from './support/faults.ts';
-import type { ImportChildJob } from './support/import-child.ts';
-
-const open: (ImportHarness | FaultInjector)[] = [];
-afterEach(async () => {
-  for (const thing of open.splice(0).reverse()) await thing.close();
-});
-
-async function harness(options: Parameters<typeof startImportHarness>[0] = {}): Promise<ImportHarness> {
-  const h = await startImportHarness(options);
-  open.push(h);
-  return h;
-}
-
-/** Account codes, authorization codes and caller-ID entries, numbered from `from`. */
-function codesFile(rows: number, from = 10_000, note = ''): string {
-  const lines = ['code,description,kind,level,caller_ids'];
-  for (let i = 0; i < rows; i++) {
-    const code = String(from + i);
-    if (i % 10 === 0) lines.push(`${code},Auth ${i}${note},authorization,${i % 4},`);
-    else if (i % 7 === 0) lines.push(`${code},Client ${i}${note},account,,+1415555${String(i % 10_000).padStart(4, '0')}`);
-    else lines.push(`${code},Client ${i}${note},account,,`);
-  }
-  return crlf(lines);
-}
-
-/** Updates, deletes and new codes over {@link codesFile}'s first `rows` codes. */
-function changesFile(rows: number): string {
-  const lines = ['code,description,kind,level,caller_ids,action'];
-  for (let i = 0; i < rows; i++) {
-    const code = String(10_000 + i);
-    if (i % 5 === 0) lines.push(`${code},,,,,delete`);
-    else if (i % 3 === 0) lines.push(`${code},Client ${i} v2,account,,+1415666${String(i).padStart(4, '0')},`);
-    else lines.push(`${code},Client ${i},account,,,`);
-  }
-  for (let i = 0; i < rows / 2; i++) lines.push(`${50_000 + i},New ${i},account,,,`);
-  return crlf(lines);
-}
-
-/** The codes table after applying `files` in order in a fresh environment without faults. */
-async function cleanRun(files: readonly (readonly [string, string])[]): Promise<Item[]> {
-  const clean = await startImportHarness();
-  try {
-    await clean.upload('imports/acme/settings.json', settingsJson('acme'));
-    for (const [key, body] of files) {
-      const [report] = await clean.upload(key, body);
-      expect(report?.status, key).toBe('applied');
-    }
-    return await clean.scanCodesTable();
-  } finally {
-    await clean.close();
-  }
-}
-
-/** A harness whose events wait for the test to deliver them, with the account created. */
-async function withAccount(): Promise<ImportHarness> {
-  const h = await harness({ forward: false });
-  await h.upload('imports/acme/settings.json', settingsJson('acme'));
-  expect((await h.deliver(h.lastEvent('imports/acme/settings.json')))[0]?.status).toBe('applied');
-  return h;
-}
+import { injectFaults } from './support/faults.ts';
+import { changesFile, cleanRun, closeAfterTest, codesFile, withAccount } from './support/import-runs.ts';
 
 describe('throttled batch writes', () => {
   const BASE = 'imports/acme/codes/base.csv';
@@ -93,8 +28,7 @@ describe('throttled batch writes', () => {
       [CHANGES, changesFile(400)],
     ]);
     const h = await withAccount();
-    const faults = await injectFaults(h.storage.client);
-    open.push(faults);
+    const faults = closeAfterTest(await injectFaults(h.storage.client));
     // DynamoDB writes only 10 items of each request and hands the rest back: a batch of 25
     // takes three requests, two of them retries.
     faults.plan = (a) => (a.command === 'BatchWriteItem' && a.attempt === 0 ? { kind: 'unprocessed', keep: 10 } : undefined);
@@ -127,8 +61,7 @@ describe('throttled batch writes', () => {
   it('lets the SDK retry a ThrottlingException, and when throttling outlasts its retries, fails the delivery so the next one ends as a clean run does', async () => {
     const reference = await cleanRun([[BASE, codesFile(600)]]);
     const h = await withAccount();
-    const faults = await injectFaults(h.storage.client);
-    open.push(faults);
+    const faults = closeAfterTest(await injectFaults(h.storage.client));
     await h.upload(BASE, codesFile(600));
     const event = h.lastEvent(BASE);
 
@@ -145,82 +78,14 @@ describe('throttled batch writes', () => {
     expect(half).not.toEqual(reference);
     expect(await h.reportKeys('acme')).toHaveLength(1); // the settings' report only
 
-    // The next delivery meets one throttle per batch, which the SDK's own retry absorbs.
+    // The next delivery meets a throttle on each of its first batches, which the SDK's own retry absorbs.
     faults.reset();
-    const seen = new Set<string>();
-    faults.plan = (a) => {
-      if (a.command !== 'BatchWriteItem' || a.attempt !== 1) return undefined;
-      const first = JSON.stringify(Object.values(a.input.RequestItems as Record<string, unknown[]>)[0]?.[0]);
-      if (seen.has(first)) return undefined;
-      seen.add(first);
-      return { kind: 'throttle', error: 'ProvisionedThroughputExceededException' };
-    };
+    let throttles = 0;
+    faults.plan = (a) => (a.command === 'BatchWriteItem' && a.attempt === 1 && ++throttles <= 4 ? { kind: 'throttle', error: 'ProvisionedThroughputExceededException' } : undefined);
     const [report] = await handleS3Event(h.deps, event);
     expect(report).toMatchObject({ status: 'applied', rows: 600, errorCount: 0 });
-    expect(faults.log.filter((a) => a.command === 'BatchWriteItem' && a.attempt === 2).length).toBe(faults.log.filter((a) => a.fault === 'throttle').length);
-    expect(await h.scanCodesTable()).toEqual(reference);
-    expect(await handleS3Event(h.deps, event)).toEqual([]);
-  });
-});
-
-describe('an import process killed half way', () => {
-  const KEY = 'imports/acme/codes/big.csv';
-  const ROWS = 8000;
-
-  /** Items in the codes table, at most `limit` counted. */
-  async function someCodes(h: ImportHarness, limit: number): Promise<number> {
-    const out = await h.storage.client.send(new ScanCommand({ TableName: h.storage.tables.codes, Select: 'COUNT', Limit: limit }));
-    return out.Count ?? 0;
-  }
-
-  it('is taken over once its lease has run out, and the run ends as a clean run does', async () => {
-    const reference = await cleanRun([[KEY, codesFile(ROWS)]]);
-    const h = await withAccount();
-    await h.upload(KEY, codesFile(ROWS));
-    const event = h.lastEvent(KEY);
-
-    const s3Endpoint = await s3EndpointOf(h);
-    const job: ImportChildJob = {
-      dynamodbEndpoint: await dynamodbEndpointOf(h),
-      s3Endpoint,
-      tables: h.storage.tables,
-      bucket: h.bucket,
-      pepper: TEST_PEPPER,
-      now: h.storage.clock().toISOString(),
-      event,
-    };
-    const child = spawn(process.execPath, [join(import.meta.dirname, 'support/import-child.ts')], {
-      env: { ...process.env, TOLLGATE_CHILD: JSON.stringify(job) },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = once(child, 'exit');
-    let output = '';
-    child.stdout.on('data', (c: Buffer) => (output += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (output += c.toString()));
-    try {
-      // Killed as soon as it has written something: the import is then well short of its end.
-      await until('the child to write its first codes', 20_000, async () => {
-        if (child.exitCode !== null) throw new Error(`the import finished before it could be killed: ${output}`);
-        return (await someCodes(h, 1)) > 0 ? true : undefined;
-      });
-    } finally {
-      child.kill('SIGKILL');
-    }
-    const [, signal] = await exited;
-    expect(signal).toBe('SIGKILL');
-    const half = await h.scanCodesTable();
-    expect(half.length).toBeGreaterThan(0);
-    expect(half.length).toBeLessThan(reference.length);
-    expect(await h.reportKeys('acme')).toHaveLength(1);
-
-    // Delivered again at once, the ledger still says a run holds it: the queue must try later.
-    await expect(handleS3Event(h.deps, event)).rejects.toBeInstanceOf(ImportInProgressError);
-    expect(await h.scanCodesTable()).toEqual(half);
-
-    // Past the lease (the function's longest run), the next delivery takes it over.
-    h.storage.clock.advance(IMPORT_LEASE_MS + 1000);
-    const [report] = await handleS3Event(h.deps, event);
-    expect(report).toMatchObject({ status: 'applied', rows: ROWS, errorCount: 0 });
+    expect(faults.log.filter((a) => a.fault === 'throttle')).toHaveLength(4);
+    expect(faults.log.filter((a) => a.command === 'BatchWriteItem' && a.attempt === 2)).toHaveLength(4);
     expect(await h.scanCodesTable()).toEqual(reference);
     expect(await handleS3Event(h.deps, event)).toEqual([]);
   });
@@ -357,16 +222,3 @@ describe('S3 events delivered twice and out of order', () => {
     });
   });
 });
-
-/** The harness keeps its endpoints inside its clients. */
-async function dynamodbEndpointOf(h: ImportHarness): Promise<string> {
-  const endpoint = await h.storage.client.config.endpoint?.();
-  if (endpoint === undefined) throw new Error('the storage client has no endpoint');
-  return `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
-}
-
-async function s3EndpointOf(h: ImportHarness): Promise<string> {
-  const endpoint = await h.s3.config.endpoint?.();
-  if (endpoint === undefined) throw new Error('the S3 client has no endpoint');
-  return `${endpoint.protocol}//${endpoint.hostname}:${endpoint.port}`;
-}

@@ -15,8 +15,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
-import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
+import { countRequests, makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { makeDynamoStores, type DynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import { DEFAULT_PROMPTS, resolvePrompts } from '../../functions/core/prompts.ts';
@@ -330,5 +329,24 @@ describe('a write that lands but whose answer is lost', () => {
     expect(after?.state).toMatchObject({ statusReceived: true, durationS: 25, talkS: 20 });
     expect((await status(call, 25)).status).toBe(200);
     expect(await stored(call.sid)).toEqual(after);
+  });
+});
+
+describe('a callback that never arrives (Twilio gave up on it)', () => {
+  it('still ends a dialled call as one record from its status callback alone', async () => {
+    const call = await atPrompt('client:mia');
+    expect((await code(call, '0042')).heard?.dial?.number).toBe(LONDON);
+    expect((await status(call, 95)).status).toBe(200);
+    expect((await stored(call.sid))?.state).toMatchObject({ phase: 'ended', statusReceived: true, dialCompleted: false, outcome: 'completed', durationS: 95, talkS: 0, code: '0042' });
+  });
+
+  it('still ends a dialled call as one record from its dial result alone, timed by the clock', async () => {
+    const call = await atPrompt('client:noah');
+    expect((await code(call, '0042')).heard?.dial?.number).toBe(LONDON);
+    expect((await dialComplete(call, 33)).heard?.hangup).toBe(true);
+    const state = (await stored(call.sid))?.state;
+    expect(state).toMatchObject({ phase: 'ended', statusReceived: false, dialCompleted: true, outcome: 'completed', talkS: 33, code: '0042' });
+    expect(state?.durationS).toBeGreaterThanOrEqual(0);
+    expect(state?.endedAt).toBeDefined();
   });
 });

@@ -180,17 +180,6 @@ export async function injectFaults(client: DynamoDBClient, plan: FaultInjector['
   return injector;
 }
 
-/** A plan from a list of rules, the first that matches wins. */
-export function planOf(...rules: ((a: Attempt) => Fault | undefined)[]): FaultInjector['plan'] {
-  return (a) => {
-    for (const rule of rules) {
-      const fault = rule(a);
-      if (fault !== undefined) return fault;
-    }
-    return undefined;
-  };
-}
-
 /** The table a single-table command names (`TableName`), or the tables a batch names. */
 export function tablesOf(a: Attempt): string[] {
   if (typeof a.input.TableName === 'string') return [a.input.TableName];

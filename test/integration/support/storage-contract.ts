@@ -389,6 +389,36 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         await env.stores.ledger.put('acme', key, 'null', { status: 'rejected', at: '2030-03-10T15:00:00.000Z' });
         expect(await env.stores.ledger.get('acme', key, 'null')).toEqual({ status: 'rejected', at: '2030-03-10T15:00:00.000Z' });
       });
+
+      it('holds an object key for one version at a time and remembers the newest upload applied', async () => {
+        const ledger = env.stores.ledger;
+        const now = env.clock();
+        const later = (ms: number) => new Date(now.getTime() + ms);
+        const lease = 15 * 60_000;
+        for (const key of ['imports/acme/settings.json', `imports/acme/codes/${'y'.repeat(1020)}.csv`]) {
+          expect(await ledger.acquire('acme', key, 'v1', now, lease)).toEqual({ acquired: true });
+          // Another version waits; the holder itself may hold it again (its run was retried).
+          expect(await ledger.acquire('acme', key, 'v2', later(1000), lease)).toEqual({ acquired: false });
+          expect(await ledger.acquire('acme', key, 'v1', later(2000), lease)).toEqual({ acquired: true });
+          // Only the holder lets go.
+          await ledger.release('acme', key, 'v2', 'FFFF');
+          expect(await ledger.acquire('acme', key, 'v2', later(3000), lease)).toEqual({ acquired: false });
+          await ledger.release('acme', key, 'v1', '0A');
+          expect(await ledger.acquire('acme', key, 'v2', later(4000), lease)).toEqual({ acquired: true, lastApplied: '0A' });
+          // Released without applying (rejected, failed): the newest applied stays.
+          await ledger.release('acme', key, 'v2');
+          expect(await ledger.acquire('acme', key, 'v3', later(5000), lease)).toEqual({ acquired: true, lastApplied: '0A' });
+          // A holder that died is taken over once its lease has run out.
+          expect(await ledger.acquire('acme', key, 'v4', later(5000 + lease + 1000), lease)).toEqual({ acquired: true, lastApplied: '0A' });
+          // Of runs racing for a free key, one holds it.
+          await ledger.release('acme', key, 'v4', '0B');
+          const racers = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((r) => ledger.acquire('acme', key, r, later(lease * 3), lease)));
+          expect(racers.filter((r) => r.acquired)).toHaveLength(1);
+          expect(racers.find((r) => r.acquired)?.lastApplied).toBe('0B');
+        }
+        // Keys of another account are their own.
+        expect(await ledger.acquire('globex', 'imports/acme/settings.json', 'v9', now, lease)).toEqual({ acquired: true });
+      });
     });
 
     describe('batchWrite against the server', () => {
