@@ -55,7 +55,7 @@ const { values: flags } = parseArgs({
   options: {
     calls: { type: 'string', default: '300' },
     warmup: { type: 'string', default: '30' },
-    burst: { type: 'string', default: '200' },
+    burst: { type: 'string', default: '200,1000' },
     rounds: { type: 'string', default: '20' },
     only: { type: 'string' },
   },

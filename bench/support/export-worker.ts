@@ -9,7 +9,7 @@
  */
 import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { callDayKey, callItem } from '../../functions/adapters/dynamodb/calls.ts';
-import { countRequests, makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
+import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { queryPages } from '../../functions/adapters/dynamodb/common.ts';
 import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { CALLS_BY_DAY_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
@@ -18,6 +18,7 @@ import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
 import { exportDays, type WrittenFile } from '../../functions/services/exporter.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { ACCOUNT, BUCKET, DAY, REQUEST_TIMEOUT_MS, TABLES, TIME_ZONE, benchCall } from './usage-records.ts';
+import { startMetrics, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface ExportWorkerArgs {
   readonly mode: 'seed' | 'raw' | 'export';
@@ -26,33 +27,19 @@ export interface ExportWorkerArgs {
   readonly s3Endpoint?: string;
 }
 
-export interface ExportWorkerResult {
+export interface ExportWorkerResult extends WorkerMetrics {
   readonly mode: ExportWorkerArgs['mode'];
   readonly rows: number;
   /** Items read (raw) or rows written (export). */
   readonly items: number;
   readonly ms: number;
-  /** Peak resident set of this process, from the kernel (MB). */
-  readonly maxRssMB: number;
-  /** RSS before the run began (Node, the SDK and the code loaded), MB. */
-  readonly startRssMB: number;
-  readonly peakHeapUsedMB: number;
-  readonly cpuSeconds: number;
-  readonly requests: Record<string, number>;
   readonly files?: readonly WrittenFile[];
 }
 
-const MB = 1024 * 1024;
 const args = JSON.parse(process.argv[2] ?? '{}') as ExportWorkerArgs;
 const client = makeDynamoClient({ endpoint: args.dynamodbEndpoint, requestTimeoutMs: REQUEST_TIMEOUT_MS });
-const counter = countRequests(client);
 
-let peakHeap = 0;
-const sampler = setInterval(() => {
-  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-}, 50);
-const startRss = process.memoryUsage.rss();
-const startCpu = process.cpuUsage();
+const metrics = startMetrics(client);
 
 async function seed(): Promise<{ items: number }> {
   const now = new Date('2026-06-16T05:00:00.000Z');
@@ -114,17 +101,12 @@ try {
   const t0 = performance.now();
   const run = args.mode === 'seed' ? await seed() : args.mode === 'raw' ? await raw() : await runExport();
   const ms = performance.now() - t0;
-  clearInterval(sampler);
   const result: ExportWorkerResult = {
     mode: args.mode,
     rows: args.rows,
     ...run,
     ms,
-    maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
-    startRssMB: startRss / MB,
-    peakHeapUsedMB: peakHeap / MB,
-    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(startCpu)),
-    requests: Object.fromEntries(counter.byOperation),
+    ...metrics.finish(),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   client.destroy();

@@ -8,7 +8,7 @@
  */
 import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import { authorizationCodeKey, accountCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
-import { makeDynamoClient, countRequests } from '../../functions/adapters/dynamodb/client.ts';
+import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { shardOf } from '../../functions/adapters/dynamodb/codes.ts';
 import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
@@ -16,6 +16,7 @@ import { s3Objects } from '../../functions/handlers/import.ts';
 import { importObject, type ImportCodeStore, type ImporterDeps } from '../../functions/services/importer.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { ACCOUNT, BUCKET, CONCURRENCY, PEPPER, REQUEST_TIMEOUT_MS, TABLES, benchRow } from './rows.ts';
+import { startMetrics, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerArgs {
   readonly mode: 'import' | 'raw';
@@ -25,7 +26,7 @@ export interface WorkerArgs {
   readonly key?: string;
 }
 
-export interface WorkerResult {
+export interface WorkerResult extends WorkerMetrics {
   readonly mode: 'import' | 'raw';
   readonly rows: number;
   /** From the first request to the end (import: both passes, and the report). */
@@ -34,31 +35,15 @@ export interface WorkerResult {
   readonly validateMs?: number;
   /** Import: pass 2, from the first storage request to the end. Raw: the same as totalMs. */
   readonly applyMs: number;
-  /** Peak resident set of this process, from the kernel (MB). */
-  readonly maxRssMB: number;
-  /** RSS before the run began (Node, the SDK and the code loaded), MB. */
-  readonly startRssMB: number;
-  readonly peakHeapUsedMB: number;
-  /** CPU seconds this process used (user + system) over the run. */
-  readonly cpuSeconds: number;
-  readonly requests: Record<string, number>;
   readonly report?: unknown;
 }
 
-const MB = 1024 * 1024;
 const args = JSON.parse(process.argv[2] ?? '{}') as WorkerArgs;
 const client = makeDynamoClient({ endpoint: args.dynamodbEndpoint, requestTimeoutMs: REQUEST_TIMEOUT_MS });
-const counter = countRequests(client);
 
-// Sampled alongside the kernel's maxRSS, for the heap's share of it.
-let peakHeap = 0;
-const sampler = setInterval(() => {
-  peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed);
-}, 50);
-const startRss = process.memoryUsage.rss();
-const startCpu = process.cpuUsage();
+const metrics = startMetrics(client);
 
-async function runImport(): Promise<Omit<WorkerResult, 'maxRssMB' | 'startRssMB' | 'peakHeapUsedMB' | 'cpuSeconds' | 'requests'>> {
+async function runImport(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
   if (args.s3Endpoint === undefined || args.key === undefined) throw new Error('import needs s3Endpoint and key');
   const stores = makeDynamoStores({ client, tables: TABLES, batch: { concurrency: CONCURRENCY } });
   let applyStart: number | undefined;
@@ -106,7 +91,7 @@ function rawRequest(i: number): WriteRequest {
   };
 }
 
-async function runRaw(): Promise<Omit<WorkerResult, 'maxRssMB' | 'startRssMB' | 'peakHeapUsedMB' | 'cpuSeconds' | 'requests'>> {
+async function runRaw(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
   let next = 0;
   const t0 = performance.now();
   // CONCURRENCY workers, each sending the next 25 rows until none are left; unprocessed items
@@ -130,14 +115,9 @@ async function runRaw(): Promise<Omit<WorkerResult, 'maxRssMB' | 'startRssMB' | 
 
 try {
   const run = args.mode === 'import' ? await runImport() : await runRaw();
-  clearInterval(sampler);
   const result: WorkerResult = {
     ...run,
-    maxRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
-    startRssMB: startRss / MB,
-    peakHeapUsedMB: peakHeap / MB,
-    cpuSeconds: ((c) => (c.user + c.system) / 1e6)(process.cpuUsage(startCpu)),
-    requests: Object.fromEntries(counter.byOperation),
+    ...metrics.finish(),
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
   client.destroy();
