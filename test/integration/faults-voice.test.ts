@@ -11,23 +11,18 @@
  * one before the failed webhook or the one after it; and every call still ends as one usage
  * record once storage answers again.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests, makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { makeDynamoStores, type DynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import { DEFAULT_PROMPTS, resolvePrompts } from '../../functions/core/prompts.ts';
 import { parseSettings, type Settings } from '../../functions/core/settings.ts';
-import { makeVoiceHandler } from '../../functions/handlers/voice.ts';
-import { silentLogger } from '../../functions/services/logger.ts';
 import type { Alert } from '../../functions/services/voice.ts';
-import { makeRequestListener, RouteTable } from '../../infra/local/http.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './support/dynamo.ts';
-import { E2E_TOKEN, newAccountSid, until } from './support/e2e-stack.ts';
+import { newAccountSid, until } from './support/e2e-stack.ts';
 import { injectFaults, tablesOf, type Attempt, type Fault, type FaultInjector } from './support/faults.ts';
-import { FakeTwilio } from './support/twilio.ts';
+import type { FakeTwilio } from './support/twilio.ts';
+import { startVoiceServer, type VoiceServer } from './support/voice-server.ts';
 import { newCallSid } from './support/voice.ts';
 
 const LONDON = '+442079460018';
@@ -39,7 +34,7 @@ let closeDynalite: () => Promise<void>;
 let voiceClient: DynamoDBClient;
 let voiceStores: DynamoStores;
 let faults: FaultInjector;
-let server: Server;
+let voice: VoiceServer;
 let twilio: FakeTwilio;
 let settings: Settings;
 const alerts: Alert[] = [];
@@ -66,30 +61,8 @@ beforeAll(async () => {
   await env.stores.accounts.putSettings(settings);
   await env.stores.codes.writeCodes('acme', [{ put: { key: 'A#0042', kind: 'account', code: '0042', enabled: true, description: 'Smith v Jones' } }]);
 
-  server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const port = (server.address() as AddressInfo).port;
-  const publicUrl = `http://localhost:${port}`;
-  const routes = new RouteTable().add(
-    ['POST'],
-    '/voice/*',
-    makeVoiceHandler({
-      accounts: voiceStores.accounts,
-      calls: voiceStores.calls,
-      lockouts: voiceStores.lockouts,
-      callContext: voiceStores.callContext,
-      codes: voiceStores.codes,
-      authTokens: fixedTokens(E2E_TOKEN),
-      pepper: async () => 'faults-pepper',
-      alerts: { raise: async (a) => void alerts.push(a) },
-      publicBaseUrl: publicUrl,
-      now: () => new Date(),
-      log: silentLogger,
-    }),
-    { functionName: 'tollgate-voice' },
-  );
-  server.on('request', makeRequestListener(routes, silentLogger));
-  twilio = new FakeTwilio({ httpUrl: `http://127.0.0.1:${port}`, publicUrl, accountSid: SID, authToken: E2E_TOKEN });
+  voice = await startVoiceServer(voiceStores, { accountSid: SID, alerts: { raise: async (a) => void alerts.push(a) }, pepper: 'faults-pepper' });
+  twilio = voice.twilio;
 
   // A first call warms the container (settings cached), as on a busy account.
   const warm = await twilio.call({ from: 'client:warm', to: NEW_YORK });
@@ -97,8 +70,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
-  server?.closeAllConnections();
-  await new Promise((resolve) => server?.close(resolve));
+  await voice?.close();
   await faults?.close();
   voiceClient?.destroy();
   await env?.close();

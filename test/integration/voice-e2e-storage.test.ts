@@ -4,8 +4,6 @@
  * function's DynamoDB timeouts — over a dynalite this suite stops in the middle of calls and
  * starts again. Nothing is mocked: the outage is a closed port.
  */
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,17 +14,14 @@ import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { makeDynamoStores, type DynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { createTables } from '../../functions/adapters/dynamodb/tables.ts';
 import type { CallStore } from '../../functions/core/ports.ts';
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import { parseSettings } from '../../functions/core/settings.ts';
 import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
-import { makeVoiceHandler } from '../../functions/handlers/voice.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import type { VoiceDeps } from '../../functions/services/voice.ts';
 import { startDynalite, type RunningServer } from '../../infra/local/emulators.ts';
-import { makeRequestListener, RouteTable } from '../../infra/local/http.ts';
 import { LOCAL_TABLES } from '../../infra/local/stack.ts';
-import { E2E_TOKEN, newAccountSid, until, type AlertLine } from './support/e2e-stack.ts';
-import { FakeTwilio } from './support/twilio.ts';
+import { newAccountSid, until, type AlertLine } from './support/e2e-stack.ts';
+import type { FakeTwilio } from './support/twilio.ts';
+import { startVoiceServer, type VoiceServer } from './support/voice-server.ts';
 import { newCallSid } from './support/voice.ts';
 
 const LONDON = '+442079460018';
@@ -38,50 +33,16 @@ let dynamo: RunningServer | undefined;
 let dynamoPort: number;
 let client: DynamoDBClient;
 let stores: DynamoStores;
-let server: Server;
+let voice: VoiceServer;
 let twilio: FakeTwilio;
+
+function alertSink() {
+  return fileAlerts(join(home, 'alerts.log'), silentLogger);
+}
 
 async function alerts(): Promise<AlertLine[]> {
   const text = await readFile(join(home, 'alerts.log'), 'utf8').catch(() => '');
   return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertLine);
-}
-
-/**
- * The voice handler mounted as the local stack mounts it (same RouteTable, request listener and
- * handler factory), over `stores`, on a port of its own.
- */
-async function startVoiceServer(voiceStores: Pick<VoiceDeps, 'accounts' | 'calls' | 'lockouts' | 'callContext' | 'codes'>, options: { readonly emergencySideWorkMs?: number } = {}): Promise<{ server: Server; twilio: FakeTwilio }> {
-  const http = createServer();
-  await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const port = (http.address() as AddressInfo).port;
-  const publicUrl = `http://localhost:${port}`;
-  const routes = new RouteTable().add(
-    ['POST'],
-    '/voice/*',
-    makeVoiceHandler({
-      accounts: voiceStores.accounts,
-      calls: voiceStores.calls,
-      lockouts: voiceStores.lockouts,
-      callContext: voiceStores.callContext,
-      codes: voiceStores.codes,
-      authTokens: fixedTokens(E2E_TOKEN),
-      pepper: async () => 'outage-pepper',
-      alerts: fileAlerts(join(home, 'alerts.log'), silentLogger),
-      publicBaseUrl: publicUrl,
-      now: () => new Date(),
-      log: silentLogger,
-      ...options,
-    }),
-    { functionName: 'tollgate-voice' },
-  );
-  http.on('request', makeRequestListener(routes, silentLogger));
-  return { server: http, twilio: new FakeTwilio({ httpUrl: `http://127.0.0.1:${port}`, publicUrl, accountSid: SID, authToken: E2E_TOKEN }) };
-}
-
-async function stopServer(http: Server | undefined): Promise<void> {
-  if (http === undefined) return;
-  http.closeAllConnections();
-  await new Promise((resolve) => http.close(resolve));
 }
 
 beforeAll(async () => {
@@ -104,13 +65,12 @@ beforeAll(async () => {
   await stores.accounts.putSettings(parsed.value);
   await stores.codes.writeCodes('acme', [{ put: { key: 'A#0042', kind: 'account', code: '0042', enabled: true } }]);
 
-  const voice = await startVoiceServer(stores);
-  server = voice.server;
+  voice = await startVoiceServer(stores, { accountSid: SID, alerts: alertSink(), pepper: 'outage-pepper' });
   twilio = voice.twilio;
 });
 
 afterAll(async () => {
-  await stopServer(server);
+  await voice?.close();
   client?.destroy();
   await dynamo?.close();
   await rm(home, { recursive: true, force: true });
@@ -236,7 +196,7 @@ describe('with the emergency record slower than the emergency answer', () => {
         }
       },
     };
-    const slow = await startVoiceServer({ ...stores, calls: slowCalls }, { emergencySideWorkMs: 50 });
+    const slow = await startVoiceServer({ ...stores, calls: slowCalls }, { accountSid: SID, alerts: alertSink(), pepper: 'outage-pepper', emergencySideWorkMs: 50 });
     try {
       const sid = newCallSid();
       const common = slow.twilio.common(sid, 'client:alice', '911');
@@ -258,7 +218,7 @@ describe('with the emergency record slower than the emergency answer', () => {
       expect(raised[0]).toMatchObject({ kind: 'emergency', account: 'acme', destination: '911' });
     } finally {
       release();
-      await stopServer(slow.server);
+      await slow.close();
     }
   });
 });
