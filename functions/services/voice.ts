@@ -73,8 +73,8 @@ export interface VoiceDeps {
   /** How long account settings are cached. At most 30 s (SPEC §6). @default 30000 */
   readonly settingsTtlMs?: number;
   /**
-   * How long an emergency answer waits for its usage record and alert before it is sent
-   * anyway; the work goes on after. @default 500
+   * How long, counted from the request's arrival, an emergency answer waits for its usage
+   * record and alert before it is sent anyway; the work goes on after. @default 500
    */
   readonly emergencySideWorkMs?: number;
 }
@@ -388,7 +388,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
    * The emergency answer: the dial goes out on this response whatever else happens. The usage
    * record and the alert are given a short while, then the answer is sent anyway.
    */
-  async function emergency(req: Request): Promise<HttpResult> {
+  async function emergency(req: Request, arrived: number): Promise<HttpResult> {
     const p = req.params;
     const settings = settingsInMemory(p.AccountSid);
     const actions = emergencyActions(p.To ?? '', settings?.callerId);
@@ -422,11 +422,14 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
         verified,
       });
     })().catch((err: unknown) => deps.log.error('emergency alert failed', { callSid: p.CallSid, error: err }));
-    await Promise.race([sideWork, delay(deps.emergencySideWorkMs ?? 500)]);
+    // The wait counts from the request's arrival: time spent learning the account's country
+    // comes out of it, so the dial never waits longer than this in all.
+    await Promise.race([sideWork, delay(Math.max(0, arrived + (deps.emergencySideWorkMs ?? 500) - Date.now()))]);
     return twiml(actions, settings?.prompts ?? DEFAULT_SPEECH, req);
   }
 
   return async (event) => {
+    const arrived = Date.now();
     if (event.rawPath === '/health') return health(event);
     let req: Request | undefined;
     let settings: Settings | undefined;
@@ -443,7 +446,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       if (req.path === '/voice/incoming') {
         const known = settingsInMemory(p.AccountSid);
         if (isEmergency(p.To ?? '', known?.homeCountry) || (known === undefined && isEmergencyAnywhere(p.To ?? '') && (await emergencyInHome(p)))) {
-          return await emergency(req);
+          return await emergency(req, arrived);
         }
       }
       requireParams(req, ['CallSid', 'AccountSid']);
@@ -451,7 +454,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       const entry = await accountFor(p.AccountSid ?? '');
       if (entry.settings === undefined || entry.account === undefined) throw new HttpError(403, 'this Twilio Account SID belongs to no Tollgate account');
       settings = entry.settings;
-      if (req.path === '/voice/incoming' && isEmergency(p.To ?? '', settings.homeCountry)) return await emergency(req);
+      if (req.path === '/voice/incoming' && isEmergency(p.To ?? '', settings.homeCountry)) return await emergency(req, arrived);
 
       let actions: Action[];
       switch (req.path) {
