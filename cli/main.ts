@@ -2,6 +2,7 @@
  * The `tollgate` command line: finds the command named by the first words of `argv` and runs
  * it. Failures the user can act on are one line on stderr and a non-zero exit status.
  */
+import { accountsCommands } from './commands/accounts.ts';
 import { callCommand } from './commands/call.ts';
 import { callsCommands } from './commands/calls.ts';
 import { codesCommands } from './commands/codes.ts';
@@ -13,7 +14,7 @@ import { usersCommands } from './commands/users.ts';
 import { CliError, type CliIo } from './io.ts';
 import { isConnectionError } from './transfer.ts';
 
-export const COMMANDS: readonly Command[] = [devCommand, callCommand, ...settingsCommands, ...codesCommands, ...usersCommands, ...usageCommands, ...callsCommands];
+export const COMMANDS: readonly Command[] = [devCommand, callCommand, ...settingsCommands, ...codesCommands, ...usersCommands, ...usageCommands, ...callsCommands, ...accountsCommands];
 
 /** In SPEC §10, arriving with later issues. */
 const LATER: Record<string, string> = {};

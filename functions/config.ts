@@ -3,6 +3,7 @@
  * missing variable throws at start with its name, rather than failing on the first call.
  */
 import type { TableNames } from './adapters/dynamodb/tables.ts';
+import { E164 } from './core/identifiers.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
@@ -57,6 +58,11 @@ export function pepperSecretArn(env: Env): string {
   return required(env, 'TOLLGATE_PEPPER_SECRET_ARN');
 }
 
+/** ARN of the Secrets Manager secret holding the Twilio auth tokens and the operator's SID bindings. */
+export function twilioSecretArn(env: Env): string {
+  return required(env, 'TOLLGATE_TWILIO_SECRET_ARN');
+}
+
 /** The log level, `info` unless LOG_LEVEL says otherwise. */
 export function logLevel(env: Env): 'debug' | 'info' | 'warn' | 'error' {
   const level = optional(env, 'LOG_LEVEL')?.toLowerCase();
@@ -71,13 +77,31 @@ export interface VoiceConfig {
   readonly alertsTopicArn: string;
   /** The base URL Twilio calls, when it is not the request's own host (a custom domain behind a proxy). */
   readonly publicBaseUrl?: string;
+  /** The emergency `<Dial>`'s caller ID of last resort (docs/security.md, "Emergency calls"). */
+  readonly emergencyCallerId: string;
+}
+
+/** The variable that names the deployment's emergency caller ID, in AWS and locally. */
+export const EMERGENCY_CALLER_ID_VARIABLE = 'TOLLGATE_EMERGENCY_CALLER_ID';
+
+/**
+ * The deployment's emergency caller ID: an E.164 number of the Twilio account (a Twilio number
+ * or a verified caller ID) that an emergency dispatcher can call back. Undefined when unset.
+ */
+export function emergencyCallerIdOf(env: Env): string | undefined {
+  const value = optional(env, EMERGENCY_CALLER_ID_VARIABLE);
+  if (value !== undefined && !E164.test(value)) {
+    throw new ConfigError(`${EMERGENCY_CALLER_ID_VARIABLE} is "${value}": use an E.164 number of your Twilio account, such as +14155550100`);
+  }
+  return value;
 }
 
 export function voiceConfig(env: Env): VoiceConfig {
   const publicBaseUrl = optional(env, 'TOLLGATE_PUBLIC_URL');
   return Object.freeze({
-    twilioTokensSecretArn: required(env, 'TOLLGATE_TWILIO_SECRET_ARN'),
+    twilioTokensSecretArn: twilioSecretArn(env),
     alertsTopicArn: required(env, 'TOLLGATE_ALERTS_TOPIC_ARN'),
     ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
+    emergencyCallerId: emergencyCallerIdOf(env) ?? required(env, EMERGENCY_CALLER_ID_VARIABLE),
   });
 }

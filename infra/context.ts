@@ -3,7 +3,7 @@
  * checked, so a typo fails the synth with the option's name rather than deploying something
  * else. Values from `-c` arrive as strings; from `cdk.json` as JSON.
  */
-import { ACCOUNT_SLUG } from '../functions/core/identifiers.ts';
+import { ACCOUNT_SLUG, E164 } from '../functions/core/identifiers.ts';
 import { DEFAULT_STACK_NAME } from './outputs.ts';
 
 /** Reads context the way `Node.tryGetContext` does. */
@@ -17,6 +17,11 @@ export class ContextError extends Error {
 
 /** The options TollgateStack takes from context. */
 export interface TollgateContext {
+  /**
+   * `emergencyCallerId`: the caller ID an emergency call carries when neither the user, the
+   * entry point nor the account has one. Required to deploy (infra/app.ts).
+   */
+  readonly emergencyCallerId?: string;
   /** `stackName`. @default "Tollgate" */
   readonly stackName: string;
   /** `accounts`: tenants that get per-account admin and finance policies, e.g. `["acme"]`. @default none */
@@ -33,7 +38,7 @@ export interface TollgateContext {
   readonly tracing: boolean;
 }
 
-const CONTEXT_KEYS = ['stackName', 'accounts', 'alertEmail', 'domainName', 'certificateArn', 'exportsRetentionDays', 'noncurrentVersionDays', 'tracing'] as const;
+const CONTEXT_KEYS = ['emergencyCallerId', 'stackName', 'accounts', 'alertEmail', 'domainName', 'certificateArn', 'exportsRetentionDays', 'noncurrentVersionDays', 'tracing'] as const;
 
 /** Parse and check the context options; throws {@link ContextError} naming the option. */
 export function readTollgateContext(node: ContextSource): TollgateContext {
@@ -48,6 +53,11 @@ export function readTollgateContext(node: ContextSource): TollgateContext {
   }
 
   const accounts = parseAccounts(get('accounts'));
+
+  const emergencyCallerId = get('emergencyCallerId');
+  if (emergencyCallerId !== undefined && (typeof emergencyCallerId !== 'string' || !E164.test(emergencyCallerId))) {
+    throw new ContextError(`context emergencyCallerId "${String(emergencyCallerId)}" is not an E.164 number such as +14155550100`);
+  }
 
   const alertEmail = get('alertEmail');
   if (alertEmail !== undefined && (typeof alertEmail !== 'string' || !/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(alertEmail))) {
@@ -74,6 +84,7 @@ export function readTollgateContext(node: ContextSource): TollgateContext {
     stackName,
     accounts,
     tracing,
+    ...(typeof emergencyCallerId === 'string' ? { emergencyCallerId } : {}),
     ...(typeof alertEmail === 'string' ? { alertEmail } : {}),
     ...(typeof domainName === 'string' && typeof certificateArn === 'string' ? { customDomain: { domainName: domainName.toLowerCase(), certificateArn } } : {}),
     ...(exportsRetentionDays === undefined ? {} : { exportsRetentionDays }),

@@ -20,6 +20,11 @@ import { VoiceApi, type CustomDomain } from './constructs/voice-api.ts';
 import { STACK_OUTPUTS } from './outputs.ts';
 
 export interface TollgateStackProps extends StackProps {
+  /**
+   * The emergency `<Dial>`'s caller ID of last resort: an E.164 number of the Twilio account
+   * that a dispatcher can call back (docs/security.md, "Emergency calls").
+   */
+  readonly emergencyCallerId: string;
   /** Accounts that get per-account admin and finance policies. @default none */
   readonly accounts?: readonly string[];
   /** Subscribed to the alerts topic. @default no subscription */
@@ -44,7 +49,7 @@ export class TollgateStack extends Stack {
   readonly usageExport: UsageExport;
   readonly accountAccess?: AccountAccess;
 
-  constructor(scope: Construct, id: string, props: TollgateStackProps = {}) {
+  constructor(scope: Construct, id: string, props: TollgateStackProps) {
     super(scope, id, { description: 'Tollgate: account and authorization codes for Twilio Programmable Voice', ...props });
     const common = {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
@@ -59,6 +64,7 @@ export class TollgateStack extends Stack {
     this.voice = new VoiceApi(this, 'VoiceApi', {
       data: this.data,
       alerts: this.alerts,
+      emergencyCallerId: props.emergencyCallerId,
       ...(props.customDomain === undefined ? {} : { customDomain: props.customDomain }),
       ...common,
     });

@@ -12,6 +12,7 @@ import { createCipheriv } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import { constants } from 'node:os';
 import { join } from 'node:path';
+import { E164 } from '../../functions/core/identifiers.ts';
 import type { LogLevel } from '../../functions/services/logger.ts';
 import { readStackInfo } from '../../infra/local/stack-info.ts';
 import type { LocalStack } from '../../infra/local/stack.ts';
@@ -40,10 +41,11 @@ export interface DevConfig {
   readonly home: string;
   readonly publicUrl?: string;
   readonly authToken: string;
+  readonly emergencyCallerId?: string;
   readonly logLevel: LogLevel;
 }
 
-/** PORT, TOLLGATE_HOME, TOLLGATE_PUBLIC_URL, TWILIO_AUTH_TOKEN, LOG_LEVEL — checked once, up front. */
+/** PORT, TOLLGATE_HOME, TOLLGATE_PUBLIC_URL, TWILIO_AUTH_TOKEN, TOLLGATE_EMERGENCY_CALLER_ID, LOG_LEVEL — checked once, up front. */
 export function devConfig(io: CliIo): DevConfig {
   const env = io.env;
   const portText = env.PORT?.trim() || String(DEFAULT_PORT);
@@ -63,6 +65,10 @@ export function devConfig(io: CliIo): DevConfig {
     }
     publicUrl = publicText.replace(/\/+$/, '');
   }
+  const emergencyText = env.TOLLGATE_EMERGENCY_CALLER_ID?.trim();
+  if (emergencyText && !E164.test(emergencyText)) {
+    throw usageError(`TOLLGATE_EMERGENCY_CALLER_ID is "${emergencyText}": use an E.164 number of your Twilio account, such as +14155550100`);
+  }
   const level = (env.LOG_LEVEL?.trim().toLowerCase() || 'info') as LogLevel;
   if (!['debug', 'info', 'warn', 'error'].includes(level)) throw usageError(`LOG_LEVEL is "${level}": use debug, info, warn or error`);
   return {
@@ -70,6 +76,7 @@ export function devConfig(io: CliIo): DevConfig {
     home: localHome(io),
     ...(publicUrl === undefined ? {} : { publicUrl }),
     authToken: env.TWILIO_AUTH_TOKEN?.trim() || DEFAULT_AUTH_TOKEN,
+    ...(emergencyText ? { emergencyCallerId: emergencyText } : {}),
     logLevel: level,
   };
 }
@@ -141,6 +148,9 @@ Environment:
   TOLLGATE_HOME        where local data lives (default .tollgate)
   TOLLGATE_PUBLIC_URL  the URL Twilio signs (default http://localhost:$PORT): your tunnel
   TWILIO_AUTH_TOKEN    auth token of every local account (default ${DEFAULT_AUTH_TOKEN})
+  TOLLGATE_EMERGENCY_CALLER_ID
+                       the caller ID an emergency call carries when neither the user, the
+                       entry point nor the account has one (default +15005550006)
   LOG_LEVEL            debug, info (default), warn or error`,
   async run(args, io) {
     const parsed = parseCommand(this, args, io, { reset: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' } });
@@ -196,6 +206,7 @@ async function runStack(io: CliIo, config: DevConfig): Promise<number> {
       port: config.port,
       ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
       authToken: config.authToken,
+      ...(config.emergencyCallerId === undefined ? {} : { emergencyCallerId: config.emergencyCallerId }),
       log,
     });
   } catch (err) {

@@ -9,12 +9,25 @@
  */
 import type { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { appendFile } from 'node:fs/promises';
-import type { Alert, AlertSink } from '../services/voice.ts';
+import type { Alert, AlertSink } from '../core/ports.ts';
 import type { Logger } from '../services/logger.ts';
 
-function subject(alert: Alert): string {
+/** One line: what happened, to whom; UNVERIFIED first when Twilio's signature did not check. */
+export function subject(alert: Alert): string {
   const who = alert.account === undefined ? 'unknown account' : `account ${alert.account}`;
-  return alert.kind === 'emergency' ? `Emergency call to ${alert.destination} (${who})` : `Code entry locked for ${alert.user} (${who})`;
+  const folded = alert.folded === undefined ? '' : ` (+${alert.folded} more)`;
+  const text =
+    alert.kind === 'emergency'
+      ? `Emergency call to ${alert.destination} (${who})${folded}`
+      : alert.kind === 'throttle'
+        ? `Code entry locked for callers not in the users list: too many failed codes (${who})`
+        : `Code entry locked for ${alert.user} (${who})`;
+  // Never a line break in a subject, whatever a value carried.
+  return `${alert.verified ? '' : 'UNVERIFIED: '}${text}`.replace(/[\u0000-\u001f\u007f-\u009f]+/g, ' ');
+}
+
+function logMessage(alert: Alert): string {
+  return alert.kind === 'emergency' ? 'emergency call' : alert.kind === 'throttle' ? 'account-wide code throttle' : 'user locked out';
 }
 
 /**
@@ -34,7 +47,7 @@ export function snsAlerts(topicArn: string, log: Logger, client?: SNSClient): Al
     ));
   return {
     async raise(alert) {
-      log.warn(alert.kind === 'emergency' ? 'emergency call' : 'user locked out', { alert });
+      log.warn(logMessage(alert), { alert });
       const { sender, Publish } = await load();
       await sender.send(
         new Publish({
@@ -53,7 +66,7 @@ export function snsAlerts(topicArn: string, log: Logger, client?: SNSClient): Al
 export function fileAlerts(path: string, log: Logger): AlertSink {
   return {
     async raise(alert) {
-      log.warn(alert.kind === 'emergency' ? 'emergency call' : 'user locked out', { alert });
+      log.warn(logMessage(alert), { alert });
       await appendFile(path, `${JSON.stringify({ subject: subject(alert), ...alert })}\n`, { mode: 0o600 });
     },
   };

@@ -5,11 +5,10 @@
  * lockout are transitions, never exceptions. The core does no I/O: every lookup the flow
  * needs (the user, the code typed, the lockout record) arrives in the event.
  */
-import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
-import { classify, dialledPart, isEmergency, toE164 } from './classify.ts';
+import { classifyDestination, dialTargetFor, type Classification } from './classify.ts';
 import { checkCode, isCodeFormat, normalizeIdentity, type StoredCode } from './codes.ts';
+import { emergencyCallerId, emergencyNumberFor, isEmergency } from './emergency.ts';
 import { isLockedOut, recordFailure, type LockoutRecord } from './lockout.ts';
-import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from './numbering-tables.ts';
 import { resolvePolicy, type Policy } from './policy.ts';
 import { resolvePrompts, type Prompts } from './prompts.ts';
 import { localDate } from './time.ts';
@@ -30,6 +29,8 @@ export interface CallState {
   /** `From` as Twilio sent it (the usage log's `caller`). */
   readonly caller: string;
   readonly group?: string;
+  /** The caller is in the account's users list (the account-wide throttle spares listed users). */
+  readonly listedUser?: boolean;
   /** `To` as Twilio sent it. */
   readonly destination: string;
   readonly destinationClass: CallClass;
@@ -84,8 +85,12 @@ export type CallEvent =
       readonly toIsUser?: boolean;
       /** The user's lockout record, if any. */
       readonly lockout: LockoutRecord | undefined;
+      /** The account-wide throttle's record (`lockout.accountFailures`), if any. */
+      readonly accountLockout?: LockoutRecord | undefined;
       /** Inbound tagging: an account code whose `caller_ids` list `From`. */
       readonly callerIdMatch?: StoredCode;
+      /** The deployment's emergency caller ID (configuration, never storage): an emergency `<Dial>`'s last resort. */
+      readonly emergencyCallerId: string;
     }
   | {
       readonly type: 'code';
@@ -96,6 +101,8 @@ export type CallEvent =
       readonly lookup: StoredCode | undefined;
       /** The user's lockout record as it stands now. */
       readonly lockout: LockoutRecord | undefined;
+      /** The account-wide throttle's record as it stands now. */
+      readonly accountLockout?: LockoutRecord | undefined;
     }
   | {
       readonly type: 'dial-complete';
@@ -112,11 +119,14 @@ export type CallEvent =
       readonly callDuration?: number;
     };
 
+/** An emergency call, a user locked out, or the account-wide throttle tripped. */
+export type AlertKind = 'emergency' | 'lockout' | 'throttle';
+
 /** What the handler must do besides answering Twilio. */
 export type Effect =
   | {
       readonly type: 'alert';
-      readonly kind: 'emergency' | 'lockout';
+      readonly kind: AlertKind;
       readonly account: string;
       readonly user: string;
       readonly callerId: string;
@@ -176,34 +186,35 @@ export type Route =
   | { readonly kind: 'outbound'; readonly entryPoint: string | undefined; readonly settings: EntryPointSettings | undefined };
 
 /**
- * Inbound or outbound (SPEC §6): a call to one of the account's entry-point numbers is
- * inbound (forwarded, or refused when the number forwards nowhere); everything else is an
- * outbound call placed through a SIP domain, a TwiML app, or neither. Emergency numbers are
- * always outbound.
+ * Inbound or outbound: a call to one of the account's entry-point numbers is inbound
+ * (forwarded, or refused when the number forwards nowhere); everything else is an outbound
+ * call placed through a SIP domain, a TwiML app, or neither. Emergency numbers are always
+ * outbound. Where a call entered is what Twilio says — `SipDomain`, `ApplicationSid`, the
+ * called number — never what the caller dialled: a destination on another entry point's
+ * domain is judged under the caller's own (docs/security.md, "Where a call entered").
  */
 export function routeCall(call: IncomingCall, settings: Settings): Route {
   const to = call.to.trim();
-  if (!isEmergency(to, settings.homeCountry)) {
+  if (!isEmergency(to, settings)) {
     const toNumber = E164.test(to) ? to : undefined;
-    const ep = toNumber === undefined ? undefined : settings.entryPoints[toNumber];
+    const ep = toNumber === undefined ? undefined : entryPointOf(settings, toNumber);
     if (toNumber !== undefined && ep !== undefined) {
       return ep.forwardTo === undefined
         ? { kind: 'no-calls', entryPoint: toNumber }
         : { kind: 'forward', entryPoint: toNumber, forwardTo: ep.forwardTo, tagByCallerId: ep.tagByCallerId };
     }
   }
-  const sipDomain = call.sipDomain?.toLowerCase() ?? sipDomainOf(to);
-  if (sipDomain !== undefined) return { kind: 'outbound', entryPoint: sipDomain, settings: settings.entryPoints[sipDomain] };
+  const sipDomain = call.sipDomain?.trim().toLowerCase();
+  if (sipDomain !== undefined && sipDomain !== '') return { kind: 'outbound', entryPoint: sipDomain, settings: entryPointOf(settings, sipDomain) };
   if (call.applicationSid !== undefined && call.applicationSid !== '') {
-    return { kind: 'outbound', entryPoint: call.applicationSid, settings: settings.entryPoints[call.applicationSid] };
+    return { kind: 'outbound', entryPoint: call.applicationSid, settings: entryPointOf(settings, call.applicationSid) };
   }
   return { kind: 'outbound', entryPoint: undefined, settings: undefined };
 }
 
-function sipDomainOf(uri: string): string | undefined {
-  if (!/^sips?:/i.test(uri)) return undefined;
-  const part = dialledPart(uri);
-  return part.domain?.toLowerCase();
+/** Own keys only: an entry point named `constructor` or `__proto__` is no entry point. */
+function entryPointOf(settings: Settings, key: string): EntryPointSettings | undefined {
+  return Object.hasOwn(settings.entryPoints, key) ? settings.entryPoints[key] : undefined;
 }
 
 /** The account's SIP domains: every entry point key that is a host name. */
@@ -211,16 +222,7 @@ export function sipDomainsOf(settings: Settings): string[] {
   return Object.keys(settings.entryPoints).filter((k) => entryPointKind(k) === 'sipDomain');
 }
 
-/** Where `<Dial>` sends a destination as dialled: a client, a SIP URI, or a number. */
-export function dialTargetFor(destination: string, homeCountry: string): DialTarget {
-  const part = dialledPart(destination);
-  if (part.kind === 'client') return { kind: 'client', identity: part.user };
-  if (part.kind === 'sip' && !/^\+?[0-9]+$/.test(part.user)) {
-    return { kind: 'sip', uri: destination.replace(/^sips?:/i, (m) => m.toLowerCase()) };
-  }
-  // Short numbers (911, 411) have no E.164 form and are dialled as typed.
-  return { kind: 'number', number: toE164(part.user, homeCountry) ?? part.user };
-}
+export { dialTargetFor } from './classify.ts';
 
 function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext): Decision {
   const { settings, now } = ctx;
@@ -244,7 +246,7 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
     const inbound = {
       ...base,
       direction: 'inbound' as const,
-      destinationClass: classifyFor(call.to, settings, event.toIsUser),
+      destinationClass: classifyFor(call.to, settings, event.toIsUser).callClass,
       entryPoint: route.entryPoint,
       treatment: 'free' as const,
       maxAttempts: settings.maxAttempts,
@@ -258,19 +260,20 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
       return ended({ ...inbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.noCalls), HANGUP], now);
     }
     const match = route.tagByCallerId && canTagByCallerId(event.callerIdMatch, ctx) ? event.callerIdMatch : undefined;
-    const dial = { target: dialTargetFor(route.forwardTo, settings.homeCountry) };
+    const dial = { target: dialTargetFor(route.forwardTo, settings) };
     const tagged = match === undefined ? { codeStatus: 'none' as const } : { codeStatus: 'caller-id' as const, ...tagOf(match) };
     return dialNow({ ...inbound, ...tagged, dial }, []);
   }
 
-  const callClass = classifyFor(call.to, settings, event.toIsUser);
-  const policy = resolvePolicy({ settings, user, entryPoint: route.settings, callClass });
+  const { callClass, foreign } = classifyFor(call.to, settings, event.toIsUser);
+  const policy = resolvePolicy({ settings, user, entryPoint: route.settings, callClass, foreign });
   const callerId = user?.callerId ?? route.settings?.callerId ?? settings.callerId;
-  const target = dialTargetFor(call.to, settings.homeCountry);
+  const target = dialTargetFor(call.to, settings);
   const outbound = {
     ...base,
     direction: 'outbound' as const,
     destinationClass: callClass,
+    listedUser: user !== undefined,
     ...(route.entryPoint === undefined ? {} : { entryPoint: route.entryPoint }),
     ...(policy.group === undefined ? {} : { group: policy.group }),
     ...policyFields(policy),
@@ -279,10 +282,10 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
   };
 
   if (callClass === 'emergency') {
-    // Emergency: dialled on the first response, whatever the settings or lockout say, and as
-    // the short number the emergency service answers (`+1 911` is dialled as `911`).
-    const emergencyTarget = { kind: 'number' as const, number: emergencyNumber(call.to) };
-    const dial = { target: emergencyTarget, ...(callerId === undefined ? {} : { callerId }) };
+    // Emergency: dialled on the first response, whatever the settings or lockout say, as the
+    // short number the emergency service answers, and always with a caller ID.
+    const ids = { user: user?.callerId, entryPoint: route.settings?.callerId, account: settings.callerId, deployment: event.emergencyCallerId };
+    const dial = { target: { kind: 'number' as const, number: emergencyNumberFor(call.to, settings) ?? call.to }, callerId: emergencyCallerId(ids) };
     const dialled = dialNow({ ...outbound, dial, codeStatus: 'exempt' }, []);
     return { ...dialled, effects: [alert('emergency', dialled.state, now)] };
   }
@@ -295,7 +298,7 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
     case 'optional':
     case 'required':
     case 'authorized': {
-      if (isLockedOut(event.lockout, now)) {
+      if (codeEntryLocked(outbound, event, now)) {
         // Locked out: an optional call goes through untagged; a call that needs a code does not.
         if (policy.treatment === 'optional') return dialNow({ ...outbound, codeStatus: 'locked-out' }, []);
         return ended({ ...outbound, codeStatus: 'locked-out', outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
@@ -308,6 +311,18 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
 }
 
 /**
+ * Code entry is locked for the caller's own lockout, and — for a caller who is not in the
+ * users list — while the account-wide throttle holds (docs/security.md, "Lockouts").
+ */
+function codeEntryLocked(
+  state: Pick<CallState, 'listedUser'>,
+  records: { readonly lockout: LockoutRecord | undefined; readonly accountLockout?: LockoutRecord | undefined },
+  now: Date,
+): boolean {
+  return isLockedOut(records.lockout, now) || (state.listedUser !== true && isLockedOut(records.accountLockout, now));
+}
+
+/**
  * Only a live account code tags an inbound call: enabled and not past its `expires` day in the
  * account's time zone. Its `users`/`groups` do not apply: an inbound caller is not a user.
  */
@@ -316,10 +331,10 @@ function canTagByCallerId(code: StoredCode | undefined, ctx: DecideContext): cod
   return code.expires === undefined || localDate(ctx.now, ctx.settings.timeZone) <= code.expires;
 }
 
-function classifyFor(to: string, settings: Settings, toIsUser: boolean | undefined): CallClass {
-  const cls = classify(to, { homeCountry: settings.homeCountry, sipDomains: sipDomainsOf(settings) });
+function classifyFor(to: string, settings: Settings, toIsUser: boolean | undefined): Classification {
+  const found = classifyDestination(to, { homeCountry: settings.homeCountry, outsideLinePrefix: settings.outsideLinePrefix, sipDomains: sipDomainsOf(settings) });
   // A number listed as a user of the account is an internal call (emergency stays emergency).
-  return toIsUser === true && cls !== 'emergency' ? 'internal' : cls;
+  return toIsUser === true && found.callClass !== 'emergency' ? { callClass: 'internal', foreign: false } : found;
 }
 
 function policyFields(p: Policy) {
@@ -350,7 +365,7 @@ function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, c
   const digits = event.digits.replace(/#+$/, '');
   const next = { ...state, step: event.step };
 
-  if (isLockedOut(event.lockout, now)) {
+  if (codeEntryLocked(state, event, now)) {
     // Another call of the same user reached the lockout while this one was prompting: code
     // entry is locked from now on, for this call too, whatever was typed.
     const lockedState = { ...next, attempts: state.attempts + 1, codeStatus: 'locked-out' as const };
@@ -545,7 +560,7 @@ function withEffects(d: Decision, effects: readonly Effect[]): Decision {
   return { ...d, effects: [...effects, ...d.effects] };
 }
 
-function alert(kind: 'emergency' | 'lockout', s: Draft, now: Date): Effect {
+function alert(kind: AlertKind, s: Draft, now: Date): Effect {
   return {
     type: 'alert',
     kind,
@@ -563,33 +578,21 @@ function promptsOf(settings: Settings): Prompts {
 }
 
 /**
- * The emergency answer when nothing else can be trusted (no settings, no storage, a bad
- * signature, a bug): dial the number, in its short form (see {@link emergencyNumber}). Twilio
- * routes 911/112 to the emergency service of the calling number's registered address.
+ * A decision as it was actually answered: when an emergency answer had to go out before the
+ * decision was made (the emergency wait ran out), the record and the alert name the dial and
+ * caller ID the caller really got.
  */
-export function emergencyActions(to: string, callerId?: string): Action[] {
-  return [{ type: 'dial', target: { kind: 'number', number: emergencyNumber(to) }, ...(callerId === undefined ? {} : { callerId }) }];
-}
-
-/**
- * `+<cc><n>` → `<n>` for every emergency number of a country with calling code `cc` (and
- * 911/112 under every code). Twilio's emergency calling answers the short number as dialled
- * nationally (`911`, `999`, `112`); `+1911` is not a phone number and would fail.
- */
-const EMERGENCY_SHORT_FORMS: ReadonlyMap<string, string> = (() => {
-  const map = new Map<string, string>();
-  for (const country of getCountries()) {
-    const cc = getCountryCallingCode(country);
-    for (const n of [...UNIVERSAL_EMERGENCY, ...(EMERGENCY_NUMBERS.get(country) ?? [])]) map.set(`+${cc}${n}`, n);
-  }
-  return map;
-})();
-
-/** The number to dial for an emergency destination in any accepted form (`911`, `+44 999`, `sip:112@…`). */
-export function emergencyNumber(to: string): string {
-  const part = dialledPart(to);
-  if (part.kind === 'client') return to;
-  return EMERGENCY_SHORT_FORMS.get(part.user) ?? part.user;
+export function answeredWith(decision: Decision, actions: readonly Action[]): Decision {
+  const dialAction = actions.at(-1);
+  if (dialAction?.type !== 'dial' || decision.actions === actions) return decision;
+  const dial = { target: dialAction.target, ...(dialAction.callerId === undefined ? {} : { callerId: dialAction.callerId }) };
+  const callerId = dialAction.callerId;
+  return {
+    ...decision,
+    state: { ...decision.state, dial, lastActions: actions },
+    actions,
+    effects: decision.effects.map((e) => (e.type === 'alert' && e.kind === 'emergency' && callerId !== undefined ? { ...e, callerId } : e)),
+  };
 }
 
 /** The apology and hang-up for anything unexpected (SPEC §6 "never silent"). */

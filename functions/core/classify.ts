@@ -1,30 +1,28 @@
 /**
- * Call classification (SPEC §5): what kind of number was dialled, relative to the account's
- * home country. Short numbers come from the curated tables in `numbering-tables.ts`;
- * everything else from libphonenumber's `/max` metadata (the only build with number types).
+ * Call classification (docs/security.md, "Call classes"): what kind of number was dialled,
+ * relative to the account's home country. Short numbers come from the curated tables in
+ * `numbering-tables.ts` and the emergency rules from `emergency.ts`; everything else from
+ * libphonenumber's `/max` metadata (the only build with number types). The destination is
+ * read once, by `destination.ts`, for classification and dialling alike.
  *
  * Nothing here throws: an unparseable destination, a missing context or an unsupported home
  * country all end in `unknown` — except that 911 and 112 are emergency regardless.
  */
 import {
-  getCountries,
   getCountryCallingCode,
   isSupportedCountry,
   parsePhoneNumberFromString,
   type CountryCode,
   type PhoneNumber,
 } from 'libphonenumber-js/max';
-import {
-  DIRECTORY_NUMBERS,
-  EMERGENCY_NUMBERS,
-  NANP_DIRECTORY,
-  NANP_DIRECTORY_E164,
-  UNIVERSAL_EMERGENCY,
-  US_AND_TERRITORIES,
-} from './numbering-tables.ts';
-import type { CallClass } from './types.ts';
+import { dialledPart, networkNumber, PHONE_LIKE, sipUriWithoutHeaders, type NumberingContext } from './destination.ts';
+import { emergencyNumberFor } from './emergency.ts';
+import { DIRECTORY_NUMBERS, NANP_DIRECTORY, NANP_DIRECTORY_E164, US_AND_TERRITORIES } from './numbering-tables.ts';
+import type { CallClass, DialTarget } from './types.ts';
 
-export interface ClassifyContext {
+export { dialledPart, type DialledPart } from './destination.ts';
+
+export interface ClassifyContext extends NumberingContext {
   /** ISO 3166-1 alpha-2, e.g. 'US', 'GB' */
   readonly homeCountry: string;
   /** the account's SIP domains, lower-case, e.g. ['acme.sip.twilio.com'] */
@@ -33,75 +31,74 @@ export interface ClassifyContext {
   readonly userNumbers?: ReadonlySet<string>;
 }
 
-/** The dialable part of a destination (see {@link dialledPart}). */
-export interface DialledPart {
-  readonly kind: 'client' | 'sip' | 'number';
-  readonly user: string;
-  readonly domain?: string;
+/** A class, and whether the destination is a public number outside the home country. */
+export interface Classification {
+  readonly callClass: CallClass;
+  /**
+   * True when the destination reaches (or may reach) the public network abroad: a foreign
+   * calling code, a foreign NANP region, an international prefix — valid or not. Such a call
+   * is never treated more permissively than `international` (policy.ts).
+   */
+  readonly foreign: boolean;
 }
 
 /** What one home country contributes; built once per country and cached. */
 interface Home {
   readonly country: CountryCode;
+  readonly callingCode: string;
   readonly nanp: boolean;
-  readonly emergency: ReadonlySet<string> | undefined;
   readonly directory: RegExp | undefined;
 }
-
-const PHONE_LIKE = /^\+?\d+$/;
-const VISUAL_SEPARATORS = /[\s\-().]/g;
-const EMPTY: ReadonlySet<string> = new Set();
-
-/**
- * Every `+<cc><number>` spelling of an emergency number. The calling code names the country,
- * so this form is recognised whatever the home country (and with none): a US account's
- * `+44999` is dialled free rather than prompted — erring towards connecting. None of these
- * strings is a valid subscriber number anywhere (a unit test holds that), so nothing
- * chargeable hides behind them.
- */
-const EMERGENCY_E164: ReadonlySet<string> = buildEmergencyE164();
 
 const homes = new Map<string, Home>();
 
 /**
- * Classifies a destination as SPEC §5 orders it: emergency, internal, directory, then by
- * libphonenumber's type and region — premium, toll-free, mobile, national, international —
- * and `unknown` for anything else. Never throws.
+ * Classifies a destination: emergency, internal, directory, then by libphonenumber's type and
+ * region — premium, toll-free, mobile, national, international — `external` for a SIP address
+ * on a domain that is not the account's, and `unknown` for anything else. Never throws.
  *
- * Decisions beyond SPEC, kept here so policy authors can find them:
- * - premium and shared-cost numbers are `premium` in every country (foreign premium-rate is
- *   the fraud route); a foreign toll-free number is `international`;
- * - NANP mobiles cannot be told apart (libphonenumber says FIXED_LINE_OR_MOBILE): `national`;
- * - a `sip:` URI whose user part is a number is classified as that number, whatever the
- *   domain; a named SIP user is internal only on one of the account's domains (exact,
- *   case-insensitive match), otherwise `unknown`.
+ * - A number in a foreign calling code, or in a NANP region other than the home's (Jamaica,
+ *   the Dominican Republic…), or dialled with an international prefix, is `international`
+ *   whether or not the metadata holds it valid: unallocated and over-long ranges are what
+ *   fraudsters resell. A valid foreign premium-rate or shared-cost number is `premium`.
+ * - A foreign toll-free number is `international`; NANP mobiles cannot be told apart
+ *   (libphonenumber says FIXED_LINE_OR_MOBILE): `national`.
+ * - A `sip:` URI whose user part is a number is classified as that number, whatever the
+ *   domain; a named SIP user is `internal` on one of the account's domains (exact,
+ *   case-insensitive match), `external` on any other.
  */
 export function classify(destination: string, ctx: ClassifyContext): CallClass {
+  return classifyDestination(destination, ctx).callClass;
+}
+
+/** {@link classify}, with whether the destination is abroad. */
+export function classifyDestination(destination: string, ctx: ClassifyContext): Classification {
   try {
     const part = dialledPart(destination);
-    if (part.kind === 'client') return part.user === '' ? 'unknown' : 'internal';
-    const home = homeOf(ctx?.homeCountry);
+    if (part.kind === 'client') return of(part.user === '' ? 'unknown' : 'internal');
     if (part.kind === 'sip' && !PHONE_LIKE.test(part.user)) {
-      return part.user !== '' && isAccountDomain(part.domain, ctx?.sipDomains) ? 'internal' : 'unknown';
+      if (part.user === '') return of('unknown');
+      return of(isAccountDomain(part.domain, ctx?.sipDomains) ? 'internal' : 'external');
     }
-    return classifyNumber(part.user, home, ctx?.userNumbers);
+    return classifyNumber(part.user, ctx);
   } catch {
     // Defensive only: libphonenumber is not known to throw from parsePhoneNumberFromString.
-    return isEmergency(destination, ctx?.homeCountry) ? 'emergency' : 'unknown';
+    return of(emergencyNumberFor(destination, ctx) !== undefined ? 'emergency' : 'unknown');
   }
 }
 
 /**
- * The E.164 form of a dialled number relative to the home country, for `<Dial><Number>` and
- * user lookups; undefined for clients, named SIP users, and anything libphonenumber does not
- * hold valid. Short codes (911, 411, 118 118) have no E.164 form: dial those as
- * `dialledPart(destination).user`.
+ * The E.164 form of a dialled number relative to the home country (after the outside-line and
+ * international prefixes), for `<Dial><Number>` and user lookups; undefined for clients, named
+ * SIP users, and anything libphonenumber does not hold valid. Short codes (911, 411, 118 118)
+ * have no E.164 form.
  */
-export function toE164(destination: string, homeCountry: string): string | undefined {
+export function toE164(destination: string, ctx: NumberingContext | string): string | undefined {
   try {
+    const numbering = typeof ctx === 'string' ? { homeCountry: ctx } : ctx;
     const part = dialledPart(destination);
     if (part.kind === 'client' || !PHONE_LIKE.test(part.user)) return undefined;
-    const parsed = parse(part.user, homeOf(homeCountry));
+    const parsed = parse(networkNumber(part.user, numbering), homeOf(numbering.homeCountry));
     return parsed?.isValid() === true ? parsed.number : undefined;
   } catch {
     return undefined;
@@ -109,79 +106,57 @@ export function toE164(destination: string, homeCountry: string): string | undef
 }
 
 /**
- * True when the destination, in any accepted form (`911`, `+44999`, `tel:112`,
- * `sip:999@acme.sip.twilio.com`), is an emergency number for the home country, or 911/112
- * from anywhere. Table lookups only; never throws; works with a missing or unsupported home
- * country, for the emergency fast path where settings may be missing.
+ * Where `<Dial>` sends a destination: a client, a SIP URI (never with URI headers), or a
+ * number as the network dials it — E.164 when valid, `+<cc>…` when dialled with an
+ * international prefix, otherwise the digits as typed (short codes such as 411).
  */
-export function isEmergency(destination: string, homeCountry?: string): boolean {
-  try {
-    const part = dialledPart(destination);
-    return part.kind !== 'client' && isEmergencyNumber(part.user, homeOf(homeCountry));
-  } catch {
-    return false;
-  }
+export function dialTargetFor(destination: string, ctx: NumberingContext): DialTarget {
+  const part = dialledPart(destination);
+  if (part.kind === 'client') return { kind: 'client', identity: part.user };
+  if (part.kind === 'sip' && !PHONE_LIKE.test(part.user)) return { kind: 'sip', uri: sipUriWithoutHeaders(destination) };
+  const network = networkNumber(part.user, ctx);
+  const valid = toE164(network, ctx);
+  return { kind: 'number', number: valid ?? network };
 }
 
-/** Every short emergency number of every country in the table. */
-const ANY_COUNTRY_EMERGENCY: ReadonlySet<string> = new Set([...UNIVERSAL_EMERGENCY, ...[...EMERGENCY_NUMBERS.values()].flatMap((s) => [...s])]);
+function classifyNumber(user: string, ctx: ClassifyContext): Classification {
+  if (!PHONE_LIKE.test(user)) return of('unknown');
+  if (emergencyNumberFor(user, ctx) !== undefined) return of('emergency');
+  const home = homeOf(ctx?.homeCountry);
+  const userNumbers = ctx?.userNumbers;
+  const network = networkNumber(user, ctx);
+  const plus = network.charCodeAt(0) === 43; /* '+' */
+  if (plus && userNumbers?.has(network) === true) return of('internal');
+  if (!plus && home !== undefined && isDirectory(network, home)) return of('directory');
 
-/**
- * True when the destination is an emergency number in *some* country. For the moment the
- * account (and so its home country) cannot be known — storage down, an unknown Account SID —
- * dialling a number that may be an emergency call costs nothing, while refusing one may cost
- * a life.
- */
-export function isEmergencyAnywhere(destination: string): boolean {
-  try {
-    const part = dialledPart(destination);
-    if (part.kind === 'client') return false;
-    return isEmergencyNumber(part.user, undefined) || ANY_COUNTRY_EMERGENCY.has(part.user);
-  } catch {
-    return false;
-  }
-}
-
-/**
- * Extracts the dialable part: `sip:+4420…@dom;transport=udp` → `+4420…` (also `sips:`, with
- * `;params`, `?headers`, `:password` and `:port` dropped and `%xx` decoded), `tel:+1…` →
- * `+1…`, `client:alice` → `alice`. Visual separators (space, `-`, `(`, `)`, `.`) are stripped
- * from numbers, and from a SIP user part only when what is left is a number (`john.doe` stays).
- * The domain is lower-cased.
- */
-export function dialledPart(destination: string): DialledPart {
-  if (typeof destination !== 'string') return { kind: 'number', user: '' };
-  const text = destination.trim();
-  const colon = text.indexOf(':');
-  const scheme = colon > 0 ? text.slice(0, colon).toLowerCase() : '';
-  if (scheme === 'client') return { kind: 'client', user: text.slice(colon + 1) };
-  if (scheme === 'sip' || scheme === 'sips') return sipPart(text.slice(colon + 1));
-  const rest = scheme === 'tel' ? cut(text.slice(colon + 1), ';') : text;
-  return { kind: 'number', user: rest.replace(VISUAL_SEPARATORS, '') };
-}
-
-function classifyNumber(user: string, home: Home | undefined, userNumbers: ReadonlySet<string> | undefined): CallClass {
-  if (!PHONE_LIKE.test(user)) return 'unknown';
-  if (isEmergencyNumber(user, home)) return 'emergency';
-  const plus = user.charCodeAt(0) === 43; /* '+' */
-  if (plus && userNumbers?.has(user) === true) return 'internal';
-  if (!plus && home !== undefined && isDirectory(user, home)) return 'directory';
-
-  const parsed = parse(user, home);
-  if (parsed === undefined || !parsed.isValid()) return 'unknown';
-  if (userNumbers?.has(parsed.number) === true) return 'internal';
+  const parsed = parse(network, home);
+  const foreign = isForeign(parsed, home, plus);
+  if (parsed === undefined || !parsed.isValid()) return foreign ? of('international', true) : of('unknown');
+  if (userNumbers?.has(parsed.number) === true) return of('internal');
   const type = parsed.getType();
-  if (type === 'PREMIUM_RATE' || type === 'SHARED_COST') return 'premium';
-  if (home === undefined || parsed.country === undefined || !isDomestic(home.country, parsed.country)) return 'international';
-  if (home.nanp && NANP_DIRECTORY_E164.test(parsed.number)) return 'directory';
-  if (type === 'TOLL_FREE') return 'tollfree';
-  if (type === 'MOBILE') return 'mobile';
-  return 'national';
+  if (type === 'PREMIUM_RATE' || type === 'SHARED_COST') return of('premium', foreign);
+  if (foreign) return of('international', true);
+  if (home?.nanp === true && NANP_DIRECTORY_E164.test(parsed.number)) return of('directory');
+  if (type === 'TOLL_FREE') return of('tollfree');
+  if (type === 'MOBILE') return of('mobile');
+  return of('national');
 }
 
-function isEmergencyNumber(user: string, home: Home | undefined): boolean {
-  if (user.charCodeAt(0) === 43 /* '+' */) return EMERGENCY_E164.has(user);
-  return UNIVERSAL_EMERGENCY.has(user) || home?.emergency?.has(user) === true;
+/**
+ * Abroad, valid or not: a calling code other than the home's, a region under the home's
+ * calling code that is not domestic (libphonenumber names a NANP region from the area code
+ * even for a number it holds invalid), or — with no home country to compare — any number in
+ * international form.
+ */
+function isForeign(parsed: PhoneNumber | undefined, home: Home | undefined, international: boolean): boolean {
+  if (home === undefined) return international || parsed !== undefined;
+  if (parsed === undefined) return international;
+  if (parsed.countryCallingCode !== home.callingCode) return true;
+  return parsed.country !== undefined && !isDomestic(home.country, parsed.country);
+}
+
+function of(callClass: CallClass, foreign = false): Classification {
+  return { callClass, foreign };
 }
 
 function isDirectory(digits: string, home: Home): boolean {
@@ -215,54 +190,8 @@ function homeOf(homeCountry: string | undefined): Home | undefined {
   if (cached !== undefined) return cached;
   const country = homeCountry.toUpperCase();
   if (!isSupportedCountry(country)) return undefined; // not cached: bounded by real countries
-  const home: Home = {
-    country,
-    nanp: getCountryCallingCode(country) === '1',
-    emergency: EMERGENCY_NUMBERS.get(country),
-    directory: DIRECTORY_NUMBERS.get(country),
-  };
+  const callingCode = getCountryCallingCode(country);
+  const home: Home = { country, callingCode, nanp: callingCode === '1', directory: DIRECTORY_NUMBERS.get(country) };
   homes.set(homeCountry, home);
   return home;
-}
-
-function sipPart(uri: string): DialledPart {
-  const at = uri.indexOf('@');
-  if (at < 0) return { kind: 'sip', user: '', domain: hostOf(uri) };
-  let user = cut(cut(uri.slice(0, at), ';'), ':');
-  if (user.includes('%')) user = decode(user);
-  const bare = user.replace(VISUAL_SEPARATORS, '');
-  return { kind: 'sip', user: PHONE_LIKE.test(bare) ? bare : user, domain: hostOf(uri.slice(at + 1)) };
-}
-
-/** `Host:5060;transport=udp?X-h=v` → `host`; `[::1]:5060` → `[::1]`. */
-function hostOf(hostPart: string): string {
-  const host = cut(cut(hostPart, '?'), ';');
-  if (host.startsWith('[')) {
-    const end = host.indexOf(']');
-    return (end < 0 ? host : host.slice(0, end + 1)).toLowerCase();
-  }
-  return cut(host, ':').toLowerCase();
-}
-
-function cut(text: string, separator: string): string {
-  const i = text.indexOf(separator);
-  return i < 0 ? text : text.slice(0, i);
-}
-
-function decode(text: string): string {
-  try {
-    return decodeURIComponent(text);
-  } catch {
-    return text;
-  }
-}
-
-function buildEmergencyE164(): Set<string> {
-  const set = new Set<string>();
-  for (const country of getCountries()) {
-    const cc = getCountryCallingCode(country);
-    for (const n of UNIVERSAL_EMERGENCY) set.add(`+${cc}${n}`);
-    for (const n of EMERGENCY_NUMBERS.get(country) ?? EMPTY) set.add(`+${cc}${n}`);
-  }
-  return set;
 }

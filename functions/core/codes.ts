@@ -2,6 +2,7 @@
  * Codes (SPEC §7): the stored shape, and the check a caller's digits must pass. The check is
  * pure: the handler fetches the stored code (or nothing) and hands it in.
  */
+import { canonicalIdentity } from './destination.ts';
 import type { CodeKind } from './types.ts';
 import { localDate } from './time.ts';
 
@@ -76,18 +77,10 @@ export function isAllowedFor(code: StoredCode, user: string, group: string | und
 }
 
 /**
- * Identities compare case-insensitively on the SIP/client part and ignore URI parameters, so
- * `sip:Alice@Acme.sip.twilio.com;transport=tls` is `sip:alice@acme.sip.twilio.com`.
+ * The canonical form of a caller's identity (destination.ts): `"Alice" <sip:Alice@Acme.sip.twilio.com:5060;transport=tls>`
+ * is `sip:alice@acme.sip.twilio.com`. Users, lockouts and usage records all key on it.
  */
-export function normalizeIdentity(id: string): string {
-  const trimmed = id.trim();
-  if (/^sips?:/i.test(trimmed)) {
-    const bare = trimmed.replace(/^sips?:/i, '').split(/[;?]/, 1)[0] ?? '';
-    return `sip:${bare.toLowerCase()}`;
-  }
-  if (/^client:/i.test(trimmed)) return `client:${trimmed.slice(7)}`;
-  return trimmed;
-}
+export const normalizeIdentity = canonicalIdentity;
 
 export function sameIdentity(a: string, b: string): boolean {
   return normalizeIdentity(a) === normalizeIdentity(b);

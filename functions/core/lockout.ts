@@ -1,7 +1,10 @@
 /**
- * Lockout across calls (SPEC §6): `failures` failed code entries by one user within
- * `windowMinutes` lock code entry for `lockMinutes`. The record is per user; the storage
- * adapter keeps it, the core decides what it says.
+ * Lockout across calls (docs/security.md, "Lockouts"): `failures` failed code entries by one
+ * user within `windowMinutes` lock code entry for `lockMinutes`. Beside the per-user records,
+ * one account-wide record counts every failed entry in the account: more than
+ * `accountFailures` within the window lock code entry for callers who are not in the users
+ * list (an attacker who varies the caller's spelling gets fresh per-user records, never a fresh
+ * account record). The storage adapter keeps the records, the core decides what they say.
  */
 import type { Settings } from './settings.ts';
 
@@ -14,7 +17,18 @@ export interface LockoutRecord {
   readonly lockedUntil?: string;
 }
 
-export type LockoutRules = Settings['lockout'];
+export type LockoutRules = Pick<Settings['lockout'], 'failures' | 'windowMinutes' | 'lockMinutes'>;
+
+/**
+ * The key of the account-wide record in the lockout store. No caller identity can take this
+ * form: identities are `client:…`, `sip:…` or a number.
+ */
+export const ACCOUNT_THROTTLE = '*account';
+
+/** The account-wide throttle's rules: locked on the failure after `accountFailures`. */
+export function accountThrottleRules(rules: Settings['lockout']): LockoutRules {
+  return { failures: rules.accountFailures + 1, windowMinutes: rules.windowMinutes, lockMinutes: rules.lockMinutes };
+}
 
 /** Is the user locked out now? */
 export function isLockedOut(record: LockoutRecord | undefined, now: Date): boolean {

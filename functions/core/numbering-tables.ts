@@ -18,8 +18,9 @@
  * a code prompt. 911 and 112 are emergency from every home country (most GSM networks route
  * both anywhere) and are not repeated per country.
  *
- * Not emergency, on purpose: US/CA 933 (the 911 address read-back test line); `9911` and
- * other external-line-prefix forms (ambiguous: 9 + 911 or a number starting 9911).
+ * Not emergency, on purpose: US/CA 933 (the 911 address read-back test line). Outside-line
+ * prefix forms (`9911`) are emergency calls through the account's `outsideLinePrefix`
+ * (emergency.ts), not through this table.
  */
 
 /** Emergency from every home country. */

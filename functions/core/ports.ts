@@ -1,9 +1,9 @@
 /**
- * The narrow ports the core owns and the storage adapters implement (STYLE §4). Each is two
- * to four methods; handlers receive them from a composition root, tests pass local ones.
- * Single-item conditional writes only: no transactions (dynalite has none).
+ * The narrow ports the core owns and the adapters implement (docs/design.md, "Layers"). Each
+ * is two to four methods; handlers receive them from a composition root, tests pass local
+ * ones. Single-item conditional writes only: no transactions (dynalite has none).
  */
-import type { CallState } from './callflow.ts';
+import type { AlertKind, CallState } from './callflow.ts';
 import type { StoredCode } from './codes.ts';
 import type { LockoutRecord } from './lockout.ts';
 import type { Settings, UserRecord } from './settings.ts';
@@ -17,22 +17,61 @@ export interface AccountStore {
   accountForSid(accountSid: string): Promise<string | undefined>;
   /**
    * Replace an account's settings and point its Account SIDs at it; SIDs the previous
-   * settings listed and these do not are released. A SID owned by another account is refused
-   * with {@link SidTakenError}.
+   * settings listed and these do not are released. A SID the operator has not bound to the
+   * account (with bindings), or that another account holds (without), is refused with
+   * {@link SidTakenError}, which never names the other account.
    */
   putSettings(settings: Settings): Promise<void>;
   listAccounts(): Promise<string[]>;
+  /**
+   * The operator binds a SID to an account (locally, where one person is operator and every
+   * tenant): whatever held it before lets it go.
+   */
+  bindSid(accountSid: string, account: string): Promise<void>;
 }
 
+/**
+ * The operator's bindings of Twilio Account SIDs to accounts (in AWS, the Twilio token
+ * secret): the account a SID is bound to, or undefined. Where the store has bindings, settings
+ * may name only the SIDs bound to their own account.
+ */
+export type SidBindings = (accountSid: string) => Promise<string | undefined>;
+
+/**
+ * A settings document names a Twilio Account SID that is not this account's to name. The
+ * message never names the account that holds it: tenants do not learn about each other.
+ */
 export class SidTakenError extends Error {
   override readonly name = 'SidTakenError';
   readonly accountSid: string;
-  readonly owner: string;
-  constructor(accountSid: string, owner: string) {
-    super(`Twilio Account SID ${accountSid} already belongs to account "${owner}"`);
+  constructor(accountSid: string, reason: 'held' | 'unbound' = 'held') {
+    super(
+      reason === 'held'
+        ? `Twilio Account SID ${accountSid} is bound to another account; the operator binds SIDs to accounts (tollgate accounts bind ${accountSid} ACCOUNT)`
+        : `Twilio Account SID ${accountSid} is not bound to this account; ask the operator to bind it in the Twilio token secret before the settings name it`,
+    );
     this.accountSid = accountSid;
-    this.owner = owner;
   }
+}
+
+/** An alert for people to act on: an emergency call, a user locked out, the account-wide throttle. */
+export interface Alert {
+  readonly kind: AlertKind;
+  readonly account: string | undefined;
+  readonly user: string;
+  /** The caller ID the call was dialled with (emergency), or the caller. */
+  readonly callerId: string;
+  readonly destination: string;
+  readonly callSid: string;
+  readonly at: string;
+  /** False when the request could not be verified (bad signature, unknown account): marked UNVERIFIED. */
+  readonly verified: boolean;
+  /** Unverified alerts folded into this one by the rate limit since the last one sent. */
+  readonly folded?: number;
+}
+
+export interface AlertSink {
+  raise(alert: Alert): Promise<void>;
 }
 
 /** Users of an account (SPEC §8 users CSV). */
@@ -143,20 +182,29 @@ export interface LedgerEntry {
   readonly at: string;
 }
 
+/** The caller's lockout record and the account-wide throttle's (lockout.ts). */
+export interface LockoutRecords {
+  readonly lockout: LockoutRecord | undefined;
+  readonly accountLockout: LockoutRecord | undefined;
+}
+
 /**
  * The reads of one webhook in one round trip (a BatchGetItem across tables), so a warm
  * webhook costs at most one read and one write.
  */
 export interface CallContextStore {
-  /** The first webhook: the users among `ids` (the caller, and the callee when it may be a user) and the caller's lockout record. */
-  loadStart(account: string, caller: string, ids: readonly string[]): Promise<{ readonly users: Map<string, UserRecord>; readonly lockout: LockoutRecord | undefined }>;
-  /** A code step: the call (unless the caller already holds it), the codes the digits may name, and the caller's lockout record. */
+  /**
+   * The first webhook: the users among `ids` (the caller, and the callee when it may be a
+   * user), the caller's lockout record and the account-wide throttle's record.
+   */
+  loadStart(account: string, caller: string, ids: readonly string[]): Promise<{ readonly users: Map<string, UserRecord> } & LockoutRecords>;
+  /** A code step: the call (unless the caller already holds it), the codes the digits may name, and both lockout records. */
   loadStep(
     account: string,
     caller: string,
     codeKeys: readonly string[],
     callSid: string | undefined,
-  ): Promise<{ readonly call: StoredCallState | undefined; readonly codes: Map<string, CodeItem>; readonly lockout: LockoutRecord | undefined }>;
+  ): Promise<{ readonly call: StoredCallState | undefined; readonly codes: Map<string, CodeItem> } & LockoutRecords>;
 }
 
 /** A call as the usage export reads it: its state and when it was last written (ISO). */

@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js/max';
+import { MAX_OUTSIDE_LINE_PREFIX } from './emergency.ts';
 import { CALL_CLASSES, TREATMENTS, type CallClass, type Treatment } from './types.ts';
 
 import { ACCOUNT_SID, ACCOUNT_SLUG, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164, entryPointKind } from './identifiers.ts';
@@ -171,8 +172,15 @@ export const settingsSchema = z
         failures: wholeMinutes(1, 100),
         windowMinutes: wholeMinutes(1, 1440),
         lockMinutes: wholeMinutes(1, 10080),
+        accountFailures: wholeMinutes(1, 100000).default(50),
       })
-      .default({ failures: 10, windowMinutes: 15, lockMinutes: 60 }),
+      .default({ failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 }),
+    outsideLinePrefix: z
+      .string({ error: 'must be the digits desk phones dial for an outside line, such as "9"' })
+      .regex(new RegExp(`^[0-9]{1,${MAX_OUTSIDE_LINE_PREFIX}}$`), {
+        message: `must be 1 to ${MAX_OUTSIDE_LINE_PREFIX} digits that desk phones dial for an outside line, such as "9"`,
+      })
+      .optional(),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60),
     prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
   })

@@ -13,6 +13,7 @@ export const CALL_CLASSES = [
   'mobile',
   'national',
   'international',
+  'external',
   'unknown',
 ] as const;
 export type CallClass = (typeof CALL_CLASSES)[number];

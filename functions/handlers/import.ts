@@ -12,7 +12,8 @@ import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
 import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
-import { bucketConfig, logLevel, pepperSecretArn, storageConfig, type Env } from '../config.ts';
+import { secretBindings } from '../adapters/twilio/tokens.ts';
+import { bucketConfig, logLevel, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
 import { importObject, type ImporterDeps, type ImportReport, type ObjectRef } from '../services/importer.ts';
 import { makeLogger } from '../services/logger.ts';
 
@@ -105,11 +106,15 @@ function awsDeps(env: Env): ImporterDeps {
   const storage = storageConfig(env);
   const { bucket, s3Endpoint } = bucketConfig(env);
   const pepperArn = pepperSecretArn(env);
+  const secrets = new SecretsManagerClient({});
   const stores = makeDynamoStores({
     client: makeDynamoClient(storage.dynamodbEndpoint === undefined ? {} : { endpoint: storage.dynamodbEndpoint }),
     tables: storage.tables,
+    // In AWS the operator binds SIDs to accounts in the Twilio token secret: settings may name
+    // only the SIDs bound to their own account.
+    sidBindings: secretBindings(secrets, twilioSecretArn(env)),
   });
-  const readSecret = makeSecretReader(new SecretsManagerClient({}));
+  const readSecret = makeSecretReader(secrets);
   return {
     objects: s3Objects(makeS3Client(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint }), bucket),
     accounts: stores.accounts,

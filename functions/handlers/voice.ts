@@ -45,6 +45,7 @@ function awsDeps(env: Env): VoiceDeps {
     // The SNS client is made on the first alert: alerts are rare, and loading its SDK is not.
     alerts: snsAlerts(voice.alertsTopicArn, log),
     ...(voice.publicBaseUrl === undefined ? {} : { publicBaseUrl: voice.publicBaseUrl }),
+    emergencyCallerId: voice.emergencyCallerId,
     now: () => new Date(),
     log,
   };

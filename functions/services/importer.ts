@@ -370,7 +370,7 @@ async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRe
   } catch (err) {
     if (err instanceof SidTakenError) {
       return rejected(ref, 'replace', startedAt, deps.now(), [
-        { line: 0, column: 'twilioAccountSids', value: err.accountSid, message: `${err.message}; remove it there first` },
+        { line: 0, column: 'twilioAccountSids', value: err.accountSid, message: err.message },
       ]);
     }
     throw err;

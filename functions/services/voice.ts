@@ -9,11 +9,11 @@
  * call, and every write is conditional on the revision it read, so a stale copy is caught and
  * read again).
  */
-import { isEmergency, isEmergencyAnywhere } from '../core/classify.ts';
-import { CallFlowError, decide, emergencyActions, errorActions, routeCall, type CallEvent, type CallState, type Decision, type Effect } from '../core/callflow.ts';
+import { answeredWith, CallFlowError, decide, errorActions, routeCall, type CallEvent, type CallState, type Decision, type Effect } from '../core/callflow.ts';
 import { isCodeFormat, normalizeIdentity } from '../core/codes.ts';
-import { isLockedOut, recordFailure } from '../core/lockout.ts';
-import type { AccountStore, CallContextStore, CallStore, CodeItem, CodeStore, LockoutStore, StoredCallState } from '../core/ports.ts';
+import { emergencyActions, emergencyCallerId, emergencyNumberAnywhere, emergencyNumberFor } from '../core/emergency.ts';
+import { ACCOUNT_THROTTLE, accountThrottleRules, isLockedOut, recordFailure } from '../core/lockout.ts';
+import type { AccountStore, Alert, AlertSink, CallContextStore, CallStore, CodeItem, CodeStore, LockoutStore, StoredCallState } from '../core/ports.ts';
 import { DEFAULT_PROMPTS, DEFAULT_SPEECH, resolvePrompts } from '../core/prompts.ts';
 import { ACCOUNT_SID, CALL_SID, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164 } from '../core/identifiers.ts';
 import type { Settings } from '../core/settings.ts';
@@ -21,7 +21,10 @@ import type { Action, SpeechOptions } from '../core/types.ts';
 import { accountCodeKey, authorizationCodeKey } from '../adapters/code-key.ts';
 import { publicUrl, verifyTwilioSignature, type TwilioParams } from '../adapters/twilio/signature.ts';
 import { renderTwiml } from '../adapters/twilio/twiml.ts';
+import { gatedAlerts } from './alert-gate.ts';
 import type { Logger } from './logger.ts';
+
+export type { Alert, AlertSink } from '../core/ports.ts';
 
 /** API Gateway HTTP API (payload format 2.0): the fields the voice function reads. */
 export interface HttpEvent {
@@ -30,30 +33,13 @@ export interface HttpEvent {
   readonly headers?: Readonly<Record<string, string | undefined>>;
   readonly body?: string;
   readonly isBase64Encoded?: boolean;
-  readonly requestContext?: { readonly http?: { readonly method?: string } };
+  readonly requestContext?: { readonly http?: { readonly method?: string; readonly sourceIp?: string } };
 }
 
 export interface HttpResult {
   readonly statusCode: number;
   readonly headers: Record<string, string>;
   readonly body: string;
-}
-
-/** An alert for people to act on: an emergency call, or a user locked out. */
-export interface Alert {
-  readonly kind: 'emergency' | 'lockout';
-  readonly account: string | undefined;
-  readonly user: string;
-  readonly callerId: string;
-  readonly destination: string;
-  readonly callSid: string;
-  readonly at: string;
-  /** False when the request could not be verified (bad signature, unknown account). */
-  readonly verified: boolean;
-}
-
-export interface AlertSink {
-  raise(alert: Alert): Promise<void>;
 }
 
 export interface VoiceDeps {
@@ -66,6 +52,11 @@ export interface VoiceDeps {
   readonly authTokens: (accountSid: string, options?: { readonly refresh?: boolean }) => Promise<readonly string[]>;
   readonly pepper: () => Promise<string>;
   readonly alerts: AlertSink;
+  /**
+   * The deployment's emergency caller ID (configuration, never storage): what an emergency
+   * `<Dial>` carries when neither the user, the entry point nor the account gives one in time.
+   */
+  readonly emergencyCallerId: string;
   /** The base URL Twilio calls (`https://abc.execute-api…`); unset: taken from the request's Host. */
   readonly publicBaseUrl?: string;
   readonly now: () => Date;
@@ -113,6 +104,8 @@ interface Request {
   readonly base: string;
   readonly signature: string | undefined;
   readonly rawParams: TwilioParams;
+  /** The address the request came from, for the unverified-alert rate limit. */
+  readonly sourceIp: string | undefined;
 }
 
 /** The voice function's core: every `/voice/*` route. */
@@ -120,6 +113,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
   const settingsTtl = Math.min(deps.settingsTtlMs ?? 30_000, 30_000);
   const accountsBySid = new Map<string, AccountEntry>();
   const callCache = new Map<string, { stored: StoredCallState; at: number }>();
+  const alerts = gatedAlerts(deps.alerts);
 
   async function accountFor(accountSid: string): Promise<AccountEntry> {
     const cached = accountsBySid.get(accountSid);
@@ -165,25 +159,19 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
   async function applyEffects(effects: readonly Effect[], settings: Settings): Promise<void> {
     await Promise.all(
       effects.map(async (effect) => {
-        if (effect.type !== 'lockout') return deps.alerts.raise({ ...effect, verified: true });
-        // Counted against the record as it is now, not as this webhook read it: parallel
-        // calls by one user must all count.
+        if (effect.type !== 'lockout') return alerts.raise({ ...effect, verified: true });
+        // Counted against the records as they are now, not as this webhook read them: parallel
+        // calls must all count — the caller's record and the account-wide throttle's.
         const now = deps.now();
-        const { before, after } = await deps.lockouts.update(settings.account, effect.user, (current) => recordFailure(current, now, settings.lockout).record);
-        const lockedNow = !isLockedOut(before, now) && isLockedOut(after, now);
+        const [own, account] = await Promise.all([
+          deps.lockouts.update(settings.account, effect.user, (current) => recordFailure(current, now, settings.lockout).record),
+          deps.lockouts.update(settings.account, ACCOUNT_THROTTLE, (current) => recordFailure(current, now, accountThrottleRules(settings.lockout)).record),
+        ]);
+        const lockedNow = (r: typeof own) => !isLockedOut(r.before, now) && isLockedOut(r.after, now);
         const alerted = effects.some((e) => e.type === 'alert' && e.kind === 'lockout');
-        if (lockedNow && !alerted) {
-          await deps.alerts.raise({
-            kind: 'lockout',
-            account: settings.account,
-            user: effect.user,
-            callerId: effect.user,
-            destination: '',
-            callSid: effect.callSid,
-            at: now.toISOString(),
-            verified: true,
-          });
-        }
+        const lockAlert = { account: settings.account, callerId: effect.user, destination: '', callSid: effect.callSid, at: now.toISOString(), verified: true };
+        if (lockedNow(own) && !alerted) await alerts.raise({ ...lockAlert, kind: 'lockout', user: effect.user });
+        if (lockedNow(account)) await alerts.raise({ ...lockAlert, kind: 'throttle', user: ACCOUNT_THROTTLE });
       }),
     );
   }
@@ -197,11 +185,14 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
     settings: Settings,
     first: StoredCallState | undefined,
     event: (state: CallState | undefined) => CallEvent,
+    /** What the caller will hear may already be fixed (an emergency answer): the decision as answered. */
+    answered: (decision: Decision) => Decision = (d) => d,
   ): Promise<Decision> {
     let stored = first;
     for (let attempt = 0; attempt < 4; attempt++) {
-      const decision = decide(stored?.state, event(stored?.state), { settings, now: deps.now() });
-      if (!decision.changed) return decision;
+      const decided = decide(stored?.state, event(stored?.state), { settings, now: deps.now() });
+      if (!decided.changed) return decided;
+      const decision = answered(decided);
       const revision = await deps.calls.put(decision.state, { expectedRevision: stored?.revision, timeZone: settings.timeZone });
       if (revision !== undefined) {
         remember(callSid, { state: decision.state, revision });
@@ -245,7 +236,9 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       user: ctx.users.get(call.from),
       toIsUser: ids.length > 1 && ctx.users.has(call.to),
       lockout: ctx.lockout,
+      accountLockout: ctx.accountLockout,
       ...(match === undefined ? {} : { callerIdMatch: match }),
+      emergencyCallerId: deps.emergencyCallerId,
     }));
     return [...decision.actions];
   }
@@ -268,7 +261,14 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
     if (stored === undefined) throw new CallFlowError(`a code arrived for call ${callSid}, which has no state`);
     const codeFor = (state: CallState | undefined): CodeItem | undefined =>
       keys === undefined ? undefined : ctx.codes.get(state?.treatment === 'authorized' ? keys.authorization : keys.account);
-    const decision = await decideAndSave(callSid, settings, stored, (state) => ({ type: 'code', step, digits, lookup: codeFor(state), lockout: ctx.lockout }));
+    const decision = await decideAndSave(callSid, settings, stored, (state) => ({
+      type: 'code',
+      step,
+      digits,
+      lookup: codeFor(state),
+      lockout: ctx.lockout,
+      accountLockout: ctx.accountLockout,
+    }));
     return [...decision.actions];
   }
 
@@ -283,7 +283,13 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
     if (stored === undefined) {
       const started = decide(
         undefined,
-        { type: 'start', call: { callSid, from: req.params.From ?? '', to: req.params.To ?? '' }, user: undefined, lockout: undefined },
+        {
+          type: 'start',
+          call: { callSid, from: req.params.From ?? '', to: req.params.To ?? '' },
+          user: undefined,
+          lockout: undefined,
+          emergencyCallerId: deps.emergencyCallerId,
+        },
         { settings, now: deps.now() },
       );
       const revision = await deps.calls.put(started.state, { expectedRevision: undefined, timeZone: settings.timeZone });
@@ -349,6 +355,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       url: publicUrl(base, event.rawPath, rawQuery),
       base,
       signature: headers['x-twilio-signature'],
+      sourceIp: event.requestContext?.http?.sourceIp,
     };
   }
 
@@ -385,47 +392,89 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
   }
 
   /**
-   * The emergency answer: the dial goes out on this response whatever else happens. The usage
-   * record and the alert are given a short while, then the answer is sent anyway.
+   * The emergency answer: the dial goes out on this response whatever else happens, always with
+   * a caller ID. Within the emergency wait (counted from the request's arrival) the request is
+   * verified, the account and the caller's user record are read so the dial carries the
+   * user's own caller ID, and the usage record and alert are written; when the wait runs out
+   * first, the answer goes out with the best caller ID already known — the account's if its
+   * settings are in memory, else the deployment's — and the record names that one.
    */
-  async function emergency(req: Request, arrived: number): Promise<HttpResult> {
+  async function emergency(req: Request, arrived: number, shortNumber: string): Promise<HttpResult> {
     const p = req.params;
-    const settings = settingsInMemory(p.AccountSid);
-    const actions = emergencyActions(p.To ?? '', settings?.callerId);
+    const known = settingsInMemory(p.AccountSid);
+    const fallback = emergencyActions(shortNumber, emergencyCallerId({ account: known?.callerId, deployment: deps.emergencyCallerId }));
+    let answer: Action[] | undefined;
+    const answerWith = (actions: readonly Action[]): Action[] => (answer ??= [...actions]);
     const sideWork = (async () => {
       let verified = false;
-      let entry: AccountEntry | undefined;
+      let account: string | undefined;
       try {
         verified = await verify(req);
-        entry = verified ? await accountFor(p.AccountSid ?? '') : undefined;
+        const entry = verified ? await accountFor(p.AccountSid ?? '') : undefined;
+        account = entry?.account;
         if (entry?.settings !== undefined && CALL_SID.test(p.CallSid ?? '')) {
-          // decide() answers an emergency with the same dial and raises the alert as an effect.
-          await decideAndSave(p.CallSid ?? '', entry.settings, undefined, () => ({
-            type: 'start',
-            call: { callSid: p.CallSid ?? '', from: p.From ?? '', to: p.To ?? '', ...(p.SipDomain ? { sipDomain: p.SipDomain } : {}) },
-            user: undefined,
-            lockout: undefined,
-          }));
+          await recordEmergency(req, entry.settings, answerWith);
           return;
         }
       } catch (err) {
         deps.log.error('emergency call could not be recorded; it was dialled', { callSid: p.CallSid, error: err });
       }
-      await deps.alerts.raise({
+      const used = answerWith(fallback);
+      const alert: Alert = {
         kind: 'emergency',
-        account: entry?.account,
+        account,
         user: normalizeIdentity(p.From ?? ''),
-        callerId: p.From ?? '',
+        callerId: callerIdOf(used) ?? deps.emergencyCallerId,
         destination: p.To ?? '',
         callSid: p.CallSid ?? '',
         at: deps.now().toISOString(),
         verified,
-      });
+      };
+      // Unverified, or for no account Tollgate knows: deduplicated, rate-limited, address-shaped.
+      if (verified && account !== undefined) await alerts.raise(alert);
+      else await alerts.raiseUnverified(alert, { accountSid: p.AccountSid ?? '', sourceIp: req.sourceIp });
     })().catch((err: unknown) => deps.log.error('emergency alert failed', { callSid: p.CallSid, error: err }));
-    // The wait counts from the request's arrival: time spent learning the account's country
-    // comes out of it, so the dial never waits longer than this in all.
     await Promise.race([sideWork, delay(Math.max(0, arrived + (deps.emergencySideWorkMs ?? 500) - Date.now()))]);
-    return twiml(actions, settings?.prompts ?? DEFAULT_SPEECH, req);
+    return twiml(answerWith(fallback), known?.prompts ?? DEFAULT_SPEECH, req);
+  }
+
+  /** A verified emergency call of a known account: the user's record, the decision, the usage record and alert. */
+  async function recordEmergency(req: Request, settings: Settings, answerWith: (actions: readonly Action[]) => Action[]): Promise<void> {
+    const p = req.params;
+    const from = p.From ?? '';
+    const { users } = await deps.callContext.loadStart(settings.account, normalizeIdentity(from), [from]);
+    const call = { callSid: p.CallSid ?? '', from, to: p.To ?? '', ...(p.SipDomain ? { sipDomain: p.SipDomain } : {}), ...(p.ApplicationSid ? { applicationSid: p.ApplicationSid } : {}) };
+    const event: CallEvent = { type: 'start', call, user: users.get(from), lockout: undefined, emergencyCallerId: deps.emergencyCallerId };
+    // decide() answers an emergency with its dial and raises the alert as an effect.
+    const decision = await decideAndSave(call.callSid, settings, undefined, () => event, (d) => answeredWith(d, answerWith(d.actions)));
+    answerWith(decision.actions);
+  }
+
+  /**
+   * The short emergency number for a first webhook, if it is one: by the account's own rules
+   * when its settings are in memory; otherwise, for a number that is an emergency number
+   * somewhere, the account is looked up for a short while and, failing that, it is one.
+   */
+  async function emergencyFor(p: Readonly<Record<string, string>>): Promise<string | undefined> {
+    const to = p.To ?? '';
+    const known = settingsInMemory(p.AccountSid);
+    if (known !== undefined) return emergencyNumberFor(to, known);
+    const anywhere = emergencyNumberAnywhere(to);
+    if (anywhere === undefined) return undefined;
+    const lookup = accountFor(p.AccountSid ?? '').then(
+      (entry) => (entry.settings === undefined ? anywhere : emergencyNumberFor(to, entry.settings)),
+      () => anywhere,
+    );
+    // Storage that is slow to answer must not hold an emergency call: past the wait, dial.
+    return Promise.race([lookup, delay(Math.min(EMERGENCY_LOOKUP_MS, deps.emergencySideWorkMs ?? EMERGENCY_LOOKUP_MS)).then(() => anywhere)]);
+  }
+
+  /** The emergency answer with no storage at all (the fallback URL, the error path). */
+  function emergencyWithoutStorage(p: Readonly<Record<string, string>>): Action[] | undefined {
+    const to = p.To ?? '';
+    const known = settingsInMemory(p.AccountSid);
+    const short = (known === undefined ? undefined : emergencyNumberFor(to, known)) ?? emergencyNumberAnywhere(to);
+    return short === undefined ? undefined : emergencyActions(short, emergencyCallerId({ account: known?.callerId, deployment: deps.emergencyCallerId }));
   }
 
   return async (event) => {
@@ -438,23 +487,20 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       const p = req.params;
       if (req.path === '/voice/fallback') {
         // Twilio calls this when the voice URL failed: no storage, no signature needed to answer.
-        const to = p.To ?? '';
-        return isEmergencyAnywhere(to)
-          ? twiml(emergencyActions(to, settingsInMemory(p.AccountSid)?.callerId), DEFAULT_SPEECH, req)
-          : twiml(errorActions(DEFAULT_PROMPTS), DEFAULT_SPEECH, req);
+        const actions = emergencyWithoutStorage(p);
+        return actions === undefined ? twiml(errorActions(DEFAULT_PROMPTS), DEFAULT_SPEECH, req) : twiml(actions, DEFAULT_SPEECH, req);
       }
       if (req.path === '/voice/incoming') {
-        const known = settingsInMemory(p.AccountSid);
-        if (isEmergency(p.To ?? '', known?.homeCountry) || (known === undefined && isEmergencyAnywhere(p.To ?? '') && (await emergencyInHome(p)))) {
-          return await emergency(req, arrived);
-        }
+        const short = await emergencyFor(p);
+        if (short !== undefined) return await emergency(req, arrived, short);
       }
       requireParams(req, ['CallSid', 'AccountSid']);
       if (!(await verify(req))) throw new HttpError(403, 'the X-Twilio-Signature header is missing or does not match this request');
       const entry = await accountFor(p.AccountSid ?? '');
       if (entry.settings === undefined || entry.account === undefined) throw new HttpError(403, 'this Twilio Account SID belongs to no Tollgate account');
       settings = entry.settings;
-      if (req.path === '/voice/incoming' && isEmergency(p.To ?? '', settings.homeCountry)) return await emergency(req, arrived);
+      const short = req.path === '/voice/incoming' ? emergencyNumberFor(p.To ?? '', settings) : undefined;
+      if (short !== undefined) return await emergency(req, arrived, short);
 
       let actions: Action[];
       switch (req.path) {
@@ -488,26 +534,14 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
       }
       // Never silent: an apology and a hang-up — except that an emergency number is dialled.
       deps.log.error('webhook failed', { path: req?.path, callSid: req?.params.CallSid, error: err });
-      const to = req?.params.To ?? '';
-      if (req?.path === '/voice/incoming' && isEmergencyAnywhere(to)) return twiml(emergencyActions(to), DEFAULT_SPEECH, req);
+      const dial = req?.path === '/voice/incoming' ? emergencyWithoutStorage(req.params) : undefined;
+      if (dial !== undefined) return twiml(dial, DEFAULT_SPEECH, req);
       if (req?.path === '/voice/status') return { statusCode: 500, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'the status could not be recorded\n' };
       const prompts = settings === undefined ? DEFAULT_PROMPTS : resolvePrompts(settings.prompts, settings.codeLength);
       return twiml(errorActions(prompts), settings?.prompts ?? DEFAULT_SPEECH, req);
     }
   };
 
-  /**
-   * A number that is an emergency number somewhere, before this container knows the
-   * account's home country: look the account up, and if that fails, treat it as an emergency.
-   */
-  async function emergencyInHome(p: Readonly<Record<string, string>>): Promise<boolean> {
-    const lookup = accountFor(p.AccountSid ?? '').then(
-      (entry) => entry.settings === undefined || isEmergency(p.To ?? '', entry.settings.homeCountry),
-      () => true,
-    );
-    // Storage that is slow to answer must not hold an emergency call: past the wait, dial.
-    return Promise.race([lookup, delay(EMERGENCY_LOOKUP_MS).then(() => true)]);
-  }
 }
 
 /** Longer than any number, client name or SIP address Twilio sends. */
@@ -517,6 +551,12 @@ const NOT_AN_ADDRESS = /[\u0000-\u001f\u007f-\u009f\ufffe\uffff]|[\ud800-\udbff]
 
 /** How long a possible emergency call waits to learn the account's country before it is dialled anyway. */
 const EMERGENCY_LOOKUP_MS = 300;
+
+/** The caller ID of the dial an answer ends in. */
+function callerIdOf(actions: readonly Action[]): string | undefined {
+  const last = actions.at(-1);
+  return last?.type === 'dial' ? last.callerId : undefined;
+}
 
 function delay(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());

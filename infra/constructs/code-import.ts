@@ -75,6 +75,9 @@ export class CodeImport extends Construct {
     this.fn.useTable('TOLLGATE_CALLS_TABLE', data.calls, 'none');
     this.fn.useBucket('TOLLGATE_BUCKET', data.bucket, { read: [BUCKET_PREFIXES.imports], write: [BUCKET_PREFIXES.results] });
     this.fn.useSecret('TOLLGATE_PEPPER_SECRET_ARN', data.pepper);
+    // The operator's SID → account bindings live beside the tokens (docs/security.md, "Tenancy"):
+    // a settings file may name only the SIDs bound to its account.
+    this.fn.useSecret('TOLLGATE_TWILIO_SECRET_ARN', data.twilioTokens);
     this.fn.addEventSource(
       new SqsEventSource(this.queue, {
         // One file per invocation: a file may take the whole timeout.

@@ -38,7 +38,7 @@ export class Data extends Construct {
   readonly bucket: Bucket;
   /** Server access logs of {@link bucket}: who read or wrote which file. */
   readonly accessLogs: Bucket;
-  /** `{ "AC…": ["token", …] }`: the Twilio auth tokens webhooks are verified with. */
+  /** `{ "AC…": { "account": "acme", "tokens": ["token", …] } }`: the Twilio auth tokens webhooks are verified with, and the account the operator binds each SID to. */
   readonly twilioTokens: Secret;
   /** The key authorization codes are hashed with (SPEC §7). */
   readonly pepper: Secret;
@@ -88,7 +88,7 @@ export class Data extends Construct {
     });
 
     this.twilioTokens = new Secret(this, 'TwilioAuthTokens', {
-      description: 'Tollgate: Twilio auth tokens by Account SID, { "AC…": ["primary", "secondary"] }; put the real value in after the first deploy',
+      description: 'Tollgate: Twilio auth tokens and account by Account SID, { "AC…": { "account": "acme", "tokens": ["primary", "secondary"] } }; put the real value in after the first deploy',
       // An empty map, not a secret: the operator puts the tokens in (README). CloudFormation
       // leaves a value put in later alone as long as this template value does not change.
       secretStringValue: SecretValue.unsafePlainText('{}'),

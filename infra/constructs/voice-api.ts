@@ -17,6 +17,7 @@ import { Construct } from 'constructs';
 import type { Alerts } from './alerts.ts';
 import { AppFunction } from './app-function.ts';
 import type { Data } from './data.ts';
+import { EMERGENCY_CALLER_ID_VARIABLE } from '../../functions/config.ts';
 
 /** The routes Twilio calls (SPEC §10). Any other method or path under /voice/ reaches the function too, which answers 405 or 404. */
 export const VOICE_PATHS = ['/voice/incoming', '/voice/code', '/voice/dial-complete', '/voice/status', '/voice/fallback'] as const;
@@ -34,6 +35,8 @@ export interface CustomDomain {
 export interface VoiceApiProps {
   readonly data: Data;
   readonly alerts: Alerts;
+  /** The emergency `<Dial>`'s caller ID of last resort (TOLLGATE_EMERGENCY_CALLER_ID). */
+  readonly emergencyCallerId: string;
   /** Serve the API on this domain instead of its execute-api URL. @default the API's own URL */
   readonly customDomain?: CustomDomain;
   /**
@@ -75,6 +78,7 @@ export class VoiceApi extends Construct {
     this.fn.useSecret('TOLLGATE_PEPPER_SECRET_ARN', data.pepper);
     this.fn.useSecret('TOLLGATE_TWILIO_SECRET_ARN', data.twilioTokens);
     this.fn.useTopic('TOLLGATE_ALERTS_TOPIC_ARN', alerts.topic, alerts.key);
+    this.fn.useSetting(EMERGENCY_CALLER_ID_VARIABLE, props.emergencyCallerId);
 
     let domain: DomainName | undefined;
     if (props.customDomain !== undefined) {

@@ -61,6 +61,12 @@ export const VOICE_CONCURRENCY = 16;
 /** The local clients' TCP connect timeout (dynalite on loopback). */
 const LOCAL_CONNECTION_TIMEOUT_MS = 10_000;
 
+/**
+ * The local stack's emergency caller ID when none is configured: Twilio's test number that
+ * "passes all validation". Nothing is really dialled locally; a deployment sets its own.
+ */
+export const DEFAULT_EMERGENCY_CALLER_ID = '+15005550006';
+
 const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
 
 export interface LocalStackOptions {
@@ -72,6 +78,11 @@ export interface LocalStackOptions {
   readonly publicUrl?: string;
   /** Auth token of every local account (TWILIO_AUTH_TOKEN), for the voice routes' signature check. */
   readonly authToken: string;
+  /**
+   * The emergency `<Dial>`'s caller ID of last resort (TOLLGATE_EMERGENCY_CALLER_ID).
+   * @default {@link DEFAULT_EMERGENCY_CALLER_ID}
+   */
+  readonly emergencyCallerId?: string;
   readonly log: Logger;
   /** Seed the demo account from `examples/` on the first start. @default true */
   readonly seed?: boolean;
@@ -253,6 +264,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         pepper: async () => pepper,
         alerts: fileAlerts(join(home, 'alerts.log'), log),
         publicBaseUrl: publicUrl,
+        emergencyCallerId: options.emergencyCallerId ?? DEFAULT_EMERGENCY_CALLER_ID,
         now: () => new Date(),
         log,
       }),

@@ -9,6 +9,12 @@ describe('deployment context', () => {
     expect(from({})).toEqual({ stackName: 'Tollgate', accounts: [], tracing: false });
   });
 
+  it('takes the emergency caller ID as an E.164 number, and refuses anything else', () => {
+    expect(from({ emergencyCallerId: '+14155550100' }).emergencyCallerId).toBe('+14155550100');
+    expect(() => from({ emergencyCallerId: '4155550100' })).toThrow(/emergencyCallerId "4155550100" is not an E.164 number/);
+    expect(() => from({ emergencyCallerId: 14155550100 })).toThrow(/emergencyCallerId/);
+  });
+
   it('takes accounts as a JSON list from cdk.json or -c, or as a comma list', () => {
     expect(from({ accounts: ['acme', 'globex'] }).accounts).toEqual(['acme', 'globex']);
     expect(from({ accounts: '["acme"]' }).accounts).toEqual(['acme']);

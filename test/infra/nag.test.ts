@@ -9,9 +9,9 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { TollgateStack, type TollgateStackProps } from '../../infra/tollgate-stack.ts';
-import { testApp } from './support/synth.ts';
+import { stackProps, testApp } from './support/synth.ts';
 
-const FULL: TollgateStackProps = {
+const FULL: Partial<TollgateStackProps> = {
   accounts: ['acme', 'globex'],
   alertEmail: 'ops@example.com',
   customDomain: { domainName: 'voice.example.com', certificateArn: 'arn:aws:acm:eu-west-1:123456789012:certificate/abc-123' },
@@ -37,8 +37,8 @@ function acknowledgements(root: IConstruct): Acknowledgement[] {
   return out;
 }
 
-function stackWith(props: TollgateStackProps): TollgateStack {
-  return new TollgateStack(testApp(), 'Tollgate', props);
+function stackWith(props: Partial<TollgateStackProps>): TollgateStack {
+  return new TollgateStack(testApp(), 'Tollgate', stackProps(props));
 }
 
 describe('cdk-nag AwsSolutionsChecks', () => {

@@ -8,7 +8,7 @@ import { tableDefinitions } from '../../functions/adapters/dynamodb/tables.ts';
 import { EXPORT_LEDGER_KEYS } from '../../infra/constructs/usage-export.ts';
 import { VOICE_PATHS } from '../../infra/constructs/voice-api.ts';
 import { STACK_OUTPUTS } from '../../infra/outputs.ts';
-import { allows, flatten, isReadOnlyAction, logicalId, roleStatements, synth, type Statement, type Synth } from './support/synth.ts';
+import { allows, flatten, isReadOnlyAction, logicalId, roleStatements, synth, TEST_EMERGENCY_CALLER_ID, type Statement, type Synth } from './support/synth.ts';
 
 let s: Synth;
 let ids: {
@@ -87,10 +87,19 @@ describe('the functions', () => {
       'TOLLGATE_ALERTS_TOPIC_ARN',
       'TOLLGATE_CALLS_TABLE',
       'TOLLGATE_CODES_TABLE',
+      'TOLLGATE_EMERGENCY_CALLER_ID',
       'TOLLGATE_PEPPER_SECRET_ARN',
       'TOLLGATE_TWILIO_SECRET_ARN',
     ]);
-    expect(keys(ids.import)).toEqual(['TOLLGATE_ACCOUNTS_TABLE', 'TOLLGATE_BUCKET', 'TOLLGATE_CALLS_TABLE', 'TOLLGATE_CODES_TABLE', 'TOLLGATE_PEPPER_SECRET_ARN']);
+    expect(env(ids.voice).TOLLGATE_EMERGENCY_CALLER_ID).toBe(TEST_EMERGENCY_CALLER_ID);
+    expect(keys(ids.import)).toEqual([
+      'TOLLGATE_ACCOUNTS_TABLE',
+      'TOLLGATE_BUCKET',
+      'TOLLGATE_CALLS_TABLE',
+      'TOLLGATE_CODES_TABLE',
+      'TOLLGATE_PEPPER_SECRET_ARN',
+      'TOLLGATE_TWILIO_SECRET_ARN',
+    ]);
     expect(keys(ids.export)).toEqual(['TOLLGATE_ACCOUNTS_TABLE', 'TOLLGATE_BUCKET', 'TOLLGATE_CALLS_TABLE', 'TOLLGATE_CODES_TABLE']);
     expect(flatten(env(ids.voice).TOLLGATE_CALLS_TABLE)).toBe(`<${ids.calls}>`);
     expect(flatten(env(ids.import).TOLLGATE_BUCKET)).toBe(`<${ids.bucket}>`);
@@ -415,7 +424,7 @@ describe('what each function may do', () => {
     expect(roles.voice.flatMap((st) => st.resources).filter((r) => r.includes(ids.bucket))).toEqual([]);
   });
 
-  it('import: reads imports/, writes results/, reads and writes accounts and codes, reads the pepper — and no more', () => {
+  it('import: reads imports/, writes results/, reads and writes accounts and codes, reads the pepper and the SID bindings — and no more', () => {
     const i = roles.import;
     expect(allows(i, 's3:GetObject', object('imports/acme/codes/march.csv'))).toBe(true);
     expect(allows(i, 's3:GetObjectVersion', object('imports/acme/codes/march.csv'))).toBe(true);
@@ -430,7 +439,9 @@ describe('what each function may do', () => {
       expect(allows(i, action, arn(ids.calls)), action).toBe(false);
     }
     expect(allows(i, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(true);
-    expect(allows(i, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(false);
+    // The operator binds SIDs to accounts in the Twilio token secret: a settings import checks them there.
+    expect(allows(i, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(true);
+    expect(allows(i, 'secretsmanager:PutSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(false);
     expect(allows(i, 'sqs:DeleteMessage', arn(ids.importQueue))).toBe(true);
   });
 

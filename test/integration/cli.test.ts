@@ -349,3 +349,29 @@ describe('tollgate errors', () => {
     }
   });
 });
+
+describe('tollgate accounts bind', () => {
+  it('moves a Twilio Account SID to another account, which may then list it, and checks what it is given', async () => {
+    const sid = 'AC22222222222222222222222222222222';
+    const settings = JSON.parse(await readFile(join(REPO, 'examples', 'settings.json'), 'utf8')) as Record<string, unknown>;
+    for (const account of ['bind-one', 'bind-two']) {
+      const path = await file(`${account}.json`, JSON.stringify({ ...settings, account, twilioAccountSids: account === 'bind-one' ? [sid] : ['AC33333333333333333333333333333333'], entryPoints: {} }));
+      expect((await tollgate(['settings', 'apply', path])).code).toBe(0);
+    }
+    // bind-two cannot take the SID by naming it: the refusal names no other account.
+    const claim = await file('bind-two-claims.json', JSON.stringify({ ...settings, account: 'bind-two', twilioAccountSids: [sid], entryPoints: {} }));
+    const refused = await tollgate(['settings', 'apply', claim]);
+    expect(refused.code).toBe(1);
+    expect(`${refused.stdout}${refused.stderr}`).toMatch(/bound to another account/);
+    expect(`${refused.stdout}${refused.stderr}`).not.toMatch(/bind-one/);
+
+    const bound = await tollgate(['accounts', 'bind', sid, 'bind-two']);
+    expect(bound.code, bound.stderr).toBe(0);
+    expect(bound.stdout).toBe(`Twilio Account SID ${sid} is now bound to account bind-two\n`);
+    // Now bind-two's: its settings may name it.
+    expect((await tollgate(['settings', 'apply', claim])).code).toBe(0);
+
+    expect((await tollgate(['accounts', 'bind', 'AC1', 'bind-two'])).stderr).toMatch(/not a Twilio Account SID/);
+    expect((await tollgate(['accounts', 'bind', sid, 'nobody'])).stderr).toMatch(/there is no account "nobody"/);
+  });
+});

@@ -26,6 +26,7 @@ import { makeVoiceApp, type HttpEvent, type HttpResult } from '../../functions/s
 import { ensureBucket, startS3rver, type RunningS3 } from '../../infra/local/emulators.ts';
 import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
 import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
+import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
 
 const NY = 'America/New_York';
 const LONDON = 'Europe/London';
@@ -220,6 +221,7 @@ beforeAll(async () => {
     pepper: async () => PEPPER,
     alerts: { raise: async () => undefined },
     publicBaseUrl: BASE_URL,
+    emergencyCallerId: EMERGENCY_CALLER_ID,
     now: env.clock,
     log: silentLogger,
   });

@@ -128,14 +128,19 @@ describe('with storage stopped in the middle of calls', () => {
     expect(alert).toMatchObject({ kind: 'emergency', account: 'acme', user: 'client:alice', destination: '911' });
   });
 
-  it('still dials 911 and 112 for a request it cannot verify', async () => {
+  it('still dials 911 and 112 for a request it cannot verify, alerting once a minute for the Account SID', async () => {
+    const sids: string[] = [];
     for (const to of ['911', '112']) {
       const sid = newCallSid();
+      sids.push(sid);
       const reply = await twilio.post('/voice/incoming', twilio.common(sid, 'client:alice', to), { token: 'rotated-away' });
       expect(reply.status, to).toBe(200);
       expect(reply.heard?.dial?.number, to).toBe(to);
-      expect(await until('the alert', 5_000, async () => (await alerts()).find((a) => a.callSid === sid))).toMatchObject({ verified: false });
+      expect(reply.heard?.dial?.callerId, to).toMatch(/^\+[1-9][0-9]+$/);
     }
+    expect(await until('the alert', 5_000, async () => (await alerts()).find((a) => a.callSid === sids[0]))).toMatchObject({ verified: false });
+    // The second unverified request of the same Account SID within the minute is folded into the next alert.
+    expect((await alerts()).some((a) => a.callSid === sids[1])).toBe(false);
   });
 
   it("dials a number that is an emergency number somewhere (999) when the account's country cannot be looked up", async () => {

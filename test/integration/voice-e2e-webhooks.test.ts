@@ -106,7 +106,9 @@ describe('signatures and refusals (SPEC §6, §10)', () => {
     expect(reply.contentType).toMatch(/^text\/xml\b/);
     expect(reply.heard?.dial?.number).toBe('911');
     const alert = await until('the emergency alert', 5_000, async () => (await e2e.alerts()).find((a) => a.callSid === sid));
-    expect(alert).toMatchObject({ kind: 'emergency', verified: false, destination: '911', callerId: 'client:alice' });
+    // The caller ID the dial carried (the account's, from settings in memory, or the deployment's), never the unverified From.
+    expect(alert).toMatchObject({ kind: 'emergency', verified: false, destination: '911', user: 'client:alice' });
+    expect(alert?.callerId).toBe(reply.heard?.dial?.callerId);
   });
 
   it("verifies a query string with an apostrophe against the raw query as received (twilio-node issue 1183)", async () => {

@@ -8,6 +8,7 @@ import { silentLogger } from '../../functions/services/logger.ts';
 import { makeVoiceApp, type Alert, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
 import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
 import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
+import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
 
 const SID = `AC${'a1'.repeat(16)}`;
 const PEPPER = 'test-pepper';
@@ -44,6 +45,7 @@ describe('voice webhooks against dynalite', () => {
       pepper: async () => PEPPER,
       alerts: { raise: async (a) => void alerts.push(a) },
       publicBaseUrl: BASE_URL,
+      emergencyCallerId: EMERGENCY_CALLER_ID,
       now: env.clock,
       log: silentLogger,
     });
@@ -71,9 +73,9 @@ describe('voice webhooks against dynalite', () => {
     expect(status.statusCode).toBe(200);
     counter.detach();
     // Cold settings (2 reads), then per webhook one batch read and one write; the wrong code
-    // also counts toward lockout (a read and a conditional write); the callbacks reuse the
-    // state this process holds.
-    expect(Object.fromEntries(counter.byOperation)).toEqual({ GetItem: 3, BatchGetItem: 3, PutItem: 6 });
+    // also counts toward the caller's lockout and the account-wide throttle (a read and a
+    // conditional write each); the callbacks reuse the state this process holds.
+    expect(Object.fromEntries(counter.byOperation)).toEqual({ GetItem: 4, BatchGetItem: 3, PutItem: 7 });
     const stored = await env.stores.calls.get(sid);
     expect(stored?.state).toMatchObject({ codeStatus: 'valid', code: '0042', codeDescription: 'Smith v Jones', outcome: 'completed', talkS: 125, durationS: 140, attempts: 2 });
   });

@@ -4,8 +4,8 @@
  */
 import { PublishCommand, type SNSClient } from '@aws-sdk/client-sns';
 import { describe, expect, it } from 'vitest';
-import { snsAlerts } from '../../functions/adapters/alerts.ts';
-import type { Alert } from '../../functions/services/voice.ts';
+import { snsAlerts, subject } from '../../functions/adapters/alerts.ts';
+import type { Alert } from '../../functions/core/ports.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 
 const TOPIC = 'arn:aws:sns:us-east-1:000000000000:tollgate-alerts';
@@ -59,5 +59,14 @@ describe('snsAlerts', () => {
   it('reports a failed publish to the caller (the voice function logs it; the call goes on)', async () => {
     const { client } = fakeClient(true);
     await expect(snsAlerts(TOPIC, silentLogger, client).raise(alert)).rejects.toThrow('SNS is down');
+  });
+});
+
+describe('the subject of an alert', () => {
+  it('starts UNVERIFIED for an alert Twilio did not sign, says what was folded in, and never breaks a line', () => {
+    expect(subject(alert)).toBe('Emergency call to 911 (account demo)');
+    expect(subject({ ...alert, verified: false, account: undefined, folded: 41 })).toBe('UNVERIFIED: Emergency call to 911 (unknown account) (+41 more)');
+    expect(subject({ ...alert, kind: 'throttle' })).toMatch(/^Code entry locked for callers not in the users list/);
+    expect(subject({ ...alert, verified: false, destination: '911\r\nBcc: x@y' })).not.toMatch(/[\r\n]/);
   });
 });

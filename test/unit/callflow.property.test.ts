@@ -14,93 +14,10 @@ import type { LockoutRecord } from '../../functions/core/lockout.ts';
 import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from '../../functions/core/numbering-tables.ts';
 import { parseSettings, type Settings, type UserRecord } from '../../functions/core/settings.ts';
 import { CALL_CLASSES, TREATMENTS, type Action } from '../../functions/core/types.ts';
+import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+import { CALLERS, calls, DOMAIN, GROUP_NAMES, HOMES, MAIN_NUMBER, NOW, settingsArb, treatment } from '../support/arbitraries.ts';
 
-const NOW = new Date('2026-06-15T14:00:00Z');
-const SID = 'AC0123456789abcdef0123456789abcdef';
-const DOMAIN = 'acme.sip.twilio.com';
-const MAIN_NUMBER = '+14155550100';
-const HOMES = ['US', 'CA', 'GB', 'AU', 'NZ', 'DE', 'FR', 'JP', 'IN'] as const;
-const GROUP_NAMES = ['staff', 'lawyers', 'interns', 'ops'] as const;
-const CALLERS = [`sip:alice@${DOMAIN}`, 'client:bob', '+14155550123', `sip:carol@${DOMAIN}`] as const;
 const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
-
-// ---------------------------------------------------------------------------------------
-// Arbitraries
-
-const treatment = fc.constantFrom(...TREATMENTS);
-const classes = CALL_CLASSES.filter((c) => c !== 'emergency');
-
-/** A `calls` object: any treatment for any class or default; emergency only ever `free`. */
-const calls = fc.record(
-  {
-    default: treatment,
-    emergency: fc.constant('free' as const),
-    ...Object.fromEntries(classes.map((c) => [c, treatment])),
-  },
-  { requiredKeys: [] },
-);
-
-const group = fc.record(
-  { calls, maxAttempts: fc.integer({ min: 1, max: 9 }), validate: fc.boolean(), proceedAfterMaxAttempts: fc.boolean() },
-  { requiredKeys: [] },
-);
-
-const codeLength = fc
-  .tuple(fc.integer({ min: 2, max: 14 }), fc.integer({ min: 2, max: 14 }))
-  .map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) }));
-
-/** A valid settings document (only what the schema accepts), parsed so defaults apply. */
-const settingsArb: fc.Arbitrary<Settings> = fc
-  .record({
-    homeCountry: fc.constantFrom(...HOMES),
-    calls,
-    maxAttempts: fc.integer({ min: 1, max: 9 }),
-    codeLength,
-    validate: fc.boolean(),
-    proceedAfterMaxAttempts: fc.boolean(),
-    gatherTimeoutSeconds: fc.integer({ min: 3, max: 15 }),
-    groups: fc.dictionary(fc.constantFrom(...GROUP_NAMES), group, { maxKeys: 3 }),
-    defaultGroup: fc.option(fc.nat(), { nil: undefined }),
-    levels: fc.dictionary(fc.constantFrom(...CALL_CLASSES), fc.integer({ min: 0, max: 3 }), { maxKeys: 4 }),
-    lockout: fc.record({ failures: fc.integer({ min: 1, max: 12 }), windowMinutes: fc.integer({ min: 1, max: 60 }), lockMinutes: fc.integer({ min: 1, max: 120 }) }),
-    sipCodes: fc.boolean(),
-    mainNumber: fc.constantFrom('absent', 'forwards', 'no-calls'),
-    callerId: fc.option(fc.constant(MAIN_NUMBER), { nil: undefined }),
-  })
-  .map((g) => {
-    const groups = Object.fromEntries(
-      Object.entries(g.groups).map(([name, grp]) => [
-        name,
-        // A group may only say `proceedAfterMaxAttempts: true` where the account does.
-        g.proceedAfterMaxAttempts ? grp : { ...grp, proceedAfterMaxAttempts: grp.proceedAfterMaxAttempts === true ? false : grp.proceedAfterMaxAttempts },
-      ]),
-    );
-    const names = Object.keys(groups);
-    const entryPoints: Record<string, unknown> = { [DOMAIN]: { codes: g.sipCodes } };
-    if (g.mainNumber === 'forwards') entryPoints[MAIN_NUMBER] = { forwardTo: `sip:reception@${DOMAIN}` };
-    if (g.mainNumber === 'no-calls') entryPoints[MAIN_NUMBER] = {};
-    const document = {
-      account: 'acme',
-      twilioAccountSids: [SID],
-      homeCountry: g.homeCountry,
-      timeZone: 'America/New_York',
-      ...(g.callerId === undefined ? {} : { callerId: g.callerId }),
-      codeLength: g.codeLength,
-      maxAttempts: g.maxAttempts,
-      validate: g.validate,
-      proceedAfterMaxAttempts: g.proceedAfterMaxAttempts,
-      gatherTimeoutSeconds: g.gatherTimeoutSeconds,
-      calls: g.calls,
-      levels: g.levels,
-      groups,
-      ...(g.defaultGroup === undefined || names.length === 0 ? {} : { defaultGroup: names[g.defaultGroup % names.length] }),
-      entryPoints,
-      lockout: g.lockout,
-    };
-    const parsed = parseSettings(document);
-    if (!parsed.ok) throw new Error(`the generator made an invalid document: ${JSON.stringify(parsed.problems)}`);
-    return parsed.value;
-  });
 
 /** Emergency numbers in every accepted spelling for a home country. */
 function emergencyForms(home: string): string[] {
@@ -245,7 +162,7 @@ interface Scenario {
 /** Run a call to its end; returns every response that changed the call, in order. */
 function simulate(s: Scenario): Decision[] {
   const ctx = { settings: s.settings, now: NOW };
-  let d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: s.from, to: s.to, sipDomain: DOMAIN }, user: s.user, lockout: s.lockout }, ctx);
+  let d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: s.from, to: s.to, sipDomain: DOMAIN }, user: s.user, lockout: s.lockout, emergencyCallerId: EMERGENCY_CALLER_ID }, ctx);
   const responses = [d];
   expectMovesOn(d, s.settings);
   for (let i = 0; d.actions.at(-1)?.type === 'gather'; i++) {
@@ -303,7 +220,7 @@ describe('call flow properties', () => {
     fc.assert(
       fc.property(failing, ({ settings: base, treatment, guesses, silent }) => {
         // Every class prompts, nobody overrides, and the lockout is out of reach.
-        const settings: Settings = { ...base, calls: { default: treatment }, groups: {}, entryPoints: {}, lockout: { failures: 100, windowMinutes: 15, lockMinutes: 60 } };
+        const settings: Settings = { ...base, calls: { default: treatment }, groups: {}, entryPoints: {}, lockout: { failures: 100, windowMinutes: 15, lockMinutes: 60, accountFailures: 10_000 } };
         // Without validation any code of the right length is accepted: there, only a wrong length fails.
         const tooLong = '1'.repeat(settings.codeLength.max + 1);
         const turns: Turn[] = guesses.map((digits, i) => ({
@@ -369,7 +286,7 @@ describe('call flow properties', () => {
     fc.assert(
       fc.property(emergency, ({ settings, user, from, lockout, to }) => {
         expect(classify(to, { homeCountry: settings.homeCountry })).toBe('emergency');
-        const d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from, to, sipDomain: DOMAIN }, user, lockout }, { settings, now: NOW });
+        const d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from, to, sipDomain: DOMAIN }, user, lockout, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings, now: NOW });
         expect(d.actions).toHaveLength(1);
         const dial = d.actions[0];
         expect(dial?.type).toBe('dial');
@@ -394,7 +311,7 @@ describe('call flow properties', () => {
         const to = forms[pick % forms.length] as string;
         const user: UserRecord = { id: CALLERS[0], calls: { default: 'blocked' } };
         const lockout: LockoutRecord = { windowStart: at(-1), failures: 0, lockedUntil: at(60) };
-        const d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to }, user, lockout }, { settings, now: NOW });
+        const d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to }, user, lockout, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings, now: NOW });
         expect(d.actions.map((a) => a.type)).toEqual(['dial']);
       }),
       { numRuns: 200 },
@@ -415,7 +332,7 @@ describe('call flow properties', () => {
     fc.assert(
       fc.property(prompted, ({ settings, user, lockout, seed, to }) => {
         const ctx = { settings, now: NOW };
-        const first = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to, sipDomain: DOMAIN }, user, lockout: undefined }, ctx);
+        const first = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to, sipDomain: DOMAIN }, user, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID }, ctx);
         if (first.state.phase !== 'prompting') return; // e.g. an entry point with codes off
         const state: CallState = first.state;
         const { min, max } = settings.codeLength;

@@ -3,19 +3,19 @@ import {
   CallFlowError,
   decide,
   dialTargetFor,
-  emergencyActions,
-  emergencyNumber,
   errorActions,
   routeCall,
   type CallState,
   type Decision,
   type IncomingCall,
 } from '../../functions/core/callflow.ts';
+import { emergencyActions, emergencyNumberAnywhere, emergencyNumberFor } from '../../functions/core/emergency.ts';
 import { checkCode, isAllowedFor, isCodeFormat, normalizeIdentity, type CodeCheck, type CodeCheckContext, type StoredCode } from '../../functions/core/codes.ts';
 import { failuresInWindow, isLockedOut, recordFailure, type LockoutRecord } from '../../functions/core/lockout.ts';
 import { DEFAULT_PROMPTS, resolvePrompts, spokenLength } from '../../functions/core/prompts.ts';
 import { parseSettings, type Settings, type SettingsInput, type UserRecord } from '../../functions/core/settings.ts';
 import type { Action, Outcome, Treatment } from '../../functions/core/types.ts';
+import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
 
 // ---------------------------------------------------------------------------------------
 // Fixtures: one account, a fixed clock, a few callers, numbers and codes.
@@ -72,6 +72,7 @@ function start(settings: Settings, options: StartOptions = {}): Decision {
       lockout: options.lockout,
       ...(options.callerIdMatch === undefined ? {} : { callerIdMatch: options.callerIdMatch }),
       ...(options.toIsUser === undefined ? {} : { toIsUser: options.toIsUser }),
+      emergencyCallerId: EMERGENCY_CALLER_ID,
     },
     { settings, now: options.now ?? NOW },
   );
@@ -644,7 +645,7 @@ describe('call flow', () => {
 
     it('does not raise a second alert when the first webhook is retried', () => {
       const first = start(hostile, { to: '911' });
-      const again = decide(first.state, { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: '911' }, user: undefined, lockout: undefined }, { settings: hostile, now: NOW });
+      const again = decide(first.state, { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: '911' }, user: undefined, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings: hostile, now: NOW });
       expect(again).toEqual({ state: first.state, actions: first.actions, effects: [], changed: false });
     });
 
@@ -653,11 +654,12 @@ describe('call flow', () => {
       expect(routeCall({ callSid: 'CA1', from: SF, to: '+1911' }, settings).kind).toBe('outbound');
     });
 
-    it('has a storage-free answer that dials the short number', () => {
-      expect(emergencyActions('+1 911')).toEqual([dialOf('911', null)]);
+    it('has a storage-free answer that dials the short number, always with a caller ID', () => {
+      expect(emergencyActions(emergencyNumberAnywhere('+1 911') ?? '', EMERGENCY_CALLER_ID)).toEqual([dialOf('911', EMERGENCY_CALLER_ID)]);
       expect(emergencyActions('911', MAIN_NUMBER)).toEqual([dialOf('911')]);
-      expect(emergencyActions('sip:112@acme.sip.twilio.com')).toEqual([dialOf('112', null)]);
-      expect(emergencyNumber('+44999')).toBe('999');
+      expect(emergencyNumberAnywhere('sip:112@acme.sip.twilio.com')).toBe('112');
+      expect(emergencyNumberAnywhere('+44999')).toBe('999');
+      expect(emergencyNumberFor('+44999', { homeCountry: 'US' })).toBe('999');
     });
   });
 
@@ -732,7 +734,9 @@ describe('call flow', () => {
         kind: 'outbound',
         entryPoint: 'AP0123456789abcdef0123456789abcdef',
       });
-      expect(routeCall({ callSid: 'CA1', from: ALICE, to: `sip:${LONDON}@ACME.sip.twilio.com` }, settings)).toMatchObject({ kind: 'outbound', entryPoint: DOMAIN });
+      expect(routeCall({ callSid: 'CA1', from: ALICE, to: `sip:${LONDON}@ACME.sip.twilio.com`, sipDomain: 'ACME.sip.twilio.com' }, settings)).toMatchObject({ kind: 'outbound', entryPoint: DOMAIN });
+      // Where the call entered is what Twilio says, never the destination's domain.
+      expect(routeCall({ callSid: 'CA1', from: client, to: `sip:${LONDON}@ACME.sip.twilio.com` }, settings)).toEqual({ kind: 'outbound', entryPoint: undefined, settings: undefined });
     });
   });
 
@@ -777,7 +781,7 @@ describe('call flow', () => {
       ['sip:+442071838750@acme.sip.twilio.com', { kind: 'number', number: '+442071838750' }],
       ['sip:4155550123@acme.sip.twilio.com', { kind: 'number', number: '+14155550123' }],
     ] as const)('dials %s as %j', (destination, target) => {
-      expect(dialTargetFor(destination, 'US')).toEqual(target);
+      expect(dialTargetFor(destination, { homeCountry: 'US' })).toEqual(target);
     });
   });
 
@@ -830,7 +834,7 @@ describe('call flow', () => {
 
     it('replays the first answer when the first webhook is retried', () => {
       const first = start(settings);
-      const again = decide(first.state, { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: LONDON }, user: undefined, lockout: undefined }, { settings, now: later(1) });
+      const again = decide(first.state, { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: LONDON }, user: undefined, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings, now: later(1) });
       expect(again).toEqual({ state: first.state, actions: first.actions, effects: [], changed: false });
     });
 

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { getCountries, getCountryCallingCode, parsePhoneNumberFromString, type CountryCode } from 'libphonenumber-js/max';
 import { describe, expect, it } from 'vitest';
-import { classify, dialledPart, isEmergency, toE164, type ClassifyContext } from '../../functions/core/classify.ts';
+import { classify, dialledPart, toE164, type ClassifyContext } from '../../functions/core/classify.ts';
+import { isEmergency } from '../../functions/core/emergency.ts';
 import { DIRECTORY_NUMBERS, EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from '../../functions/core/numbering-tables.ts';
 import { CALL_CLASSES, type CallClass } from '../../functions/core/types.ts';
 
@@ -50,13 +51,14 @@ describe('classify', () => {
     ['999', 'US', 'unknown', "999 is not the US's number"],
     ['000', 'GB', 'unknown', "000 is not the UK's number"],
     ['933', 'US', 'unknown', 'the 933 address test line is not emergency'],
-    ['9911', 'US', 'unknown', 'an external-line prefix before 911 is ambiguous and not special'],
+    ['9911', 'US', 'unknown', 'without an outside-line prefix in the settings, 9911 is no emergency number'],
     // internal
     ['client:alice', 'US', 'internal', 'a Voice SDK client'],
     ['sip:bob@acme.sip.twilio.com', 'US', 'internal', 'a named user on the account SIP domain'],
     ['sips:bob@ACME.sip.twilio.com:5061;transport=tls', 'US', 'internal', 'the domain matches case-insensitively, port and params dropped'],
-    ['sip:bob@evil.example', 'US', 'unknown', 'a named user on somebody else’s domain'],
-    ['sip:bob@acme.sip.twilio.com.evil.example', 'US', 'unknown', 'a domain that only starts like ours'],
+    ['sip:bob@evil.example', 'US', 'external', 'a named user on somebody else’s domain'],
+    ['sip:bob@acme.sip.twilio.com.evil.example', 'US', 'external', 'a domain that only starts like ours'],
+    ['sip:@acme.sip.twilio.com', 'US', 'unknown', 'a SIP URI with no user'],
     ['+14155550123', 'US', 'internal', 'a number listed as a user'],
     ['(415) 555-0123', 'US', 'internal', 'a user number dialled nationally'],
     ['sip:+14155550123@acme.sip.twilio.com', 'GB', 'internal', 'a user number inside a SIP URI'],
@@ -160,7 +162,7 @@ describe('classify', () => {
   });
 
   it('does without sipDomains and userNumbers', () => {
-    expect(classify('sip:bob@acme.sip.twilio.com', { homeCountry: 'US' })).toBe('unknown');
+    expect(classify('sip:bob@acme.sip.twilio.com', { homeCountry: 'US' })).toBe('external');
     expect(classify('+14155550123', { homeCountry: 'US' })).toBe('national');
   });
 
@@ -231,14 +233,14 @@ describe('isEmergency', () => {
     ['client:911', 'US', false],
     ['', undefined, false],
   ] as const)('says %j from %j is %s', (destination, home, expected) => {
-    expect(isEmergency(destination, home)).toBe(expected);
+    expect(isEmergency(destination, { homeCountry: home })).toBe(expected);
   });
 
   it('never throws', () => {
     fc.assert(fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (d, home) => {
-      expect(typeof isEmergency(d, home)).toBe('boolean');
+      expect(typeof isEmergency(d, { homeCountry: home })).toBe('boolean');
     }));
-    expect(isEmergency(null as unknown as string)).toBe(false);
+    expect(isEmergency(null as unknown as string, undefined)).toBe(false);
   });
 });
 

@@ -70,7 +70,11 @@ describe('policy', () => {
       ['interns', 'national', 'free'],
       ['interns', 'directory', 'required'],
       [undefined, 'mobile', 'optional'],
-      [undefined, 'unknown', 'optional'],
+      // An unknown destination is never treated more permissively than an international one.
+      [undefined, 'unknown', 'required'],
+      [undefined, 'external', 'required'],
+      ['interns', 'unknown', 'blocked'],
+      ['interns', 'external', 'blocked'],
     ])('a member of %s calling a %s number: %s', (group, callClass, expected) => {
       const u = group === undefined ? undefined : user({ group });
       expect(resolveTreatment({ settings, user: u, entryPoint: undefined, callClass })).toBe(expected);

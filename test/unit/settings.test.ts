@@ -35,7 +35,8 @@ const SPEC_EXAMPLE = {
     'acme.sip.twilio.com': { codes: true },
     '+14155550100': { forwardTo: 'sip:reception@acme.sip.twilio.com', tagByCallerId: true },
   },
-  lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60 },
+  lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 },
+  outsideLinePrefix: '9',
   exportDelayMinutes: 60,
   prompts: { language: 'en-US', voice: 'Polly.Joanna' },
 };
@@ -82,7 +83,7 @@ describe('settings', () => {
       levels: {},
       groups: {},
       entryPoints: {},
-      lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60 },
+      lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 },
       exportDelayMinutes: 60,
       prompts: { language: 'en-US', voice: 'Polly.Joanna' },
     });

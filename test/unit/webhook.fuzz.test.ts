@@ -13,14 +13,10 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
-import type { CallState } from '../../functions/core/callflow.ts';
-import type { LockoutRecord } from '../../functions/core/lockout.ts';
-import type { CallContextStore, CallStore, CodeItem, LockoutStore, StoredCallState } from '../../functions/core/ports.ts';
 import { parseSettings, type Settings } from '../../functions/core/settings.ts';
-import { silentLogger } from '../../functions/services/logger.ts';
-import { makeVoiceApp, MAX_BODY_BYTES, type Alert, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
+import { MAX_BODY_BYTES, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
 import { twimlProblems } from '../fixtures/twilio/twiml-check.ts';
+import { memoryVoice } from '../support/memory-voice.ts';
 
 const SID = `AC${'5e'.repeat(16)}`;
 const TOKEN = 'fuzz-token';
@@ -43,86 +39,16 @@ function settingsOf(): Settings {
   return parsed.value;
 }
 
-/** Stores in memory, with each item stored as DynamoDB would (a JSON round trip) and every write counted. */
-function memoryStores(settings: Settings) {
-  const calls = new Map<string, StoredCallState>();
-  const locks = new Map<string, LockoutRecord>();
-  const codes = new Map<string, CodeItem>([['A#0042', { key: 'A#0042', kind: 'account', code: '0042', enabled: true, description: 'Smith v Jones' }]]);
-  const writes = { count: 0 };
-  const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
-  const callStore: CallStore = {
-    async get(callSid) {
-      const s = calls.get(callSid);
-      return s === undefined ? undefined : copy(s);
-    },
-    async put(state, options) {
-      writes.count++;
-      if (calls.get(state.callSid)?.revision !== options.expectedRevision) return undefined;
-      const revision = (options.expectedRevision ?? 0) + 1;
-      calls.set(state.callSid, { state: copy(state) as CallState, revision });
-      return revision;
-    },
-  };
-  const lockouts: LockoutStore = {
-    async get(account, user) {
-      return locks.get(`${account}#${user}`);
-    },
-    async put(account, user, record) {
-      writes.count++;
-      locks.set(`${account}#${user}`, record);
-    },
-    async update(account, user, change) {
-      writes.count++;
-      const before = locks.get(`${account}#${user}`);
-      const after = change(before);
-      locks.set(`${account}#${user}`, after);
-      return { before, after };
-    },
-  };
-  const callContext: CallContextStore = {
-    async loadStart(account, caller) {
-      return { users: new Map(), lockout: locks.get(`${account}#${caller}`) };
-    },
-    async loadStep(account, caller, codeKeys, callSid) {
-      const found = new Map<string, CodeItem>();
-      for (const k of codeKeys) {
-        const c = codes.get(k);
-        if (c !== undefined) found.set(k, c);
-      }
-      return { call: callSid === undefined ? undefined : await callStore.get(callSid), codes: found, lockout: locks.get(`${account}#${caller}`) };
-    },
-  };
-  return {
-    writes,
-    calls,
-    deps: {
-      accounts: {
-        accountForSid: async (sid: string) => (sid === SID ? 'acme' : undefined),
-        getSettings: async (account: string) => (account === 'acme' ? settings : undefined),
-      },
-      calls: callStore,
-      lockouts,
-      callContext,
-      codes: { codeForCallerId: async () => undefined },
-    },
-  };
-}
-
 function newApp() {
   const settings = settingsOf();
-  const stores = memoryStores(settings);
-  const alerts: Alert[] = [];
-  const app = makeVoiceApp({
-    ...stores.deps,
-    authTokens: fixedTokens(TOKEN),
-    pepper: async () => PEPPER,
-    alerts: { raise: async (a) => void alerts.push(a) },
-    publicBaseUrl: BASE,
-    now: () => new Date('2026-06-15T14:00:00.000Z'),
-    log: silentLogger,
-    emergencySideWorkMs: 50,
+  const voice = memoryVoice({
+    settings,
+    accountSid: SID,
+    token: TOKEN,
+    baseUrl: BASE,
+    codes: [{ key: 'A#0042', kind: 'account', code: '0042', enabled: true, description: 'Smith v Jones' }],
   });
-  return { app, stores, alerts };
+  return { app: voice.app, stores: { writes: voice.writes, calls: voice.calls }, alerts: voice.alerts };
 }
 
 let sids = 0;

@@ -4,7 +4,7 @@
  */
 import { createHash, randomUUID } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SidTakenError, type AccountStore, type ImportLedger, type ImportOrder, type LedgerEntry } from '../../core/ports.ts';
+import { SidTakenError, type AccountStore, type ImportLedger, type ImportOrder, type LedgerEntry, type SidBindings } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
 import { str, type Item } from './attributes.ts';
 import { batchWrite, type BatchOptions } from './batch.ts';
@@ -15,24 +15,38 @@ const sidKey = (sid: string): Item => ({ pk: { S: `SID#${sid}` }, sk: { S: 'SID'
 const claimKey = (account: string, sid: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: `SID#${sid}` } });
 const ACCOUNT_INDEX = 'ACCOUNTS';
 
+export interface AccountStoreOptions extends StoreOptions {
+  /**
+   * The operator's SID bindings (AWS: the Twilio token secret). Without them, as locally, a
+   * SID nobody holds is bound to the first account whose settings name it.
+   */
+  readonly sidBindings?: SidBindings;
+}
+
 /**
  * Settings are written in an order that converges if the writer dies anywhere and the same
  * document is put again: claim the SIDs (each a conditional put), then the settings and index
  * items, then release what the account no longer lists. Each claim also leaves a record under
  * the account, so the release finds every SID the account holds, even ones a crashed earlier
  * put claimed for settings that were never written.
+ *
+ * Who may claim a SID (docs/security.md, "Tenancy"): with the operator's bindings, only the
+ * account it is bound to, which takes it over from any other; without, the first account to
+ * name it. A refusal never names the account that holds the SID.
  */
 export class DynamoAccountStore implements AccountStore {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly now: () => Date;
   private readonly batch: BatchOptions;
+  private readonly bindings: SidBindings | undefined;
 
-  constructor(options: StoreOptions) {
+  constructor(options: AccountStoreOptions) {
     this.client = options.client;
     this.table = options.tables.accounts;
     this.now = options.now ?? systemClock;
     this.batch = options.batch ?? {};
+    this.bindings = options.sidBindings;
   }
 
   async getSettings(account: string): Promise<Settings | undefined> {
@@ -50,14 +64,18 @@ export class DynamoAccountStore implements AccountStore {
   async putSettings(settings: Settings): Promise<void> {
     const account = settings.account;
     const sids = [...new Set(settings.twilioAccountSids)];
+    if (this.bindings !== undefined) {
+      // Checked before anything is written: a refused document changes nothing.
+      for (const sid of sids) if ((await this.bindings(sid)) !== account) throw new SidTakenError(sid, 'unbound');
+    }
     const claimedNow: string[] = [];
     for (const sid of sids) {
-      const claimed = await this.claim(account, sid);
+      const claimed = this.bindings === undefined ? await this.claim(account, sid) : await this.bind(account, sid);
       if (claimed.taken !== undefined) {
         // Undo only what this call added; SIDs the account already held stay its own.
         await Promise.all(claimedNow.map((s) => this.release(account, s)));
         await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: claimKey(account, sid) }));
-        throw new SidTakenError(sid, claimed.taken);
+        throw new SidTakenError(sid, 'held');
       }
       if (claimed.isNew) claimedNow.push(sid);
     }
@@ -97,6 +115,19 @@ export class DynamoAccountStore implements AccountStore {
       if (sk !== undefined) accounts.push(sk);
     }
     return accounts;
+  }
+
+  async bindSid(accountSid: string, account: string): Promise<void> {
+    await this.bind(account, accountSid);
+  }
+
+  /** The operator's word: the SID is the account's, whoever held it (their claim record goes). */
+  private async bind(account: string, sid: string): Promise<{ readonly isNew: boolean; readonly taken?: string }> {
+    await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...claimKey(account, sid), sid: { S: sid } } }));
+    const out = await this.client.send(new PutItemCommand({ TableName: this.table, Item: { ...sidKey(sid), account: { S: account } }, ReturnValues: 'ALL_OLD' }));
+    const before = str(out.Attributes, 'account');
+    if (before !== undefined && before !== account) await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: claimKey(before, sid) }));
+    return { isNew: before !== account };
   }
 
   /** Claim a SID for the account: the claim record first, then the conditional mapping. */

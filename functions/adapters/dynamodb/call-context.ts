@@ -1,10 +1,12 @@
 /**
- * A webhook's reads as one BatchGetItem across the three tables: the users and lockout
- * record on the first webhook; the call, the candidate codes and the lockout record on a code
- * step. Consistent reads: the previous webhook of the same call wrote milliseconds ago.
+ * A webhook's reads as one BatchGetItem across the three tables: the users and the lockout
+ * records (the caller's and the account-wide throttle's) on the first webhook; the call, the
+ * candidate codes and the lockout records on a code step. Consistent reads: the previous
+ * webhook of the same call wrote milliseconds ago.
  */
 import type { KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { normalizeIdentity } from '../../core/codes.ts';
+import { ACCOUNT_THROTTLE, type LockoutRecord } from '../../core/lockout.ts';
 import type { CallContextStore, CodeItem } from '../../core/ports.ts';
 import type { UserRecord } from '../../core/settings.ts';
 import { str, type Item } from './attributes.ts';
@@ -29,7 +31,7 @@ export class DynamoCallContextStore implements CallContextStore {
     const { accounts, calls } = this.options.tables;
     const wanted = [...new Set(ids.map(normalizeIdentity))];
     const request: Record<string, KeysAndAttributes> = {
-      [calls]: { Keys: [lockKey(account, caller)], ConsistentRead: true },
+      [calls]: { Keys: lockKeys(account, caller), ConsistentRead: true },
     };
     if (wanted.length > 0) request[accounts] = { Keys: wanted.map((id) => userKey(account, id)), ConsistentRead: true };
     const { items } = await batchGetTables(this.options.client, request, this.batch);
@@ -40,31 +42,40 @@ export class DynamoCallContextStore implements CallContextStore {
       const user = byId.get(normalizeIdentity(id));
       if (user !== undefined) users.set(id, user);
     }
-    return { users, lockout: toLockout((items[calls] ?? [])[0], this.now()) };
+    return { users, ...lockoutsOf(items[calls] ?? [], account, caller, this.now()) };
   }
 
   async loadStep(account: string, caller: string, codeKeys: readonly string[], callSid: string | undefined) {
     const { codes: codesTable, calls } = this.options.tables;
-    const lock = lockKey(account, caller);
-    const callKeys: Item[] = [lock];
+    const callKeys: Item[] = lockKeys(account, caller);
     if (callSid !== undefined) callKeys.push({ pk: { S: callSid } });
     const request: Record<string, KeysAndAttributes> = { [calls]: { Keys: callKeys, ConsistentRead: true } };
     const uniqueCodes = [...new Set(codeKeys)];
     if (uniqueCodes.length > 0) request[codesTable] = { Keys: uniqueCodes.map((k) => codeKey(account, k)), ConsistentRead: true };
     const { items } = await batchGetTables(this.options.client, request, this.batch);
     const now = this.now();
-    const lockPk = lock.pk?.S;
-    let call;
-    let lockout;
-    for (const item of items[calls] ?? []) {
-      if (str(item, 'pk') === lockPk) lockout = toLockout(item, now);
-      else call = toStoredCall(item, now);
-    }
+    const callItem = callSid === undefined ? undefined : (items[calls] ?? []).find((item) => str(item, 'pk') === callSid);
+    const call = toStoredCall(callItem, now);
     const codes = new Map<string, CodeItem>();
     for (const item of items[codesTable] ?? []) {
       const code = toCode(item);
       codes.set(code.key, code);
     }
-    return { call, codes, lockout };
+    return { call, codes, ...lockoutsOf(items[calls] ?? [], account, caller, now) };
   }
+}
+
+/** The caller's lockout key and the account-wide throttle's (one key when the caller is unknown). */
+function lockKeys(account: string, caller: string): Item[] {
+  const keys = [lockKey(account, caller)];
+  if (normalizeIdentity(caller) !== ACCOUNT_THROTTLE) keys.push(lockKey(account, ACCOUNT_THROTTLE));
+  return keys;
+}
+
+function lockoutsOf(items: readonly Item[], account: string, caller: string, now: Date): { lockout: LockoutRecord | undefined; accountLockout: LockoutRecord | undefined } {
+  const byPk = new Map(items.map((item) => [str(item, 'pk'), item]));
+  return {
+    lockout: toLockout(byPk.get(lockKey(account, caller).pk.S), now),
+    accountLockout: toLockout(byPk.get(lockKey(account, ACCOUNT_THROTTLE).pk.S), now),
+  };
 }

@@ -1,13 +1,13 @@
 /** The composition root's one call: every DynamoDB store over one client and one set of tables. */
 import type { AccountStore, CallContextStore, CallStore, CodeStore, ExportLedger, ExportLock, ImportLedger, ImportOrder, LockoutStore, UsageSource, UserStore } from '../../core/ports.ts';
 import { DynamoCallContextStore } from './call-context.ts';
-import { DynamoAccountStore, DynamoImportLedger } from './accounts.ts';
+import { DynamoAccountStore, DynamoImportLedger, type AccountStoreOptions } from './accounts.ts';
 import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';
 import { DynamoCodeStore, type CodeStoreOptions } from './codes.ts';
 import { DynamoExportLedger } from './exports.ts';
 import { DynamoUserStore } from './users.ts';
 
-export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions;
+export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions & Pick<AccountStoreOptions, 'sidBindings'>;
 
 export interface DynamoStores {
   readonly accounts: AccountStore;

@@ -37,9 +37,17 @@ export interface TemplateJson {
   readonly Outputs?: Record<string, { readonly Value: unknown }>;
 }
 
-export function synth(props: TollgateStackProps = {}, context: Record<string, unknown> = {}): Synth {
+/** The emergency caller ID every test stack gets unless it names its own. */
+export const TEST_EMERGENCY_CALLER_ID = '+15005550006';
+
+/** Stack props for a test: the required emergency caller ID filled in. */
+export function stackProps(props: Partial<TollgateStackProps> = {}): TollgateStackProps {
+  return { emergencyCallerId: TEST_EMERGENCY_CALLER_ID, ...props };
+}
+
+export function synth(props: Partial<TollgateStackProps> = {}, context: Record<string, unknown> = {}): Synth {
   const app = testApp(context);
-  const stack = new TollgateStack(app, 'Tollgate', props);
+  const stack = new TollgateStack(app, 'Tollgate', stackProps(props));
   const template = Template.fromStack(stack);
   return { app, stack, template, json: template.toJSON() as TemplateJson };
 }

@@ -5,6 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallState } from '../../../functions/core/callflow.ts';
+import { DynamoAccountStore } from '../../../functions/adapters/dynamodb/accounts.ts';
 import { SidTakenError, type CodeChange, type CodeItem } from '../../../functions/core/ports.ts';
 import { parseSettings, type Settings, type SettingsInput, type UserRecord } from '../../../functions/core/settings.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../../../functions/adapters/code-key.ts';
@@ -97,7 +98,9 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         const globex = settingsFor({ account: 'globex', twilioAccountSids: [sid(3), sid(2)] });
         const err = await env.stores.accounts.putSettings(globex).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(SidTakenError);
-        expect(err).toMatchObject({ accountSid: sid(2), owner: 'acme' });
+        expect(err).toMatchObject({ accountSid: sid(2) });
+        // A refusal never names the tenant that holds the SID.
+        expect(String((err as Error).message)).not.toContain('acme');
         expect(await env.stores.accounts.getSettings('globex')).toBeUndefined();
         expect(await env.stores.accounts.accountForSid(sid(3))).toBeUndefined();
         expect(await env.stores.accounts.accountForSid(sid(2))).toBe('acme');
@@ -111,6 +114,36 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         expect(await env.stores.accounts.accountForSid(sid(2))).toBe('globex');
         expect(await env.stores.accounts.accountForSid(sid(1))).toBe('acme');
         expect((await env.stores.accounts.listAccounts()).filter((a) => a === 'acme' || a === 'globex')).toEqual(['acme', 'globex']);
+      });
+
+      it('lets the operator bind a SID to another account, which then holds it', async () => {
+        await env.stores.accounts.putSettings(settingsFor({ account: 'acme', twilioAccountSids: [sid(7)] }));
+        await env.stores.accounts.putSettings(settingsFor({ account: 'globex', twilioAccountSids: [sid(8)] }));
+        await env.stores.accounts.bindSid(sid(7), 'globex');
+        expect(await env.stores.accounts.accountForSid(sid(7))).toBe('globex');
+        // globex may now list it; acme, which lost it, may not claim it back.
+        await env.stores.accounts.putSettings(settingsFor({ account: 'globex', twilioAccountSids: [sid(8), sid(7)] }));
+        const err = await env.stores.accounts.putSettings(settingsFor({ account: 'acme', twilioAccountSids: [sid(7)] })).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(SidTakenError);
+        expect(String((err as Error).message)).not.toContain('globex');
+        expect(await env.stores.accounts.accountForSid(sid(7))).toBe('globex');
+      });
+
+      it("with the operator's bindings, takes only the SIDs bound to the account, and refuses others before writing anything", async () => {
+        const bindings = new Map([[sid(11), 'acme'], [sid(12), 'globex']]);
+        const accounts = new DynamoAccountStore({ client: env.client, tables: env.tables, sidBindings: async (s) => bindings.get(s) });
+        // Another tenant got there first under the local rule; the operator's binding wins.
+        await env.stores.accounts.putSettings(settingsFor({ account: 'globex', twilioAccountSids: [sid(11)] }));
+        await accounts.putSettings(settingsFor({ account: 'acme', twilioAccountSids: [sid(11)] }));
+        expect(await accounts.accountForSid(sid(11))).toBe('acme');
+        for (const claimed of [sid(12), sid(13)]) {
+          const err = await accounts.putSettings(settingsFor({ account: 'acme', twilioAccountSids: [sid(11), claimed], maxAttempts: 5 })).catch((e: unknown) => e);
+          expect(err, claimed).toBeInstanceOf(SidTakenError);
+          expect(err).toMatchObject({ accountSid: claimed });
+          expect(String((err as Error).message)).not.toContain('globex');
+          expect(await accounts.getSettings('acme')).toMatchObject({ maxAttempts: 3 });
+          expect(await accounts.accountForSid(claimed)).toBeUndefined();
+        }
       });
 
       it('treats putting the same settings again as a no-op', async () => {

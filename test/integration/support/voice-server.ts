@@ -12,6 +12,7 @@ import type { AlertSink, VoiceDeps } from '../../../functions/services/voice.ts'
 import { makeRequestListener, RouteTable } from '../../../infra/local/http.ts';
 import { E2E_TOKEN } from './e2e-stack.ts';
 import { FakeTwilio } from './twilio.ts';
+import { EMERGENCY_CALLER_ID } from '../../fixtures/twilio/forms.ts';
 
 export type VoiceStores = Pick<VoiceDeps, 'accounts' | 'calls' | 'lockouts' | 'callContext' | 'codes'>;
 
@@ -42,6 +43,7 @@ export async function startVoiceServer(
       pepper: async () => options.pepper,
       alerts: options.alerts,
       publicBaseUrl: publicUrl,
+      emergencyCallerId: EMERGENCY_CALLER_ID,
       now: () => new Date(),
       log: silentLogger,
       ...(options.emergencySideWorkMs === undefined ? {} : { emergencySideWorkMs: options.emergencySideWorkMs }),

@@ -1,0 +1,145 @@
+/**
+ * The voice app over stores in memory, for suites that drive many calls quickly (fuzzing and
+ * property tests): each item stored as DynamoDB would store it (a JSON round trip), every write
+ * counted, users and codes given by the suite, and storage that can be made to fail or to hang
+ * (the faults an emergency call must survive). The DynamoDB suites use the real adapters.
+ */
+import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
+import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
+import type { CallState } from '../../functions/core/callflow.ts';
+import { normalizeIdentity } from '../../functions/core/codes.ts';
+import { ACCOUNT_THROTTLE, type LockoutRecord } from '../../functions/core/lockout.ts';
+import type { Alert, CallContextStore, CallStore, CodeItem, LockoutStore, StoredCallState } from '../../functions/core/ports.ts';
+import type { Settings, UserRecord } from '../../functions/core/settings.ts';
+import { silentLogger } from '../../functions/services/logger.ts';
+import { makeVoiceApp, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
+import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+
+/** How storage behaves: answering, failing at once, or never answering. */
+export type StorageMode = 'up' | 'down' | 'hung';
+
+export interface MemoryVoiceOptions {
+  readonly settings: Settings;
+  /** The Twilio Account SID bound to the settings' account. */
+  readonly accountSid: string;
+  readonly token: string;
+  readonly baseUrl: string;
+  readonly users?: readonly UserRecord[];
+  readonly codes?: readonly CodeItem[];
+  readonly now?: () => Date;
+  /** @default 50 */
+  readonly emergencySideWorkMs?: number;
+}
+
+/** Stores in memory plus the app over them, with a switch for storage faults. */
+export function memoryVoice(options: MemoryVoiceOptions) {
+  const { settings } = options;
+  const calls = new Map<string, StoredCallState>();
+  const locks = new Map<string, LockoutRecord>();
+  const users = new Map((options.users ?? []).map((u) => [normalizeIdentity(u.id), u]));
+  const codes = new Map((options.codes ?? []).map((c) => [c.key, c]));
+  const writes = { count: 0 };
+  const storage: { mode: StorageMode } = { mode: 'up' };
+  const copy = <T>(v: T): T => JSON.parse(JSON.stringify(v)) as T;
+  /** Every storage call passes here: it answers, fails or hangs as `storage.mode` says. */
+  const io = async <T>(f: () => T | Promise<T>): Promise<T> => {
+    if (storage.mode === 'down') throw Object.assign(new Error('storage is down'), { name: 'ServiceUnavailable' });
+    if (storage.mode === 'hung') await new Promise(() => undefined);
+    return f();
+  };
+  const lockKey = (account: string, user: string) => `${account}#${normalizeIdentity(user)}`;
+  const callStore: CallStore = {
+    get: (callSid) =>
+      io(() => {
+        const s = calls.get(callSid);
+        return s === undefined ? undefined : copy(s);
+      }),
+    put: (state, opts) =>
+      io(() => {
+        writes.count++;
+        if (calls.get(state.callSid)?.revision !== opts.expectedRevision) return undefined;
+        const revision = (opts.expectedRevision ?? 0) + 1;
+        calls.set(state.callSid, { state: copy(state) as CallState, revision });
+        return revision;
+      }),
+  };
+  const lockouts: LockoutStore = {
+    get: (account, user) => io(() => locks.get(lockKey(account, user))),
+    put: (account, user, record) =>
+      io(() => {
+        writes.count++;
+        locks.set(lockKey(account, user), record);
+      }),
+    update: (account, user, change) =>
+      io(() => {
+        writes.count++;
+        const before = locks.get(lockKey(account, user));
+        const after = change(before);
+        locks.set(lockKey(account, user), after);
+        return { before, after };
+      }),
+  };
+  const lockoutsOf = (account: string, caller: string) => ({ lockout: locks.get(lockKey(account, caller)), accountLockout: locks.get(lockKey(account, ACCOUNT_THROTTLE)) });
+  const callContext: CallContextStore = {
+    loadStart: (account, caller, ids) =>
+      io(() => {
+        const found = new Map<string, UserRecord>();
+        for (const id of ids) {
+          const u = users.get(normalizeIdentity(id));
+          if (u !== undefined) found.set(id, u);
+        }
+        return { users: found, ...lockoutsOf(account, caller) };
+      }),
+    loadStep: (account, caller, codeKeys, callSid) =>
+      io(async () => {
+        const found = new Map<string, CodeItem>();
+        for (const k of codeKeys) {
+          const c = codes.get(k);
+          if (c !== undefined) found.set(k, c);
+        }
+        return { call: callSid === undefined ? undefined : await callStore.get(callSid), codes: found, ...lockoutsOf(account, caller) };
+      }),
+  };
+  const alerts: Alert[] = [];
+  const deps = {
+    accounts: {
+      accountForSid: (sid: string) => io(() => (sid === options.accountSid ? settings.account : undefined)),
+      getSettings: (account: string) => io(() => (account === settings.account ? settings : undefined)),
+    },
+    calls: callStore,
+    lockouts,
+    callContext,
+    codes: { codeForCallerId: () => io(() => undefined) },
+  };
+  const app = makeVoiceApp({
+    ...deps,
+    authTokens: fixedTokens(options.token),
+    pepper: async () => 'memory-pepper',
+    alerts: { raise: async (a) => void alerts.push(a) },
+    publicBaseUrl: options.baseUrl,
+    emergencyCallerId: EMERGENCY_CALLER_ID,
+    now: options.now ?? (() => new Date('2026-06-15T14:00:00.000Z')),
+    log: silentLogger,
+    emergencySideWorkMs: options.emergencySideWorkMs ?? 50,
+  });
+
+  /** POST a form to a voice route, signed as Twilio signs it unless `signed` is false. */
+  async function post(path: string, params: Record<string, string>, extra: { signed?: boolean; sourceIp?: string; query?: string } = {}): Promise<HttpResult> {
+    const body = new URLSearchParams(params).toString();
+    const query = extra.query ?? '';
+    const url = `${options.baseUrl}${path}${query === '' ? '' : `?${query}`}`;
+    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
+    if (extra.signed !== false) headers['x-twilio-signature'] = signTwilioRequest(url, params, options.token);
+    const event: HttpEvent = {
+      rawPath: path,
+      rawQueryString: query,
+      headers,
+      body,
+      isBase64Encoded: false,
+      requestContext: { http: { method: 'POST', ...(extra.sourceIp === undefined ? {} : { sourceIp: extra.sourceIp }) } },
+    };
+    return app(event);
+  }
+
+  return { app, post, deps, calls, locks, writes, alerts, storage };
+}
