@@ -3,6 +3,7 @@
  * files uploaded to the bucket; reads (`list`, `export`) come straight from the code store.
  * The digits of an authorization code are never printed: listings and exports show its `ref`.
  */
+import { EXPORT_COLUMNS } from '../../functions/core/code-rows.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
@@ -18,8 +19,7 @@ import { fileStamp, importKey, printReport, uploadAndWait } from '../transfer.ts
 import { timeoutOption } from './settings.ts';
 import { expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
 
-/** The export's columns: SPEC §7's, with `ref` after `code` (authorization codes' only name). */
-export const EXPORT_COLUMNS = ['code', 'ref', 'description', 'kind', 'enabled', 'expires', 'level', 'users', 'groups', 'caller_ids'] as const;
+export { EXPORT_COLUMNS };
 
 /** How a listing names a code: its digits, or for an authorization code only its ref. */
 export function codeLabel(item: CodeItem): string {

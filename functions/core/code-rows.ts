@@ -52,14 +52,26 @@ export const CODE_COLUMNS: ColumnSpec = {
   groups: { synonyms: ['group'] },
   caller_ids: { synonyms: ['caller id', 'caller ids', 'cli'] },
   action: { synonyms: ['operation'] },
+  ref: { synonyms: ['reference', 'code ref'] },
 };
+
+/** The columns an export writes, in order: a codes file that imports back as it is. */
+export const EXPORT_COLUMNS = ['code', 'ref', 'description', 'kind', 'enabled', 'expires', 'level', 'users', 'groups', 'caller_ids'] as const;
+
+/** What names an authorization code in files: the first 8 hex digits of its keyed hash. */
+export const CODE_REF = /^[0-9a-f]{8}$/;
 
 /** A valid row, ready to store (upsert) or remove (delete). */
 export interface CodeRow {
   line: number;
   action: 'upsert' | 'delete';
-  /** The digits as written, leading zeros kept. Secret for authorization codes: never log it. */
+  /**
+   * The digits as written, leading zeros kept. Secret for authorization codes: never log it.
+   * Empty for a row that names an authorization code by its {@link CodeRow.ref}.
+   */
   code: string;
+  /** An authorization code named without its digits (an export imported back): its ref. */
+  ref?: string;
   /**
    * For a delete row, what the file says (`account` when it says nothing): the importer should
    * delete the code whatever its stored kind, as a code's digits are unique in an account.
@@ -214,15 +226,28 @@ export function validateCodeRow(rec: CsvRecord, settings: Settings): { ok: true;
   const secret = !kind.ok || kind.value === 'authorization' || (isDelete && raw('kind').trim() === '');
   const codeValue = secret && raw('code').trim() !== '' ? HIDDEN_CODE : raw('code');
 
+  // An authorization code named by its ref, as exports show it: its other fields change, its
+  // digits are never needed (and nobody need know them).
+  const ref = raw('ref').trim().toLowerCase();
+  const byRef = codeText(raw('code')) === '' && ref !== '';
+  if (byRef) {
+    if (!CODE_REF.test(ref)) fail('ref', 'must be the 8 hex digits an export shows for an authorization code, or empty when the row has a code');
+    if (kind.ok && raw('kind').trim() !== '' && kind.value !== 'authorization') {
+      fail('kind', 'only authorization codes are named by a ref: write the code for an account code, or set kind to authorization');
+    }
+    if (isDelete) return errors.length > 0 ? { ok: false, errors } : { ok: true, row: { line, action: 'delete', code: '', ref, kind: 'authorization', enabled: true } };
+  }
+
   if (isDelete) {
     const code = checkCode(raw('code'), { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }, secret);
     if (!code.ok) return { ok: false, errors: [{ line, column: 'code', value: codeValue, message: code.message }] };
     return { ok: true, row: { line, action: 'delete', code: code.value, kind: kind.ok ? kind.value : 'account', enabled: true } };
   }
 
-  const code = checkCode(raw('code'), settings.codeLength, secret);
+  const code: Checked<string> = byRef ? { ok: true, value: '' } : checkCode(raw('code'), settings.codeLength, secret);
   if (!code.ok) fail('code', code.message, codeValue);
   if (!kind.ok) fail('kind', kind.message);
+  const rowKind: CodeKind = byRef ? 'authorization' : kind.ok ? kind.value : 'account';
 
   const description = checkText(raw('description'));
   if (!description.ok) fail('description', description.message);
@@ -233,7 +258,7 @@ export function validateCodeRow(rec: CsvRecord, settings: Settings): { ok: true;
 
   const level = checkLevel(raw('level'));
   if (!level.ok) fail('level', level.message);
-  else if (level.value !== undefined && kind.ok && kind.value === 'account') {
+  else if (level.value !== undefined && kind.ok && rowKind === 'account') {
     fail('level', 'a level applies only to authorization codes: clear it, or set kind to authorization');
   }
 
@@ -244,12 +269,13 @@ export function validateCodeRow(rec: CsvRecord, settings: Settings): { ok: true;
 
   const callerIds = checkCallerIds(raw('caller_ids'));
   if (!callerIds.ok) fail('caller_ids', callerIds.message);
-  else if (callerIds.value !== undefined && kind.ok && kind.value === 'authorization') {
+  else if (callerIds.value !== undefined && kind.ok && rowKind === 'authorization') {
     fail('caller_ids', 'caller IDs tag inbound calls with an account code; an authorization code cannot have them: clear the column or set kind to account');
   }
 
   if (errors.length > 0 || !code.ok || !kind.ok) return { ok: false, errors };
-  const row: CodeRow = { line, action: 'upsert', code: code.value, kind: kind.value, enabled: enabled.ok ? (enabled.value ?? true) : true };
+  const row: CodeRow = { line, action: 'upsert', code: code.value, kind: rowKind, enabled: enabled.ok ? (enabled.value ?? true) : true };
+  if (byRef) row.ref = ref;
   if (description.ok && description.value !== undefined) row.description = description.value;
   if (expires.ok && expires.value !== undefined) row.expires = expires.value;
   if (level.ok && level.value !== undefined) row.level = level.value;
@@ -261,6 +287,9 @@ export function validateCodeRow(rec: CsvRecord, settings: Settings): { ok: true;
 
 /** The report error for a code seen earlier in the same file, the secret kept. */
 export function duplicateCodeError(row: CodeRow, firstLine: number): RowError {
+  if (row.ref !== undefined) {
+    return { line: row.line, column: 'ref', value: row.ref, message: `duplicate of line ${firstLine}: each code may appear once in a file; keep one of the two rows` };
+  }
   const secret = row.kind === 'authorization' || row.action === 'delete';
   return {
     line: row.line,
@@ -268,4 +297,38 @@ export function duplicateCodeError(row: CodeRow, firstLine: number): RowError {
     value: secret ? HIDDEN_CODE : row.code,
     message: `duplicate of line ${firstLine}: each code may appear once in a file; keep one of the two rows`,
   };
+}
+
+/** The columns of the redacted copy that replaces an uploaded codes file: an export's, and `action`. */
+export const REDACTED_COLUMNS = [...EXPORT_COLUMNS, 'action'] as const;
+
+/**
+ * A valid row as the redacted copy of its file keeps it: an authorization code's digits (and a
+ * delete row's, which may be one) replaced by `ref`, everything else as the row said it.
+ */
+export function redactedRow(row: CodeRow, ref: string | undefined): string[] {
+  const hide = holdsSecretDigits(row) || row.ref !== undefined;
+  return [
+    hide ? '' : row.code,
+    hide ? (row.ref ?? ref ?? '') : '',
+    row.description ?? '',
+    row.action === 'delete' && row.ref === undefined ? '' : row.kind,
+    row.action === 'delete' ? '' : row.enabled ? 'true' : 'false',
+    row.expires ?? '',
+    row.level === undefined ? '' : String(row.level),
+    (row.users ?? []).join(';'),
+    (row.groups ?? []).join(';'),
+    (row.callerIds ?? []).join(';'),
+    row.action,
+  ];
+}
+
+/** The key a file's rows are told apart by: the digits, or for a row that names a code by its ref, the ref. */
+export function codeRowKey(row: CodeRow): string {
+  return row.ref === undefined ? row.code : `ref:${row.ref}`;
+}
+
+/** A row may hold an authorization code's digits: an authorization upsert, or a delete that does not say it deletes an account code. */
+export function holdsSecretDigits(row: CodeRow): boolean {
+  return row.code !== '' && (row.kind === 'authorization' || row.action === 'delete');
 }

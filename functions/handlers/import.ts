@@ -7,7 +7,9 @@
  * wrong is not a failure: it gets a `rejected` report.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
 import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
@@ -94,12 +96,53 @@ export function makeImportHandler(deps: ImporterDeps): (event: SqsEvent) => Prom
   };
 }
 
-/** Importer dependencies over an S3 bucket and DynamoDB tables. */
+/** The metadata that marks a redacted copy the import wrote (`x-amz-meta-tollgate-redacted`). */
+const REDACTED_MARK = 'tollgate-redacted';
+
+/**
+ * Importer dependencies over an S3 bucket. In a versioned bucket (AWS) the version that held
+ * authorization digits is deleted by its version ID, which deletes it for good; in an
+ * unversioned one (s3rver) the redacted copy overwrites it, and a rejected file is deleted
+ * only while it is still the upload that was read (its ETag).
+ */
 export function s3Objects(s3: S3Client, bucket: string): ImporterDeps['objects'] {
-  return {
-    read: (ref) => readObject(s3, bucket, ref.key, { ...(ref.versionId === undefined ? {} : { versionId: ref.versionId }), ...(ref.eTag === undefined ? {} : { eTag: ref.eTag }) }),
-    writeReport: (key, report) => putJson(s3, bucket, key, report),
+  const pin = (ref: ObjectRef) => ({ ...(ref.versionId === undefined ? {} : { versionId: ref.versionId }), ...(ref.eTag === undefined ? {} : { eTag: ref.eTag }) });
+  const remove = async (ref: ObjectRef): Promise<void> => {
+    if (ref.versionId !== undefined) {
+      await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: ref.key, VersionId: ref.versionId }));
+      return;
+    }
+    const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key })).catch(() => undefined);
+    if (head !== undefined && (ref.eTag === undefined || unquote(head.ETag) === unquote(ref.eTag))) await s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: ref.key }));
   };
+  return {
+    read: (ref) => readObject(s3, bucket, ref.key, pin(ref)),
+    writeReport: (key, report) => putJson(s3, bucket, key, report),
+    async replaceRedacted(ref, lines) {
+      await new Upload({
+        client: s3,
+        params: {
+          Bucket: bucket,
+          Key: ref.key,
+          Body: Readable.from(lines, { objectMode: false }),
+          ContentType: 'text/csv; charset=utf-8',
+          Metadata: { [REDACTED_MARK]: ref.versionId ?? ref.eTag ?? 'unversioned' },
+        },
+      }).done();
+      if (ref.versionId !== undefined) await remove(ref);
+    },
+    remove,
+    async isRedactedCopy(ref) {
+      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, ...(ref.versionId === undefined ? {} : { VersionId: ref.versionId }) })).catch(() => undefined);
+      // Unversioned, the key may hold another upload by now: the mark is this event's only if the ETag is.
+      if (ref.versionId === undefined && ref.eTag !== undefined && unquote(head?.ETag) !== unquote(ref.eTag)) return false;
+      return head?.Metadata?.[REDACTED_MARK] !== undefined;
+    },
+  };
+}
+
+function unquote(eTag: string | undefined): string | undefined {
+  return eTag?.replace(/^"|"$/g, '');
 }
 
 function awsDeps(env: Env): ImporterDeps {

@@ -3,7 +3,7 @@
  * found, nothing written. The import function runs it before applying anything; the CLI's
  * `--dry-run` runs the very same functions on the admin's machine.
  */
-import { CODE_COLUMNS, DuplicateTracker, duplicateCodeError, HIDDEN_CODE, validateCodeRow, type CodeRow, type RowError } from '../core/code-rows.ts';
+import { CODE_COLUMNS, codeRowKey, DuplicateTracker, duplicateCodeError, HIDDEN_CODE, holdsSecretDigits, validateCodeRow, type CodeRow, type RowError } from '../core/code-rows.ts';
 import { CsvFormatError, readCsv, type ColumnSpec, type CsvRecord } from '../core/csv.ts';
 import type { Settings } from '../core/settings.ts';
 import { duplicateUserError, USER_COLUMNS, validateUserRow } from '../core/user-rows.ts';
@@ -75,18 +75,32 @@ export function userRowCheck(settings: Settings): RowCheck<ReturnType<typeof val
   return (rec) => validateUserRow(rec, settings);
 }
 
+/** What the first pass learns of a codes file besides its errors. */
+export interface CodesFileCheck extends FileCheck {
+  /** Some row holds digits that may be an authorization code's: the file must not rest in the bucket. */
+  readonly secretDigits: boolean;
+  /** Rows that name an authorization code by its ref, which the import resolves before applying anything. */
+  readonly refs: readonly { readonly ref: string; readonly line: number }[];
+}
+
 /** A codes file as the import judges it (`replace`: the file is the whole list). */
-export async function checkCodesFile(source: AsyncIterable<Uint8Array>, settings: Settings, mode: 'merge' | 'replace'): Promise<FileCheck> {
+export async function checkCodesFile(source: AsyncIterable<Uint8Array>, settings: Settings, mode: 'merge' | 'replace'): Promise<CodesFileCheck> {
   // The codes whose digits are secret (authorization codes, and deletes that may name one),
   // so that a repeat of one stays hidden even when the repeating row says `account`.
   const secret = new DuplicateTracker();
+  let secretDigits = false;
+  const refs: { ref: string; line: number }[] = [];
   const keyOf = (row: CodeRow): string => {
-    if (row.kind === 'authorization' || row.action === 'delete') secret.see(row.code, row.line);
-    return row.code;
+    if (holdsSecretDigits(row)) {
+      secretDigits = true;
+      secret.see(row.code, row.line);
+    }
+    if (row.ref !== undefined) refs.push({ ref: row.ref, line: row.line });
+    return codeRowKey(row);
   };
   const duplicate = (row: CodeRow, firstLine: number): RowError => {
     const error = duplicateCodeError(row, firstLine);
-    return secret.see(row.code, row.line) === undefined ? error : { ...error, value: HIDDEN_CODE };
+    return row.ref !== undefined || secret.see(row.code, row.line) === undefined ? error : { ...error, value: HIDDEN_CODE };
   };
   const result = await checkFile(source, CODE_COLUMNS, codeRowCheck(settings, mode), keyOf, duplicate);
   if (result.errorCount === 0 && result.rows === 0 && mode === 'replace') {
@@ -98,7 +112,7 @@ export async function checkCodesFile(source: AsyncIterable<Uint8Array>, settings
       message: 'a replace file with no rows would delete every code: to remove codes, upload a codes/ file with action=delete rows',
     });
   }
-  return result;
+  return { ...result, secretDigits, refs };
 }
 
 /** A users file as the import judges it. */

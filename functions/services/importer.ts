@@ -7,7 +7,8 @@
  * applying compares each row with what is stored and writes only the difference.
  */
 import { readCsv, type ColumnSpec } from '../core/csv.ts';
-import { CODE_COLUMNS, type CodeRow, type RowError } from '../core/code-rows.ts';
+import { CODE_COLUMNS, holdsSecretDigits, REDACTED_COLUMNS, redactedRow, type CodeRow, type RowError } from '../core/code-rows.ts';
+import { csvLine, UTF8_BOM } from '../core/csv-write.ts';
 import { USER_COLUMNS } from '../core/user-rows.ts';
 import { checkCodesFile, checkUsersFile, codeRowCheck, MAX_REPORTED_ERRORS, userRowCheck, type RowCheck } from './import-check.ts';
 import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
@@ -59,6 +60,15 @@ export interface ImporterDeps {
   readonly objects: {
     read(ref: ObjectRef): Promise<AsyncIterable<Uint8Array>>;
     writeReport(key: string, report: ImportReport): Promise<void>;
+    /**
+     * Put `lines` under the object's key as its redacted copy, then permanently delete the
+     * version that was read (docs/security.md, "Authorization digits at rest").
+     */
+    replaceRedacted(ref: ObjectRef, lines: AsyncIterable<string>): Promise<void>;
+    /** Permanently delete the version that was read (in an unversioned bucket: the object, if it is still that upload). */
+    remove(ref: ObjectRef): Promise<void>;
+    /** True for a redacted copy the import itself wrote: there is nothing in it to import. */
+    isRedactedCopy(ref: ObjectRef): Promise<boolean>;
   };
   readonly accounts: AccountStore;
   readonly users: UserStore;
@@ -193,6 +203,10 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     return report;
   }
 
+  if (route.kind === 'codes' && (await deps.objects.isRedactedCopy(ref))) {
+    deps.log.info('import skipped: a redacted copy this import wrote', { key: ref.key });
+    return undefined;
+  }
   const version = ledgerVersion(ref);
   const seen = await deps.ledger.get(route.account, ref.key, version);
   if (seen !== undefined && (seen.status === 'applied' || seen.status === 'rejected')) {
@@ -420,12 +434,19 @@ async function* chunks<T>(source: AsyncIterable<T>, size: number): AsyncIterable
 }
 
 async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+  const account = settings.account;
   const pass1 = await checkCodesFile(await deps.objects.read(ref), settings, mode);
-  if (pass1.errorCount > 0) return rejected(ref, mode, startedAt, deps.now(), pass1.errors, pass1.rows, pass1.errorCount);
+  // A rejected codes file leaves the bucket: it may hold authorization digits (docs/security.md).
+  const refuse = async (errors: readonly RowError[], rows: number, count: number): Promise<ImportReport> => {
+    await deps.objects.remove(ref);
+    return rejected(ref, mode, startedAt, deps.now(), errors, rows, count);
+  };
+  if (pass1.errorCount > 0) return refuse(pass1.errors, pass1.rows, pass1.errorCount);
+  const byRef = pass1.refs.length === 0 ? new Map<string, CodeItem>() : await resolveRefs(deps.codes, account, pass1.refs);
+  if (byRef instanceof Array) return refuse(byRef.slice(0, MAX_REPORTED_ERRORS), pass1.rows, byRef.length);
   const validate = codeRowCheck(settings, mode);
 
   const pepper = await deps.pepper();
-  const account = settings.account;
   const c = new Counts();
   // Into an account with no codes every upsert creates and every delete finds nothing, so the
   // reads before writing are skipped (on dynalite they cost half as much again as the writes).
@@ -436,10 +457,10 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
   // One chunk is written while the next is parsed.
   let inFlight: Promise<void> = Promise.resolve();
   for await (const rows of chunks(validRows(await deps.objects.read(ref), CODE_COLUMNS, validate), APPLY_CHUNK)) {
-    const keyed = rows.map((row) => ({ row, keys: keysOf(row, pepper, account) }));
+    const keyed = rows.map((row) => ({ row, keys: keysOf(row, pepper, account, byRef) }));
     if (inFile !== undefined) for (const k of keyed) for (const key of k.keys) inFile.add(key);
     await inFlight;
-    inFlight = applyCodeChunk(deps.codes, account, keyed, c, empty);
+    inFlight = applyCodeChunk(deps.codes, account, keyed, c, empty && byRef.size === 0);
     // Its failure is awaited with the next chunk; until then it must not count as unhandled
     // (Lambda's runtime exits on an unhandled rejection, failing the whole SQS batch).
     inFlight.catch(() => undefined);
@@ -461,11 +482,49 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
     c.deleted += batch.length;
     if (batch.length > 0) await deps.codes.writeCodes(account, batch);
   }
+  // Applied: the file is replaced by its redacted copy before anyone is told it is done.
+  if (pass1.secretDigits) await deps.objects.replaceRedacted(ref, redactedLines(await deps.objects.read(ref), validate, pepper, account));
   return applied(ref, mode, startedAt, deps.now(), c);
 }
 
-/** An upsert names one key; a delete names both kinds, since the row need not say which. */
-function keysOf(row: CodeRow, pepper: string, account: string): string[] {
+/** The redacted copy of a codes file: its valid rows, authorization digits replaced by refs. */
+async function* redactedLines(source: AsyncIterable<Uint8Array>, validate: RowCheck<CodeRow>, pepper: string, account: string): AsyncIterable<string> {
+  yield UTF8_BOM + csvLine(REDACTED_COLUMNS, { formulaSafe: false });
+  for await (const row of validRows(source, CODE_COLUMNS, validate)) {
+    const ref = holdsSecretDigits(row) ? codeRef(authorizationCodeKey(pepper, account, row.code)) : undefined;
+    yield csvLine(redactedRow(row, ref), { formulaSafe: false });
+  }
+}
+
+/**
+ * The stored authorization code each ref row names, or the errors of the rows whose ref names
+ * none, or more than one (two codes may share the first 8 hex digits of their hashes).
+ */
+async function resolveRefs(codes: CodeStore, account: string, refs: readonly { ref: string; line: number }[]): Promise<Map<string, CodeItem> | RowError[]> {
+  const wanted = new Set(refs.map((r) => r.ref));
+  const found = new Map<string, CodeItem[]>();
+  for await (const item of codes.listCodes(account)) {
+    if (item.kind !== 'authorization' || item.ref === undefined || !wanted.has(item.ref)) continue;
+    found.set(item.ref, [...(found.get(item.ref) ?? []), item]);
+  }
+  const errors: RowError[] = [];
+  const byRef = new Map<string, CodeItem>();
+  for (const { ref, line } of refs) {
+    const items = found.get(ref) ?? [];
+    if (items.length === 1) byRef.set(ref, items[0] as CodeItem);
+    else if (items.length === 0) errors.push({ line, column: 'ref', value: ref, message: 'no authorization code of this account has this ref: export the codes to see the refs there are' });
+    else errors.push({ line, column: 'ref', value: ref, message: 'more than one authorization code has this ref: name the code by its digits instead' });
+  }
+  return errors.length > 0 ? errors : byRef;
+}
+
+/** An upsert names one key; a delete names both kinds, since the row need not say which; a ref row names the code it was resolved to. */
+function keysOf(row: CodeRow, pepper: string, account: string, byRef: ReadonlyMap<string, CodeItem>): string[] {
+  if (row.ref !== undefined) {
+    const item = byRef.get(row.ref);
+    if (item === undefined) throw new Error(`line ${row.line}: its ref was not resolved before applying`);
+    return [item.key];
+  }
   if (row.action === 'delete') return [accountCodeKey(row.code), authorizationCodeKey(pepper, account, row.code)];
   return [row.kind === 'authorization' ? authorizationCodeKey(pepper, account, row.code) : accountCodeKey(row.code)];
 }

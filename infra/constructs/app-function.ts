@@ -41,6 +41,8 @@ export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', '
 export const OBJECT_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
 /** PutObject covers multipart uploads; aborting one (lib-storage does on failure) is separate. */
 export const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] as const;
+/** Deleting an object, and deleting one of its versions for good. */
+export const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject', 's3:DeleteObjectVersion'] as const;
 
 export type TableAccess = 'none' | 'read' | 'read-write';
 
@@ -59,6 +61,8 @@ export interface BucketUse {
   readonly read?: readonly string[];
   /** Key prefixes under which the function writes objects, e.g. `results/`. @default none */
   readonly write?: readonly string[];
+  /** Key prefixes under which the function deletes objects and object versions for good. @default none */
+  readonly delete?: readonly string[];
 }
 
 export interface AppFunctionProps {
@@ -189,6 +193,9 @@ export class AppFunction extends NodejsFunction {
     }
     if (use.write !== undefined && use.write.length > 0) {
       this.addToRolePolicy(new PolicyStatement({ actions: [...OBJECT_WRITE_ACTIONS], resources: objects(use.write) }));
+    }
+    if (use.delete !== undefined && use.delete.length > 0) {
+      this.addToRolePolicy(new PolicyStatement({ actions: [...OBJECT_DELETE_ACTIONS], resources: objects(use.delete) }));
     }
   }
 

@@ -73,7 +73,14 @@ export class CodeImport extends Construct {
     this.fn.useTable('TOLLGATE_CODES_TABLE', data.codes, 'read-write');
     // config.ts asks for every table name; imports never touch calls.
     this.fn.useTable('TOLLGATE_CALLS_TABLE', data.calls, 'none');
-    this.fn.useBucket('TOLLGATE_BUCKET', data.bucket, { read: [BUCKET_PREFIXES.imports], write: [BUCKET_PREFIXES.results] });
+    // Authorization digits never rest in the bucket (docs/security.md): a codes file that held
+    // them is replaced under imports/ by a redacted copy, and the version that held them, or a
+    // rejected file, is deleted for good.
+    this.fn.useBucket('TOLLGATE_BUCKET', data.bucket, {
+      read: [BUCKET_PREFIXES.imports],
+      write: [BUCKET_PREFIXES.results, BUCKET_PREFIXES.imports],
+      delete: [BUCKET_PREFIXES.imports],
+    });
     this.fn.useSecret('TOLLGATE_PEPPER_SECRET_ARN', data.pepper);
     // The operator's SID → account bindings live beside the tokens (docs/security.md, "Tenancy"):
     // a settings file may name only the SIDs bound to its account.

@@ -424,15 +424,20 @@ describe('what each function may do', () => {
     expect(roles.voice.flatMap((st) => st.resources).filter((r) => r.includes(ids.bucket))).toEqual([]);
   });
 
-  it('import: reads imports/, writes results/, reads and writes accounts and codes, reads the pepper and the SID bindings — and no more', () => {
+  it('import: reads imports/, writes results/, redacts in imports/, reads and writes accounts and codes, reads the pepper and the SID bindings — and no more', () => {
     const i = roles.import;
     expect(allows(i, 's3:GetObject', object('imports/acme/codes/march.csv'))).toBe(true);
     expect(allows(i, 's3:GetObjectVersion', object('imports/acme/codes/march.csv'))).toBe(true);
     expect(allows(i, 's3:PutObject', object('results/acme/march.csv.20261121T000000Z.json'))).toBe(true);
-    expect(allows(i, 's3:PutObject', object('imports/acme/codes/march.csv'))).toBe(false);
+    // A codes file with authorization digits is replaced by its redacted copy and the version
+    // that held them deleted for good; a rejected codes file is deleted.
+    expect(allows(i, 's3:PutObject', object('imports/acme/codes/march.csv'))).toBe(true);
+    expect(allows(i, 's3:DeleteObjectVersion', object('imports/acme/codes/march.csv'))).toBe(true);
+    expect(allows(i, 's3:DeleteObject', object('imports/acme/codes/march.csv'))).toBe(true);
+    expect(allows(i, 's3:DeleteObjectVersion', object('results/acme/march.csv.20261121T000000Z.json'))).toBe(false);
+    expect(allows(i, 's3:DeleteObjectVersion', object('exports/acme/usage/x.csv'))).toBe(false);
     expect(allows(i, 's3:PutObject', object('exports/acme/usage/x.csv'))).toBe(false);
     expect(allows(i, 's3:GetObject', object('exports/acme/usage/x.csv'))).toBe(false);
-    expect(allows(i, 's3:DeleteObject', object('imports/acme/codes/march.csv'))).toBe(false);
     for (const action of [...reads, ...writes]) {
       expect(allows(i, action, arn(ids.accounts))).toBe(true);
       expect(allows(i, action, arn(ids.codes))).toBe(true);

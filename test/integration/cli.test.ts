@@ -255,6 +255,11 @@ describe('tollgate codes', () => {
     const reportKey = /report: s3:\/\/tollgate-local\/(\S+)/.exec(r.stdout)?.[1] ?? '';
     const report = await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: reportKey }));
     expect(await report.Body?.transformToString()).not.toContain('246813');
+    // Nor does any file in the bucket: the uploaded file is replaced by its redacted copy.
+    for (const key of [...(await keys('imports/acme/')), ...(await keys('results/acme/'))]) {
+      const body = await (await s3.send(new GetObjectCommand({ Bucket: stack.bucket, Key: key }))).Body?.transformToString();
+      expect(body, key).not.toContain('246813');
+    }
   });
 
   it('checks a code before uploading it', async () => {

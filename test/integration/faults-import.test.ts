@@ -142,6 +142,18 @@ describe('S3 events delivered twice and out of order', () => {
           async writeReport(_key, report) {
             reports.push(report);
           },
+          async replaceRedacted(ref, lines) {
+            let body = '';
+            for await (const line of lines) body += line;
+            versions.set(`${ref.key}@v${++n}-redacted`, body);
+            versions.delete(`${ref.key}@${ref.versionId}`);
+          },
+          async remove(ref) {
+            versions.delete(`${ref.key}@${ref.versionId}`);
+          },
+          async isRedactedCopy(ref) {
+            return ref.versionId?.endsWith('-redacted') === true;
+          },
         },
       };
       /** Store a version; its event as S3 writes it. */
@@ -152,8 +164,25 @@ describe('S3 events delivered twice and out of order', () => {
           Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: h.bucket }, object: { key, versionId, size: body.length, eTag: `etag${n}`, sequencer } } }],
         };
       };
-      return { deps, put, reports };
+      return { deps, put, reports, versions };
     }
+
+    it('leaves no version holding authorization digits: applied (merge and replace) and rejected files alike', async () => {
+      const h = await withAccount();
+      const v = versioned(h);
+      const secrets = ['80417362', '55190283', '7730164'];
+      const applied = v.put('imports/acme/codes/auth.csv', `code,kind,level,description\n${secrets[0]},authorization,2,Finance\n1001,account,,Acme\n`, '01');
+      const replaced = v.put('imports/acme/codes-replace/all.csv', `code,kind,level\n${secrets[1]},authorization,1\n1001,account,\n`, '02');
+      const rejected = v.put('imports/acme/codes/bad.csv', `code,kind,level\n${secrets[2]},authorization,999\n`, '03');
+      expect((await handleS3Event(v.deps, applied))[0]?.status).toBe('applied');
+      expect((await handleS3Event(v.deps, replaced))[0]?.status).toBe('applied');
+      expect((await handleS3Event(v.deps, rejected))[0]?.status).toBe('rejected');
+      const bodies = [...v.versions.entries()];
+      for (const secret of secrets) for (const [id, body] of bodies) expect(body, `${id} holds ${secret}`).not.toContain(secret);
+      // What is left of the two applied files is one redacted version each; the rejected file is gone.
+      expect(bodies.map(([id]) => id.split('@')[0]).sort()).toEqual(['imports/acme/codes-replace/all.csv', 'imports/acme/codes/auth.csv']);
+      expect(v.versions.get([...v.versions.keys()].find((k) => k.startsWith('imports/acme/codes/auth.csv@')) ?? '')).toMatch(/,[0-9a-f]{8},Finance,authorization,true,,2,/);
+    });
 
     it('keeps the newer settings when the older upload’s event arrives last, comparing sequencers of different lengths as S3 says', async () => {
       const h = await withAccount();
@@ -211,7 +240,7 @@ describe('S3 events delivered twice and out of order', () => {
       };
       const olderRun = handleS3Event({ ...v.deps, codes: slow }, older);
       olderRun.catch(() => undefined);
-      await until('the older upload to be writing', 5_000, () => (writing ? true : undefined));
+      await until('the older upload to be writing', 30_000, () => (writing ? true : undefined));
       // Meanwhile the newer upload's event arrives: it must not run over the older one.
       await expect(handleS3Event(v.deps, newer)).rejects.toBeInstanceOf(ImportInProgressError);
       release();

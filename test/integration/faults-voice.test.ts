@@ -207,7 +207,7 @@ describe('throttling that outlasts the SDK’s retries', () => {
     const reply = await twilio.post('/voice/incoming', common);
     expect(reply.heard?.dial).toMatchObject({ number: '911', callerId: '+14155550100' });
     expect(performance.now() - started).toBeLessThan(2_000);
-    const alert = await until('the emergency alert', 5_000, () => alerts.slice(alerted).find((a) => a.callSid === sid));
+    const alert = await until('the emergency alert', 30_000, () => alerts.slice(alerted).find((a) => a.callSid === sid));
     expect(alert).toMatchObject({ kind: 'emergency', account: 'acme', destination: '911' });
 
     faults.plan = () => undefined;
@@ -279,8 +279,8 @@ describe('a write that lands but whose answer is lost', () => {
     const common = twilio.common(sid, 'client:kim', '911');
     faults.plan = first(1, callWrite, { kind: 'lost-response' });
     expect((await twilio.post('/voice/incoming', common)).heard?.dial?.number).toBe('911');
-    await until('the emergency call to be saved', 5_000, async () => (await stored(sid)) ?? undefined);
-    const raised = await until('the emergency alert', 5_000, () => {
+    await until('the emergency call to be saved', 30_000, async () => (await stored(sid)) ?? undefined);
+    const raised = await until('the emergency alert', 30_000, () => {
       const mine = alerts.filter((a) => a.callSid === sid);
       return mine.length > 0 ? mine : undefined;
     });

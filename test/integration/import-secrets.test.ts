@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ScanCommand, type AttributeValue } from '@aws-sdk/client-dynamodb';
-import { ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CodeStore } from '../../functions/core/ports.ts';
 import { makeImportHandler } from '../../functions/handlers/import.ts';
@@ -126,10 +126,19 @@ describe('authorization code digits', () => {
       listCodes: (account) => store.listCodes(account),
       codeForCallerId: (account, callerId) => store.codeForCallerId(account, callerId),
     };
-    // The same object uploaded again (a new sequencer), its event arriving through SQS.
+    // The same object uploaded again (a new sequencer), its event arriving through SQS. The
+    // bucket holds only the redacted copy by now, so the upload's bytes are served as S3 served them.
     const record = h.lastEvent('imports/acme/codes/late.csv').Records?.[0];
     const again = { Records: [{ ...record, s3: { ...record?.s3, object: { ...record?.s3?.object, sequencer: 'FFFFFFFFFFFF' } } }] };
-    const result = await makeImportHandler({ ...h.deps, codes: failing })({ Records: [{ messageId: 'm1', body: JSON.stringify(again) }] });
+    const original = 'code,kind,level\n73915264,authorization,4\n918273,authorization,1\n';
+    const objects = {
+      ...h.deps.objects,
+      read: async () => (async function* () {
+        yield Buffer.from(original);
+      })(),
+      isRedactedCopy: async () => false,
+    };
+    const result = await makeImportHandler({ ...h.deps, objects, codes: failing })({ Records: [{ messageId: 'm1', body: JSON.stringify(again) }] });
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);
     const errorLine = h.logs.find((l) => l.includes('"level":"error"'));
     expect(errorLine).toContain('read failed for');
@@ -152,6 +161,37 @@ describe('authorization code digits', () => {
     }
   });
 
+  it('rest in no object of the bucket: applied files are replaced by redacted copies, rejected ones removed', async () => {
+    const keys = [...(await listAll('imports/')), ...(await listAll('results/'))];
+    expect(keys).toContain('imports/acme/codes/auth.csv');
+    const texts = await Promise.all(keys.map(async (k) => [k, await readText(k)] as const));
+    for (const secret of [...SECRETS, ...FIXTURE_SECRETS]) {
+      for (const [key, text] of texts) expect(text, `${key} holds ${secret}`).not.toContain(secret);
+    }
+    // The redacted copy keeps every row, authorization codes by ref, and says what each row did.
+    const copy = texts.find(([k]) => k === 'imports/acme/codes/auth.csv')?.[1] ?? '';
+    expect(copy.split('\r\n')[0]).toBe('\ufeffcode,ref,description,kind,enabled,expires,level,users,groups,caller_ids,action');
+    expect(copy).toMatch(/\r\n,[0-9a-f]{8},Finance director,authorization,true,,4,,,,upsert\r\n/);
+    // Its own notification imported nothing: every report names an upload the test made.
+    expect(reports.every((r) => r.file !== '')).toBe(true);
+  });
+
+  it("update an authorization code's other fields by its ref, as an export imports back, without the digits", async () => {
+    const before = (await h.codes('acme')).find((c) => c.kind === 'authorization');
+    expect(before?.ref).toMatch(/^[0-9a-f]{8}$/);
+    const report = await upload(
+      'imports/acme/codes/from-export.csv',
+      crlf(['code,ref,description,kind,enabled,expires,level,users,groups,caller_ids', `,${before?.ref},Partners (all),authorization,true,,3,,lawyers,`]),
+    );
+    expect(report).toMatchObject({ status: 'applied', rows: 1, updated: 1 });
+    const after = (await h.codes('acme')).find((c) => c.ref === before?.ref);
+    expect(after).toMatchObject({ key: before?.key, description: 'Partners (all)', level: 3, groups: ['lawyers'] });
+    // A ref that names no code rejects the file, the line and ref named.
+    const wrong = await upload('imports/acme/codes/from-export.csv', crlf(['code,ref,description,kind', ',00000000,Nobody,authorization']));
+    expect(wrong).toMatchObject({ status: 'rejected', errorCount: 1 });
+    expect(wrong.errors[0]).toMatchObject({ line: 2, column: 'ref', value: '00000000' });
+  });
+
   it('appear in no attribute stored in either table', async () => {
     for (const table of [h.storage.tables.codes, h.storage.tables.accounts]) {
       const values = (await scanAll(table)).flatMap((item) => Object.values(item).flatMap(strings));
@@ -162,6 +202,11 @@ describe('authorization code digits', () => {
     }
   });
 });
+
+async function readText(key: string): Promise<string> {
+  const out = await h.s3.send(new GetObjectCommand({ Bucket: h.bucket, Key: key }));
+  return (await out.Body?.transformToString('utf8')) ?? '';
+}
 
 async function listAll(prefix: string): Promise<string[]> {
   const out = await h.s3.send(new ListObjectsV2Command({ Bucket: h.bucket, Prefix: prefix }));

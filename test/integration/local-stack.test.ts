@@ -69,7 +69,7 @@ async function ready(run: Running, home: string): Promise<StackInfo> {
     if (run.child.exitCode !== null) throw new Error(`the stack exited early:\n${run.output}`);
     return existsSync(join(home, 'stack.json')) ? (JSON.parse(await readFile(join(home, 'stack.json'), 'utf8')) as StackInfo) : undefined;
   });
-  await until('the ready banner', 10_000, () => (run.output.includes('Press Ctrl-C to stop.') ? true : undefined));
+  await until('the ready banner', 30_000, () => (run.output.includes('Press Ctrl-C to stop.') ? true : undefined));
   return info;
 }
 
@@ -78,7 +78,7 @@ async function interrupt(run: Running): Promise<{ code: number | null; signal: N
   const pid = run.child.pid as number;
   process.kill(-pid, 'SIGINT');
   const exit = await Promise.race([run.exit, new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`no exit within 10 s:\n${run.output}`)), 10_000))]);
-  await until('every process of the group to end', 5_000, () => (groupAlive(pid) ? undefined : true));
+  await until('every process of the group to end', 30_000, () => (groupAlive(pid) ? undefined : true));
   return exit;
 }
 
@@ -157,7 +157,7 @@ describe('npm start', () => {
     const csv = `code,description\n${UPLOADED.map((c) => `${c},Uploaded matter ${c}`).join('\n')}\n`;
     const uploaded = Date.now();
     await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: key, Body: csv, ContentType: 'text/csv' }));
-    const reportKey = await until('the import report', 5_000, async () =>
+    const reportKey = await until('the import report', 30_000, async () =>
       (await reportsUnder(s3, info.bucket, 'results/demo/from_sdk.')).find((k) => k.endsWith('.json')),
     );
     timings.uploadToReport = Date.now() - uploaded;

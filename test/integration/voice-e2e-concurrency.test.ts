@@ -1,14 +1,13 @@
 /**
- * 200 and then 1,000 calls at once through the local stack's HTTP server (SPEC §6 "Fast", §9
- * one record per call): free, required with a valid code, optional skipped, blocked and
- * emergency calls interleaved, their callbacks in every order, each call checked for what its
- * caller heard and for exactly one usage record — counted the way the export reads them, by
- * the account's local day.
+ * 100 calls at once through the local stack's HTTP server (one record per call): free,
+ * required with a valid code, optional skipped, blocked and emergency calls interleaved, their
+ * callbacks in every order, each call checked for what its caller heard and for exactly one
+ * usage record — counted the way the export reads them, by the account's local day.
  *
- * A thousand at once is what the local stack's voice concurrency limit is for (infra/local/
- * http.ts `InvocationGate`): without it every webhook starts at once, their DynamoDB requests
- * wait for the SDK's 50 sockets past the connection timeout, and hundreds of callers hear the
- * apology while status callbacks fail and take their usage records with them.
+ * Nothing here depends on how fast the machine is: more calls than the local stack's voice
+ * concurrency limit (infra/local/http.ts `InvocationGate`) so that some wait their turn, and no
+ * deadline but the test's own. The 200- and 1,000-call bursts, and how fast they go, are in
+ * `npm run bench` (bench/voice.bench.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePrompts } from '../../functions/core/prompts.ts';
@@ -68,7 +67,7 @@ const EXPECTED: Record<Kind, { readonly heard: number; readonly dial: string | u
   emergency: { heard: 1, dial: '911', record: { codeStatus: 'exempt', outcome: 'completed', destinationClass: 'emergency' } },
 };
 
-describe.each([200, 1000])('%i simultaneous calls', (CALLS) => {
+describe.each([100])('%i simultaneous calls', (CALLS) => {
   it('gives every call the right answer and exactly one usage record', async () => {
     const since = new Date(Date.now() - 60_000);
     const plan = Array.from({ length: CALLS }, (_, i) => ({ kind: KINDS[i % KINDS.length] as Kind, i }));
@@ -104,12 +103,12 @@ describe.each([200, 1000])('%i simultaneous calls', (CALLS) => {
 
     // Every emergency call raised its alert.
     const emergencies = new Set(runs.filter((r) => r.kind === 'emergency').map((r) => r.run.callSid));
-    const alerted = await until('an alert for every emergency call', 20_000, async () => {
+    const alerted = await until('an alert for every emergency call', 60_000, async () => {
       const seen = new Set((await e2e.alerts()).filter((a) => a.kind === 'emergency' && emergencies.has(a.callSid)).map((a) => a.callSid));
       return seen.size === emergencies.size ? seen : undefined;
     });
     expect(alerted.size).toBe(CALLS / KINDS.length);
     const gate = e2e.stack.routes.gate('tollgate-voice');
     console.info(`${CALLS} calls, ${runs.reduce((n, r) => n + r.run.replies.length, 0)} webhooks, in ${Math.round(ms)} ms; at most ${gate?.maxActive} handled and ${gate?.maxWaiting} waiting at once`);
-  }, 120_000);
+  }, 300_000);
 });

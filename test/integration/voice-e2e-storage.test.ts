@@ -124,7 +124,7 @@ describe('with storage stopped in the middle of calls', () => {
     expect(reply.heard?.dial).toMatchObject({ number: '911', callerId: '+14155550100' });
     // The record cannot wait on storage: the answer goes out within the side-work budget.
     expect(ms).toBeLessThan(2_000);
-    const alert = await until('the emergency alert', 5_000, async () => (await alerts()).find((a) => a.callSid === outageEmergencySid));
+    const alert = await until('the emergency alert', 30_000, async () => (await alerts()).find((a) => a.callSid === outageEmergencySid));
     expect(alert).toMatchObject({ kind: 'emergency', account: 'acme', user: 'client:alice', destination: '911' });
   });
 
@@ -138,7 +138,7 @@ describe('with storage stopped in the middle of calls', () => {
       expect(reply.heard?.dial?.number, to).toBe(to);
       expect(reply.heard?.dial?.callerId, to).toMatch(/^\+[1-9][0-9]+$/);
     }
-    expect(await until('the alert', 5_000, async () => (await alerts()).find((a) => a.callSid === sids[0]))).toMatchObject({ verified: false });
+    expect(await until('the alert', 30_000, async () => (await alerts()).find((a) => a.callSid === sids[0]))).toMatchObject({ verified: false });
     // The second unverified request of the same Account SID within the minute is folded into the next alert.
     expect((await alerts()).some((a) => a.callSid === sids[1])).toBe(false);
   });
@@ -164,7 +164,7 @@ describe('with storage stopped in the middle of calls', () => {
 
   it('records the emergency call answered during the outage from its callbacks once storage is back', async () => {
     dynamo = await startDynalite({ path: join(home, 'dynamodb'), port: dynamoPort });
-    await until('storage to answer', 10_000, async () => ((await stores.accounts.listAccounts().catch(() => undefined)) === undefined ? undefined : true));
+    await until('storage to answer', 30_000, async () => ((await stores.accounts.listAccounts().catch(() => undefined)) === undefined ? undefined : true));
     const common = twilio.common(outageEmergencySid, 'client:alice', '911');
     const done = await twilio.post('/voice/dial-complete', { ...common, CallStatus: 'in-progress', DialCallStatus: 'completed', DialCallDuration: '240' });
     expect(done.heard?.hangup).toBe(true);
@@ -214,8 +214,8 @@ describe('with the emergency record slower than the emergency answer', () => {
 
       released = true;
       release();
-      await until('the held write to settle and the call to be read again', 5_000, () => (heldSettled && readsAfterRelease > 0 ? true : undefined));
-      const raised = await until('the emergency alert', 5_000, async () => {
+      await until('the held write to settle and the call to be read again', 30_000, () => (heldSettled && readsAfterRelease > 0 ? true : undefined));
+      const raised = await until('the emergency alert', 30_000, async () => {
         const mine = (await alerts()).filter((a) => a.callSid === sid);
         return mine.length > 0 ? mine : undefined;
       });

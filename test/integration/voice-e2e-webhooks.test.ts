@@ -105,7 +105,7 @@ describe('signatures and refusals (SPEC §6, §10)', () => {
     expect(reply.status).toBe(200);
     expect(reply.contentType).toMatch(/^text\/xml\b/);
     expect(reply.heard?.dial?.number).toBe('911');
-    const alert = await until('the emergency alert', 5_000, async () => (await e2e.alerts()).find((a) => a.callSid === sid));
+    const alert = await until('the emergency alert', 30_000, async () => (await e2e.alerts()).find((a) => a.callSid === sid));
     // The caller ID the dial carried (the account's, from settings in memory, or the deployment's), never the unverified From.
     expect(alert).toMatchObject({ kind: 'emergency', verified: false, destination: '911', user: 'client:alice' });
     expect(alert?.callerId).toBe(reply.heard?.dial?.callerId);
@@ -262,7 +262,7 @@ describe('lockout across calls (SPEC §6)', () => {
     expect(second.heard).toHaveLength(3);
     expect(second.heard.at(-1)).toEqual({ says: [GP().lockedOut], hangup: true });
     expect(await e2e.record(second.callSid)).toMatchObject({ codeStatus: 'locked-out', outcome: 'blocked', attempts: 2 });
-    const lockAlert = await until('the lockout alert', 5_000, async () => (await e2e.alerts()).find((a) => a.kind === 'lockout' && a.callSid === second.callSid));
+    const lockAlert = await until('the lockout alert', 30_000, async () => (await e2e.alerts()).find((a) => a.kind === 'lockout' && a.callSid === second.callSid));
     expect(lockAlert).toMatchObject({ account: 'guarded', user, verified: true });
     expect(JSON.stringify(lockAlert)).not.toMatch(/5555|4444/);
 
@@ -283,12 +283,12 @@ describe('lockout across calls (SPEC §6)', () => {
     const free = await guarded.twilio.call({ from: user, to: NEW_YORK });
     expect(free.dial?.number).toBe(NEW_YORK);
     expect(await e2e.record(free.callSid)).toMatchObject({ codeStatus: 'none', outcome: 'completed' });
-    const emergencyRecord = await until('the emergency record', 5_000, async () => {
+    const emergencyRecord = await until('the emergency record', 30_000, async () => {
       const r = await e2e.record(emergency.callSid);
       return r?.outcome === undefined ? undefined : r;
     });
     expect(emergencyRecord).toMatchObject({ destinationClass: 'emergency', codeStatus: 'exempt', outcome: 'completed' });
-    const emergencyAlert = await until('the emergency alert', 5_000, async () => (await e2e.alerts()).find((a) => a.kind === 'emergency' && a.callSid === emergency.callSid));
+    const emergencyAlert = await until('the emergency alert', 30_000, async () => (await e2e.alerts()).find((a) => a.kind === 'emergency' && a.callSid === emergency.callSid));
     expect(emergencyAlert).toMatchObject({ account: 'guarded', user, destination: '911', verified: true });
 
     // Another user of the account is not affected.

@@ -56,7 +56,7 @@ export interface ImportHarness {
   upload(key: string, body: string | Uint8Array): Promise<ImportReport[]>;
   /** Deliver an event (again) to the real handler, as S3 or SQS would. */
   deliver(event: S3Event): Promise<ImportReport[]>;
-  /** The last event forwarded for this key. */
+  /** The last event forwarded for an upload of this key by the test (not for a redacted copy the import wrote). */
   lastEvent(key: string): S3Event;
   /** The account's codes, as the store lists them (key order). */
   codes(account: string): Promise<CodeItem[]>;
@@ -94,6 +94,8 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
   };
 
   const events: S3Event[] = [];
+  /** ETags of the uploads the test made, to tell its events from those of the redacted copies the import writes. */
+  const uploaded = new Set<string>();
   const waiters = new Map<string, Waiter[]>();
   const deliver = (event: S3Event): Promise<ImportReport[]> => {
     // Each delivery happens a second after the last, so report names (second resolution) differ.
@@ -137,7 +139,8 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
           })
         : Promise.resolve([]);
       try {
-        await s3.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: body }));
+        const put = await s3.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: body }));
+        if (put.ETag !== undefined) uploaded.add(put.ETag.replace(/"/g, ''));
         return await imported;
       } finally {
         clearTimeout(timer);
@@ -146,7 +149,7 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
     deliver,
     lastEvent(key) {
       const encoded = encodeS3Key(key);
-      const found = events.findLast((e) => e.Records?.[0]?.s3?.object?.key === encoded);
+      const found = events.findLast((e) => e.Records?.[0]?.s3?.object?.key === encoded && uploaded.has(String(e.Records[0].s3?.object?.eTag ?? '').replace(/"/g, '')));
       if (found === undefined) throw new Error(`no event was forwarded for ${key}`);
       return found;
     },
