@@ -3,6 +3,7 @@
  * it. Failures the user can act on are one line on stderr and a non-zero exit status.
  */
 import { accountsCommands } from './commands/accounts.ts';
+import { adminCommands } from './commands/admin.ts';
 import { callCommand } from './commands/call.ts';
 import { callsCommands } from './commands/calls.ts';
 import { codesCommands } from './commands/codes.ts';
@@ -14,7 +15,7 @@ import { usersCommands } from './commands/users.ts';
 import { CliError, type CliIo } from './io.ts';
 import { isConnectionError } from './transfer.ts';
 
-export const COMMANDS: readonly Command[] = [devCommand, callCommand, ...settingsCommands, ...codesCommands, ...usersCommands, ...usageCommands, ...callsCommands, ...accountsCommands];
+export const COMMANDS: readonly Command[] = [devCommand, callCommand, ...settingsCommands, ...codesCommands, ...usersCommands, ...usageCommands, ...callsCommands, ...adminCommands, ...accountsCommands];
 
 /** In SPEC §10, arriving with later issues. */
 const LATER: Record<string, string> = {};

@@ -14,6 +14,7 @@ import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { reportTimestamp, routeImportKey, type ImportReport } from '../functions/services/importer.ts';
 import { encodeS3Key } from '../infra/local/bucket-events.ts';
+import { ACTOR_METADATA } from '../functions/services/importer.ts';
 import { CliError, type CliIo } from './io.ts';
 import { formatBytes, formatReport, StatusLine } from './output.ts';
 import type { Target } from './target.ts';
@@ -62,7 +63,13 @@ export function fileStamp(at = new Date()): string {
  * A deployed stack's queue cannot be looked into from here: the wait goes on until the
  * timeout (20 minutes unless given), and a dead-lettered import shows as the stack's alarm.
  */
-export async function uploadAndWait(io: CliIo, target: Target, key: string, source: UploadSource, options: { readonly timeoutSeconds?: number } = {}): Promise<ImportResult> {
+export async function uploadAndWait(
+  io: CliIo,
+  target: Target,
+  key: string,
+  source: UploadSource,
+  options: { readonly timeoutSeconds?: number; readonly actor?: string } = {},
+): Promise<ImportResult> {
   const route = routeImportKey(key);
   if ('error' in route) throw new Error(`not an import key: ${key} (${route.error})`);
   const info = target.info;
@@ -81,7 +88,8 @@ export async function uploadAndWait(io: CliIo, target: Target, key: string, sour
   try {
     const upload = new Upload({
       client: target.s3,
-      params: { Bucket: target.bucket, Key: key, Body: body, ContentType: source.contentType },
+      // Who made the change rides with the file; the import writes it into the report (the audit trail).
+      params: { Bucket: target.bucket, Key: key, Body: body, ContentType: source.contentType, ...(options.actor === undefined ? {} : { Metadata: { [ACTOR_METADATA]: encodeURIComponent(options.actor) } }) },
       partSize: PART_SIZE,
       queueSize: 4,
     });

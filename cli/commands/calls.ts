@@ -5,8 +5,7 @@ import { tagCall } from '../../functions/services/tagging.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
 import type { Target } from '../target.ts';
 import { TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
-import { expectPositionals, flag, parseCommand, str, targetFlags, withTarget, type Command } from './common.ts';
-import { osUser } from './usage.ts';
+import { expectPositionals, flag, osUser, parseCommand, str, targetFlags, withTarget, type Command } from './common.ts';
 
 const CALL_SID = /^CA[0-9a-f]{32}$/i;
 // Values come from Twilio's form posts; a terminal must not run escape sequences in them.

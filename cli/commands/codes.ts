@@ -16,8 +16,7 @@ import { checkCodesFile } from '../../functions/services/import-check.ts';
 import { formatRowError, plural, StatusLine, TableWriter } from '../output.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
 import { fileStamp, importKey, printReport, uploadAndWait } from '../transfer.ts';
-import { timeoutOption } from './settings.ts';
-import { expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
+import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
 
 export { EXPORT_COLUMNS };
 
@@ -55,7 +54,7 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
       ...TARGET_OPTIONS,
       replace: { type: 'boolean' },
       'dry-run': { type: 'boolean' },
-      timeout: { type: 'string' },
+      ...CHANGE_OPTIONS,
     });
     if (parsed === undefined) return 0;
     const [file] = expectPositionals(this, parsed.positionals, ['FILE']) as [string];
@@ -70,7 +69,7 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
         return printCheck(io, file, account, mode, result);
       }
       const key = importKey(account, mode === 'replace' ? 'codes-replace' : 'codes', file);
-      const report = await uploadAndWait(io, target, key, { file: path, contentType: 'text/csv' }, timeoutOption(parsed.values));
+      const report = await uploadAndWait(io, target, key, { file: path, contentType: 'text/csv' }, changeOptions(io, parsed.values));
       return printReport(io, target, report);
     });
   },
@@ -257,7 +256,7 @@ ${TARGET_HELP}`,
       expires: { type: 'string' },
       'caller-ids': { type: 'string' },
       disabled: { type: 'boolean' },
-      timeout: { type: 'string' },
+      ...CHANGE_OPTIONS,
     });
     if (parsed === undefined) return 0;
     const v = parsed.values;
@@ -296,7 +295,7 @@ ${TARGET_HELP}`,
       const columns = Object.keys(fields).filter((c) => c in CODE_COLUMNS);
       const body = csvLine(columns, { formulaSafe: false }) + csvLine(columns.map((c) => fields[c] ?? ''), { formulaSafe: false });
       const key = `imports/${account}/codes/cli-add-${fileStamp()}.csv`;
-      const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, timeoutOption(v));
+      const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, changeOptions(io, v));
       const exit = printReport(io, target, result);
       if (exit === 0) {
         const r = result.report;
@@ -324,7 +323,7 @@ Options:
 
 ${TARGET_HELP}`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, yes: { type: 'boolean', short: 'y' }, timeout: { type: 'string' } });
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, yes: { type: 'boolean', short: 'y' }, ...CHANGE_OPTIONS });
     if (parsed === undefined) return 0;
     const codes = [...new Set(parsed.positionals.map((c) => c.trim()))];
     if (codes.length === 0) throw usageError('tollgate codes delete: name at least one CODE (see tollgate codes delete --help)');
@@ -345,7 +344,7 @@ ${TARGET_HELP}`,
       }
       const body = csvLine(['code', 'action'], { formulaSafe: false }) + codes.map((c) => csvLine([c, 'delete'], { formulaSafe: false })).join('');
       const key = `imports/${account}/codes/cli-delete-${fileStamp()}.csv`;
-      const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, timeoutOption(parsed.values));
+      const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, changeOptions(io, parsed.values));
       const exit = printReport(io, target, result);
       if (exit === 0) {
         const missing = result.report.unchanged;

@@ -1,5 +1,6 @@
 /** What every command shares: argument parsing with one-line errors, and the target's lifetime. */
 import { readFile } from 'node:fs/promises';
+import { userInfo } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { awsDataError } from '../aws-target.ts';
@@ -103,4 +104,51 @@ export function fileError(file: string, err: unknown): CliError {
   if (code === 'EISDIR') return new CliError(`cannot read ${file}: it is a folder, not a file`);
   if (code === 'EACCES') return new CliError(`cannot read ${file}: permission denied`);
   return new CliError(`cannot read ${file}: ${(err as Error).message}`, { cause: err });
+}
+
+/** Who runs the CLI, for tags, the export lock and the audit trail: $USER (or %USERNAME%), else the OS account. */
+export function osUser(io: CliIo): string {
+  let name = io.env.USER ?? io.env.USERNAME;
+  if (name === undefined || name.trim() === '') {
+    try {
+      name = userInfo().username;
+    } catch {
+      // No passwd entry (some containers).
+      name = undefined;
+    }
+  }
+  return name === undefined || name.trim() === '' ? 'unknown' : name.trim();
+}
+
+/** The options of every command that changes data: how long to wait for the report, and who makes the change. */
+export const CHANGE_OPTIONS = { timeout: { type: 'string' }, as: { type: 'string' } } as const;
+
+export const CHANGE_HELP = `  --as NAME        who makes the change, for the audit trail (default: your user name, $USER)
+  --timeout SECONDS  how long to wait for the import report`;
+
+const MAX_ACTOR = 100;
+
+/** `--timeout` and `--as`, checked: what {@link uploadAndWait} takes. */
+export function changeOptions(io: CliIo, values: Record<string, unknown>): { timeoutSeconds?: number; actor: string } {
+  const raw = str(values, 'timeout');
+  const actor = (str(values, 'as') ?? osUser(io)).trim();
+  if (actor === '' || actor.length > MAX_ACTOR || /[\u0000-\u001f\u007f-\u009f]/.test(actor)) {
+    throw usageError(`--as: give a name of 1 to ${MAX_ACTOR} printable characters`);
+  }
+  if (raw === undefined) return { actor };
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1) throw new CliError(`--timeout ${raw}: give a whole number of seconds, at least 1`, { exitCode: 2 });
+  return { timeoutSeconds: n, actor };
+}
+
+/**
+ * A caller's identity typed in full — `client:alice`, `sip:alice@acme.sip.twilio.com` or an
+ * E.164 number — or a usage error that shows those forms (a bare `alice` could be any of them).
+ */
+export function requireIdentity(command: { readonly name: string }, value: string): string {
+  const v = value.trim();
+  if (/^client:[^\s]+$/i.test(v) || /^sips?:[^\s@]+@[^\s@]+$/i.test(v) || /^\+[1-9][0-9]{1,14}$/.test(v)) return v;
+  throw usageError(
+    `tollgate ${command.name}: "${v.slice(0, 60)}" is not an identity: write it in full, as client:alice (Voice SDK), sip:alice@acme.sip.twilio.com (SIP domain) or +14155550123 (a number)`,
+  );
 }

@@ -3,7 +3,7 @@ import { parseSettingsText, settingsJsonSchema } from '../../functions/core/sett
 import { CliError, usageError } from '../io.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { printReport, uploadAndWait } from '../transfer.ts';
-import { expectPositionals, parseCommand, readUserFile, str, targetFlags, withTarget, type Command } from './common.ts';
+import { CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withTarget, type Command } from './common.ts';
 
 function problemsText(file: string, problems: readonly { path: string; message: string }[]): string {
   return `${file} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`;
@@ -48,7 +48,7 @@ ${TARGET_HELP}
 
 Exit status: 0 applied, 1 not valid or rejected, 2 usage error.`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, timeout: { type: 'string' } });
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, ...CHANGE_OPTIONS });
     if (parsed === undefined) return 0;
     const [file] = expectPositionals(this, parsed.positionals, ['FILE']) as [string];
     const bytes = await readUserFile(io, file);
@@ -65,7 +65,7 @@ Exit status: 0 applied, 1 not valid or rejected, 2 usage error.`,
     }
     return withTarget(io, targetFlags(parsed.values), async (target) => {
       const key = `imports/${account}/settings.json`;
-      const report = await uploadAndWait(io, target, key, { body: bytes, contentType: 'application/json' }, timeoutOption(parsed.values));
+      const report = await uploadAndWait(io, target, key, { body: bytes, contentType: 'application/json' }, changeOptions(io, parsed.values));
       return printReport(io, target, report);
     });
   },
@@ -106,13 +106,5 @@ Prints the JSON Schema of the settings document. Save it and point your editor a
     return 0;
   },
 };
-
-export function timeoutOption(values: Record<string, unknown>): { timeoutSeconds?: number } {
-  const raw = str(values, 'timeout');
-  if (raw === undefined) return {};
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < 1) throw new CliError(`--timeout ${raw}: give a whole number of seconds, at least 1`, { exitCode: 2 });
-  return { timeoutSeconds: n };
-}
 
 export const settingsCommands: readonly Command[] = [validate, apply, show, schema];

@@ -1,7 +1,7 @@
 /** `tollgate usage export` and `tollgate usage download` (SPEC §9, §10). */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
-import { hostname, userInfo } from 'node:os';
+import { hostname } from 'node:os';
 import { basename, join, relative } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
@@ -15,21 +15,9 @@ import type { Logger } from '../../functions/services/logger.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
 import { formatBytes, plural, StatusLine } from '../output.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
-import { expectPositionals, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
+import { expectPositionals, flag, osUser, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
 
-/** Who runs the CLI, for tags and the export lock: $USER (or %USERNAME%), else the OS account. */
-export function osUser(io: CliIo): string {
-  let name = io.env.USER ?? io.env.USERNAME;
-  if (name === undefined || name.trim() === '') {
-    try {
-      name = userInfo().username;
-    } catch {
-      // No passwd entry (some containers).
-      name = undefined;
-    }
-  }
-  return name === undefined || name.trim() === '' ? 'unknown' : name.trim();
-}
+export { osUser };
 
 /** Exporter dependencies over the target, with progress on the status line. */
 function exporterDeps(io: CliIo, target: Target, status: StatusLine): ExporterDeps {

@@ -5,8 +5,7 @@ import { checkUsersFile } from '../../functions/services/import-check.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { importKey, printReport, uploadAndWait } from '../transfer.ts';
 import { printCheck } from './codes.ts';
-import { expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
-import { timeoutOption } from './settings.ts';
+import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
 
 const importCmd: Command = {
   name: 'users import',
@@ -29,7 +28,7 @@ ${TARGET_HELP}
 
 Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, 'dry-run': { type: 'boolean' }, timeout: { type: 'string' } });
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, 'dry-run': { type: 'boolean' }, ...CHANGE_OPTIONS });
     if (parsed === undefined) return 0;
     const [file] = expectPositionals(this, parsed.positionals, ['FILE']) as [string];
     const path = userPath(io, file);
@@ -44,7 +43,7 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
         const result = await checkUsersFile(createReadStream(path), await accountSettings(target, account));
         return printCheck(io, file, account, 'merge', result);
       }
-      const report = await uploadAndWait(io, target, importKey(account, 'users', file), { file: path, contentType: 'text/csv' }, timeoutOption(parsed.values));
+      const report = await uploadAndWait(io, target, importKey(account, 'users', file), { file: path, contentType: 'text/csv' }, changeOptions(io, parsed.values));
       return printReport(io, target, report);
     });
   },

@@ -141,6 +141,10 @@ export interface LockoutStore {
     user: string,
     change: (current: LockoutRecord | undefined) => LockoutRecord,
   ): Promise<{ readonly before: LockoutRecord | undefined; readonly after: LockoutRecord }>;
+  /** Every record of the account that still locks code entry at `now` (the account-wide throttle's included). */
+  listLocked(account: string, now: Date): AsyncIterable<{ readonly user: string; readonly record: LockoutRecord }>;
+  /** Forget a record: code entry is open again and its failures are forgotten. */
+  clear(account: string, user: string): Promise<void>;
 }
 
 /** What the import function has applied, per object version (idempotency, SPEC §8). */

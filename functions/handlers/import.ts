@@ -16,12 +16,14 @@ import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
 import { secretBindings } from '../adapters/twilio/tokens.ts';
 import { bucketConfig, logLevel, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
-import { importObject, type ImporterDeps, type ImportReport, type ObjectRef } from '../services/importer.ts';
+import { ACTOR_METADATA, importObject, type ImporterDeps, type ImportReport, type ObjectRef } from '../services/importer.ts';
 import { makeLogger } from '../services/logger.ts';
 
 /** The parts of an S3 event notification record the import reads. */
 export interface S3EventRecord {
   readonly eventName?: string;
+  /** Who uploaded the object (AWS: `AWS:AIDA…`, the IAM principal). */
+  readonly userIdentity?: { readonly principalId?: string };
   readonly s3?: {
     readonly bucket?: { readonly name?: string };
     readonly object?: { readonly key?: string; readonly versionId?: string; readonly eTag?: string; readonly size?: number; readonly sequencer?: string };
@@ -60,6 +62,7 @@ export function objectRefs(event: S3Event): ObjectRef[] {
       ...(obj?.size === undefined ? {} : { size: obj.size }),
       // A string in S3's events; s3rver's is a number (Date.now()).
       ...(obj?.sequencer ? { sequencer: String(obj.sequencer) } : {}),
+      ...(record.userIdentity?.principalId ? { principal: record.userIdentity.principalId } : {}),
     });
   }
   return refs;
@@ -132,13 +135,22 @@ export function s3Objects(s3: S3Client, bucket: string): ImporterDeps['objects']
       if (ref.versionId !== undefined) await remove(ref);
     },
     remove,
-    async isRedactedCopy(ref) {
+    async describe(ref) {
       const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, ...(ref.versionId === undefined ? {} : { VersionId: ref.versionId }) })).catch(() => undefined);
-      // Unversioned, the key may hold another upload by now: the mark is this event's only if the ETag is.
-      if (ref.versionId === undefined && ref.eTag !== undefined && unquote(head?.ETag) !== unquote(ref.eTag)) return false;
-      return head?.Metadata?.[REDACTED_MARK] !== undefined;
+      // Unversioned, the key may hold another upload by now: its metadata is this event's only if the ETag is.
+      if (head === undefined || (ref.versionId === undefined && ref.eTag !== undefined && unquote(head.ETag) !== unquote(ref.eTag))) return { redacted: false };
+      const actor = head.Metadata?.[ACTOR_METADATA];
+      return { redacted: head.Metadata?.[REDACTED_MARK] !== undefined, ...(actor === undefined ? {} : { actor: decodeActor(actor) }) };
     },
   };
+}
+
+function decodeActor(value: string): string {
+  try {
+    return decodeURIComponent(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 100);
+  } catch {
+    return value.slice(0, 100);
+  }
 }
 
 function unquote(eTag: string | undefined): string | undefined {

@@ -40,7 +40,15 @@ export interface ImportReport {
   readonly errors: readonly RowError[];
   readonly startedAt: string;
   readonly finishedAt: string;
+  /**
+   * Who made the change: the name the CLI or the console uploaded it as, the uploader's AWS
+   * principal from the event, or both (`alice via AWS:AIDA…`); `unknown` when neither is known.
+   */
+  readonly actor: string;
 }
+
+/** The object metadata the CLI and the console name the person making a change in (URI-encoded). */
+export const ACTOR_METADATA = 'tollgate-actor';
 
 /** Where the object lives and which version of it to read. */
 export interface ObjectRef {
@@ -54,6 +62,16 @@ export interface ObjectRef {
    * which must be applied again) from a duplicate event (which must not).
    */
   readonly sequencer?: string;
+  /** The uploader's principal, as S3's event names it (`userIdentity.principalId`). */
+  readonly principal?: string;
+}
+
+/** What the object says about itself (its metadata). */
+export interface ObjectFacts {
+  /** A redacted copy the import itself wrote: there is nothing in it to import. */
+  readonly redacted: boolean;
+  /** The person the CLI or console uploaded it for. */
+  readonly actor?: string;
 }
 
 export interface ImporterDeps {
@@ -67,8 +85,8 @@ export interface ImporterDeps {
     replaceRedacted(ref: ObjectRef, lines: AsyncIterable<string>): Promise<void>;
     /** Permanently delete the version that was read (in an unversioned bucket: the object, if it is still that upload). */
     remove(ref: ObjectRef): Promise<void>;
-    /** True for a redacted copy the import itself wrote: there is nothing in it to import. */
-    isRedactedCopy(ref: ObjectRef): Promise<boolean>;
+    /** The object's own facts (metadata) for the version the event names. */
+    describe(ref: ObjectRef): Promise<ObjectFacts>;
   };
   readonly accounts: AccountStore;
   readonly users: UserStore;
@@ -198,15 +216,17 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     if (ref.key.endsWith('/')) return undefined; // a "folder" made by a console: nothing to import
     deps.log.warn('import skipped', { key: ref.key, reason: route.error });
     if (route.account === undefined) return undefined;
-    const report = rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]);
+    const report = { ...rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]), actor: actorOf(await deps.objects.describe(ref), ref) };
     await deps.objects.writeReport(reportKey(route.account, baseName(ref.key.split('/').pop() ?? 'import'), startedAt), report);
     return report;
   }
 
-  if (route.kind === 'codes' && (await deps.objects.isRedactedCopy(ref))) {
+  const facts = await deps.objects.describe(ref);
+  if (facts.redacted) {
     deps.log.info('import skipped: a redacted copy this import wrote', { key: ref.key });
     return undefined;
   }
+  const actor = actorOf(facts, ref);
   const version = ledgerVersion(ref);
   const seen = await deps.ledger.get(route.account, ref.key, version);
   if (seen !== undefined && (seen.status === 'applied' || seen.status === 'rejected')) {
@@ -230,10 +250,11 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     const order = await deps.ledger.acquire(route.account, ref.key, version, startedAt, lease);
     if (!order.acquired) throw new ImportInProgressError(ref.key);
     held = true;
-    report =
+    const outcome =
       ref.sequencer !== undefined && order.lastApplied !== undefined && compareSequencers(ref.sequencer, order.lastApplied) < 0
         ? superseded(ref, route, startedAt, deps.now())
         : await run(deps, route, ref, startedAt);
+    report = { ...outcome, actor };
     key = reportKey(route.account, route.name, startedAt);
     await deps.objects.writeReport(key, report);
     await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
@@ -260,6 +281,14 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
   return report;
 }
 
+/** Who the report names: the uploader's own name, its AWS principal, or both when they differ. */
+function actorOf(facts: ObjectFacts, ref: ObjectRef): string {
+  const named = facts.actor?.trim();
+  const principal = ref.principal?.trim();
+  if (named !== undefined && named !== '' && principal !== undefined && principal !== '' && principal !== named) return `${named} via ${principal}`;
+  return (named || principal) ?? 'unknown';
+}
+
 /**
  * What the ledger records an import under: the version ID in a versioned bucket (AWS). In an
  * unversioned one (s3rver locally) the ETag alone would take an admin's second upload of the
@@ -272,7 +301,7 @@ export function ledgerVersion(ref: ObjectRef): string {
   return parts.filter((p) => p !== undefined).join('@') || 'unversioned';
 }
 
-async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date): Promise<Outcome> {
   if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt);
   const settings = await deps.accounts.getSettings(route.account);
   if (settings === undefined) {
@@ -290,8 +319,11 @@ async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, start
     : importUsers(deps, settings, ref, startedAt);
 }
 
+/** A report before it names who made the change. */
+type Outcome = Omit<ImportReport, 'actor'>;
+
 /** The report of an upload whose event arrived after a newer upload of the same key was applied. */
-function superseded(ref: ObjectRef, route: ImportRoute, startedAt: Date, finishedAt: Date): ImportReport {
+function superseded(ref: ObjectRef, route: ImportRoute, startedAt: Date, finishedAt: Date): Outcome {
   const mode = route.kind === 'codes' ? route.mode : route.kind === 'settings' ? 'replace' : 'merge';
   return rejected(ref, mode, startedAt, finishedAt, [
     {
@@ -305,7 +337,7 @@ function superseded(ref: ObjectRef, route: ImportRoute, startedAt: Date, finishe
   ]);
 }
 
-function rejected(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, errors: readonly RowError[], rows = 0, count = errors.length): ImportReport {
+function rejected(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, errors: readonly RowError[], rows = 0, count = errors.length): Outcome {
   return {
     file: ref.key,
     versionId: ref.versionId ?? null,
@@ -323,7 +355,7 @@ function rejected(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, fi
   };
 }
 
-function applied(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, c: Counts): ImportReport {
+function applied(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, finishedAt: Date, c: Counts): Outcome {
   return {
     file: ref.key,
     versionId: ref.versionId ?? null,
@@ -344,7 +376,7 @@ function applied(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, fin
 // ---------------------------------------------------------------------------------------
 // settings.json
 
-async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRef, startedAt: Date): Promise<Outcome> {
   const text = await readText(await deps.objects.read(ref), MAX_SETTINGS_BYTES);
   if (text === undefined) {
     return rejected(ref, 'replace', startedAt, deps.now(), [
@@ -433,11 +465,11 @@ async function* chunks<T>(source: AsyncIterable<T>, size: number): AsyncIterable
   if (chunk.length > 0) yield chunk;
 }
 
-async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<Outcome> {
   const account = settings.account;
   const pass1 = await checkCodesFile(await deps.objects.read(ref), settings, mode);
   // A rejected codes file leaves the bucket: it may hold authorization digits (docs/security.md).
-  const refuse = async (errors: readonly RowError[], rows: number, count: number): Promise<ImportReport> => {
+  const refuse = async (errors: readonly RowError[], rows: number, count: number): Promise<Outcome> => {
     await deps.objects.remove(ref);
     return rejected(ref, mode, startedAt, deps.now(), errors, rows, count);
   };
@@ -587,7 +619,7 @@ async function applyCodeChunk(
 // ---------------------------------------------------------------------------------------
 // users
 
-async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRef, startedAt: Date): Promise<ImportReport> {
+async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRef, startedAt: Date): Promise<Outcome> {
   const pass1 = await checkUsersFile(await deps.objects.read(ref), settings);
   if (pass1.errorCount > 0) return rejected(ref, 'merge', startedAt, deps.now(), pass1.errors, pass1.rows, pass1.errorCount);
   const validate = userRowCheck(settings);

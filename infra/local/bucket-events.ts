@@ -38,7 +38,9 @@ export function importNotification(event: { readonly Records?: readonly unknown[
     if (record.s3?.bucket?.name !== bucket) continue;
     const key = record.s3.object?.key;
     if (key === undefined || !key.startsWith(IMPORTS_PREFIX)) continue;
-    records.push({ ...record, s3: { ...record.s3, object: { ...record.s3.object, key: encodeS3Key(key) } } });
+    // s3rver names a random principal: locally the person is the one the CLI names (`--as`).
+    const { userIdentity: _random, ...rest } = record;
+    records.push({ ...rest, s3: { ...record.s3, object: { ...record.s3.object, key: encodeS3Key(key) } } });
   }
   return records.length === 0 ? undefined : { Records: records };
 }

@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, type S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
+import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
+import { ACCOUNT_THROTTLE } from '../../functions/core/lockout.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
 import { cliRunner, type CliRunner } from './support/cli-io.ts';
@@ -378,5 +381,45 @@ describe('tollgate accounts bind', () => {
 
     expect((await tollgate(['accounts', 'bind', 'AC1', 'bind-two'])).stderr).toMatch(/not a Twilio Account SID/);
     expect((await tollgate(['accounts', 'bind', sid, 'nobody'])).stderr).toMatch(/there is no account "nobody"/);
+  });
+});
+
+describe('tollgate lockouts and tollgate audit', () => {
+  it('lists who is locked out, unlocks them as a named person, and shows each change in the audit trail', async () => {
+    expect((await tollgate(['lockouts', 'list', '--account', 'acme'])).stdout).toBe('nobody is locked out of code entry in acme\n');
+    // Two locks, as the voice function leaves them: a caller's and the account-wide throttle's.
+    const client = makeDynamoClient({ endpoint: stack.dynamodbEndpoint });
+    const { lockouts } = makeDynamoStores({ client, tables: stack.tables });
+    const until = new Date(Date.now() + 30 * 60_000).toISOString();
+    await lockouts.put('acme', 'sip:bob@acme.sip.twilio.com', { windowStart: new Date().toISOString(), failures: 0, lockedUntil: until });
+    await lockouts.put('acme', ACCOUNT_THROTTLE, { windowStart: new Date().toISOString(), failures: 0, lockedUntil: until });
+    client.destroy();
+
+    const listed = await tollgate(['lockouts', 'list', '--account', 'acme']);
+    expect(listed.stdout).toMatch(/^USER\s+LOCKED UNTIL$/m);
+    expect(listed.stdout).toMatch(/^sip:bob@acme\.sip\.twilio\.com\s+\d{4}-\d\d-\d\dT/m);
+    expect(listed.stdout).toMatch(/^account-wide \(callers not in the users list\)\s+/m);
+
+    const bare = await tollgate(['lockouts', 'clear', 'bob', '--account', 'acme']);
+    expect(bare.code).toBe(2);
+    expect(bare.stderr).toMatch(/client:alice .* sip:alice@acme\.sip\.twilio\.com .* \+14155550123/);
+
+    const cleared = await tollgate(['lockouts', 'clear', 'sip:Bob@ACME.sip.twilio.com:5060', '--as', 'Dana Ops', '--account', 'acme']);
+    expect(cleared.code, cleared.stderr).toBe(0);
+    expect(cleared.stdout).toMatch(/^unlocked sip:bob@acme\.sip\.twilio\.com in acme$/m);
+    expect((await tollgate(['lockouts', 'clear', '--account-wide', '--account', 'acme'])).stdout).toMatch(/^unlocked the account-wide throttle in acme$/m);
+    expect((await tollgate(['lockouts', 'list', '--account', 'acme'])).stdout).toBe('nobody is locked out of code entry in acme\n');
+
+    const trail = await tollgate(['audit', '--account', 'acme']);
+    expect(trail.code, trail.stderr).toBe(0);
+    expect(trail.stdout).toMatch(/^WHEN\s+WHO\s+WHAT\s+OUTCOME$/m);
+    expect(trail.stdout).toMatch(/Dana Ops\s+lockouts\/sip:bob@acme\.sip\.twilio\.com\s+applied: 1 deleted/);
+    expect(trail.stdout).toMatch(/imports\/acme\/settings\.json\s+applied/);
+    const json = (await tollgate(['audit', '--json', '--since', '2000-01-01', '--account', 'acme'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { actor: string; file: string });
+    expect(json.find((r) => r.file === 'lockouts/sip:bob@acme.sip.twilio.com')?.actor).toBe('Dana Ops');
+    // Every change names who made it: the CLI's user (or --as), never "unknown".
+    expect(json.filter((r) => r.actor === 'unknown').map((r) => r.file)).toEqual([]);
+    expect((await tollgate(['audit', '--since', '2999-01-01', '--account', 'acme'])).stdout).toBe('no changes in acme since 2999-01-01\n');
+    expect((await tollgate(['audit', '--since', 'yesterday', '--account', 'acme'])).stderr).toMatch(/give a day as YYYY-MM-DD/);
   });
 });

@@ -151,8 +151,8 @@ describe('S3 events delivered twice and out of order', () => {
           async remove(ref) {
             versions.delete(`${ref.key}@${ref.versionId}`);
           },
-          async isRedactedCopy(ref) {
-            return ref.versionId?.endsWith('-redacted') === true;
+          async describe(ref) {
+            return { redacted: ref.versionId?.endsWith('-redacted') === true };
           },
         },
       };

@@ -136,7 +136,7 @@ describe('authorization code digits', () => {
       read: async () => (async function* () {
         yield Buffer.from(original);
       })(),
-      isRedactedCopy: async () => false,
+      describe: async () => ({ redacted: false }),
     };
     const result = await makeImportHandler({ ...h.deps, objects, codes: failing })({ Records: [{ messageId: 'm1', body: JSON.stringify(again) }] });
     expect(result.batchItemFailures).toEqual([{ itemIdentifier: 'm1' }]);

@@ -14,6 +14,7 @@ import { MAX_REPORTED_ERRORS, reportTimestamp, type ImportCodeStore, type Import
 import { crlf, settingsJson, startImportHarness, type ImportHarness } from './support/bucket.ts';
 
 const REPORT_FIELDS = [
+  'actor',
   'created',
   'deleted',
   'errorCount',
@@ -84,6 +85,8 @@ describe('the import report', () => {
       errors: [],
       startedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
       finishedAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/),
+      // Uploaded without a name and (locally) without an AWS principal.
+      actor: 'unknown',
     });
     expect(Date.parse(report.finishedAt)).toBeGreaterThanOrEqual(Date.parse(report.startedAt));
 

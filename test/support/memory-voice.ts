@@ -78,6 +78,15 @@ export function memoryVoice(options: MemoryVoiceOptions) {
         locks.set(lockKey(account, user), after);
         return { before, after };
       }),
+    async *listLocked(account, now) {
+      for (const [key, record] of locks) {
+        if (key.startsWith(`${account}#`) && record.lockedUntil !== undefined && Date.parse(record.lockedUntil) > now.getTime()) yield { user: key.slice(account.length + 1), record };
+      }
+    },
+    clear: (account, user) =>
+      io(() => {
+        locks.delete(lockKey(account, user));
+      }),
   };
   const lockoutsOf = (account: string, caller: string) => ({ lockout: locks.get(lockKey(account, caller)), accountLockout: locks.get(lockKey(account, ACCOUNT_THROTTLE)) });
   const callContext: CallContextStore = {

@@ -3,10 +3,10 @@
  * is one consistent read and one conditional write), and lockout records. Items carry the
  * TTL attribute `expiresAt`; every read treats an expired item as absent.
  */
-import { GetItemCommand, PutItemCommand, QueryCommand, type DynamoDBClient, type PutItemCommandInput, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type PutItemCommandInput, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
 import type { CallState } from '../../core/callflow.ts';
 import { normalizeIdentity } from '../../core/codes.ts';
-import type { LockoutRecord } from '../../core/lockout.ts';
+import { isLockedOut, type LockoutRecord } from '../../core/lockout.ts';
 import type { CallStore, LockoutStore, StoredCall, StoredCallState, UsageSource } from '../../core/ports.ts';
 import { localDate } from '../../core/time.ts';
 import { fromItem, num, str, toItem, type Item } from './attributes.ts';
@@ -246,6 +246,35 @@ export class DynamoLockoutStore implements LockoutStore {
       }
     }
     throw new Error(`lockout record for ${user}: gave up after repeated write conflicts`);
+  }
+
+  /**
+   * A Scan of the calls table for the account's lockout records: an admin's occasional look,
+   * read page by page (in AWS it reads the whole table, calls included; see docs/operations.md).
+   */
+  async *listLocked(account: string, now: Date): AsyncIterable<{ readonly user: string; readonly record: LockoutRecord }> {
+    const prefix = `LOCK#${account}#`;
+    let ExclusiveStartKey: Item | undefined;
+    do {
+      const out = await this.client.send(
+        new ScanCommand({
+          TableName: this.table,
+          FilterExpression: 'begins_with(pk, :prefix) AND attribute_exists(lockedUntil)',
+          ExpressionAttributeValues: { ':prefix': { S: prefix } },
+          ...(ExclusiveStartKey === undefined ? {} : { ExclusiveStartKey }),
+        }),
+      );
+      for (const item of out.Items ?? []) {
+        const record = toLockout(item, now);
+        const user = str(item, 'pk')?.slice(prefix.length);
+        if (record !== undefined && user !== undefined && isLockedOut(record, now)) yield { user, record };
+      }
+      ExclusiveStartKey = out.LastEvaluatedKey;
+    } while (ExclusiveStartKey !== undefined);
+  }
+
+  async clear(account: string, user: string): Promise<void> {
+    await this.client.send(new DeleteItemCommand({ TableName: this.table, Key: lockKey(account, user) }));
   }
 
   private lockoutItem(account: string, user: string, record: LockoutRecord, version: number): Item {

@@ -107,8 +107,10 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
     for (const record of raw.Records as S3EventRecord[]) {
       const key = record.s3?.object?.key;
       if (key === undefined || !key.startsWith('imports/')) continue;
+      // s3rver's principal is random; the local stack drops it as here.
+      const { userIdentity: _random, ...rest } = record;
       const event: S3Event = {
-        Records: [{ ...record, s3: { ...record.s3, object: { ...record.s3?.object, key: encodeS3Key(key) } } }],
+        Records: [{ ...rest, s3: { ...record.s3, object: { ...record.s3?.object, key: encodeS3Key(key) } } }],
       };
       events.push(event);
       if (options.forward === false) continue;
