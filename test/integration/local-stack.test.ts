@@ -84,7 +84,7 @@ async function interrupt(run: Running): Promise<{ code: number | null; signal: N
 
 function tollgate(args: readonly string[], home: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['cli/tollgate.ts', ...args], { cwd: REPO, env: { ...process.env, PATH, TOLLGATE_HOME: home } });
+    const child = spawn(process.execPath, ['cli/tollgate.mjs', ...args], { cwd: REPO, env: { ...process.env, PATH, TOLLGATE_HOME: home } });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -193,7 +193,7 @@ describe('npm start', () => {
     const seededAt = await readFile(join(home, 'seeded'), 'utf8');
     const started = Date.now();
     // The bin as `npx tollgate dev` runs it: without the OpenSSL flag, so it re-runs itself with it.
-    second = launch(process.execPath, ['cli/tollgate.ts', 'dev'], home);
+    second = launch(process.execPath, ['cli/tollgate.mjs', 'dev'], home);
     info = await ready(second, home);
     timings.restartToReadyViaBin = Date.now() - started;
     expect(second.output).not.toContain('seeded the demo account');
