@@ -413,9 +413,11 @@ function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, c
       return withEffects(ended({ ...lockedState, outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now), effects);
     }
   }
+  // Silence (or a lone `#`) is told apart from a wrong code: the caller entered nothing.
+  const silent = digits === '';
   if (attempts < state.maxAttempts) {
     const retry: CallState = { ...next, attempts };
-    const actions = [gather(retry, `${prompts.invalidCode} ${firstPrompt(treatment, prompts)}`, settings)];
+    const actions = [gather(retry, `${silent ? prompts.noCode : prompts.invalidCode} ${firstPrompt(treatment, prompts)}`, settings)];
     return { state: { ...retry, lastActions: actions }, actions, effects, changed: true };
   }
   // The last attempt failed.
@@ -423,7 +425,7 @@ function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, c
   if (treatment === 'required' && state.proceedAfterMaxAttempts) {
     return withEffects(dialNow({ ...next, attempts, codeStatus: 'invalid' }, []), effects);
   }
-  return withEffects(ended({ ...next, attempts, codeStatus: 'invalid', outcome: 'blocked' }, [say(prompts.tooManyAttempts), HANGUP], now), effects);
+  return withEffects(ended({ ...next, attempts, codeStatus: 'invalid', outcome: 'blocked' }, [say(silent ? prompts.noCodeNoAttempts : prompts.tooManyAttempts), HANGUP], now), effects);
 }
 
 function tagOf(code: StoredCode): Pick<CallState, 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> {
@@ -480,11 +482,11 @@ const STATUS_OUTCOMES: Readonly<Record<string, Outcome>> = {
 
 function onStatus(state: CallState, event: Extract<CallEvent, { type: 'status' }>, ctx: DecideContext): Decision {
   if (state.statusReceived) return { state, actions: [], effects: [], changed: false };
-  const endedAt = ctx.now.toISOString();
-  const durationS =
-    event.callDuration !== undefined && Number.isFinite(event.callDuration)
-      ? Math.max(0, Math.floor(event.callDuration))
-      : secondsBetween(state.startedAt, endedAt);
+  // Twilio's CallDuration is the call's own length: the call ended that long after it started,
+  // whenever the callback arrives (late after retries, or at once from a simulated caller).
+  const given = event.callDuration !== undefined && Number.isFinite(event.callDuration) ? Math.max(0, Math.floor(event.callDuration)) : undefined;
+  const endedAt = given === undefined ? ctx.now.toISOString() : new Date(Date.parse(state.startedAt) + given * 1000).toISOString();
+  const durationS = given ?? secondsBetween(state.startedAt, endedAt);
   let outcome = state.outcome;
   if (outcome === undefined) {
     // Still at the prompt: the caller hung up before a decision. Dialled but no dial result

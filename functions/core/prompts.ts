@@ -13,6 +13,8 @@ const DEFAULTS: Prompts = {
   authorizationCode: 'This call needs an authorization code. Please enter your {digits} digit code, then press pound.',
   invalidCode: 'That code was not accepted. Please try again.',
   tooManyAttempts: 'Sorry, that code was not accepted, and there are no attempts left. Goodbye.',
+  noCode: 'No code was entered. Please try again.',
+  noCodeNoAttempts: 'Sorry, no code was entered, and there are no attempts left. Goodbye.',
   notPermitted: 'Sorry, you are not permitted to make this call. Goodbye.',
   lockedOut: 'Code entry is locked for your line after too many failed attempts. Please contact your administrator. Goodbye.',
   noCalls: 'Sorry, this number does not take calls. Goodbye.',

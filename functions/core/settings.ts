@@ -75,6 +75,8 @@ export const promptsSchema = z.strictObject({
   authorizationCode: promptText.optional(),
   invalidCode: promptText.optional(),
   tooManyAttempts: promptText.optional(),
+  noCode: promptText.optional(),
+  noCodeNoAttempts: promptText.optional(),
   notPermitted: promptText.optional(),
   lockedOut: promptText.optional(),
   noCalls: promptText.optional(),

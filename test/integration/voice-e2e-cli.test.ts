@@ -74,6 +74,10 @@ describe('tollgate call', () => {
       outcome: 'completed',
       talkS: 42,
     });
+    // The simulated call lasted what its status callback says: it ended that long after it began.
+    const record = await e2e.record(callSidIn(r.stdout));
+    expect(record?.durationS).toBeGreaterThanOrEqual(42);
+    expect(Date.parse(record?.endedAt ?? '') - Date.parse(record?.startedAt ?? '')).toBe((record?.durationS ?? 0) * 1000);
   });
 
   it('prints "not permitted" and the hang-up for a blocked call', async () => {

@@ -219,7 +219,8 @@ describe('SPEC §4 treatments, through the local stack', () => {
 
   it('required: re-prompts after a lone # (a failed attempt), then dials on a valid code', async () => {
     const run = await call(acme, { from: 'client:alice', to: LONDON, extra: SDK, keys: ['#', '0042#'] });
-    expect(run.heard[1]?.gather?.prompt).toBe(`${P.invalidCode} ${P.accountCode}`);
+    // A lone # entered nothing: the caller is told so, not that a code was refused.
+    expect(run.heard[1]?.gather?.prompt).toBe(`${P.noCode} ${P.accountCode}`);
     expect(run.dial?.number).toBe(LONDON);
     expect(await recordOf(run)).toMatchObject({ codeStatus: 'valid', code: '0042', attempts: 2, outcome: 'completed' });
   });
@@ -275,7 +276,7 @@ describe('SPEC §4 treatments, through the local stack', () => {
 
   it('authorized: a lone # and silence count as failed attempts', async () => {
     const run = await call(acme, { from: 'client:alice', to: PREMIUM, extra: SDK, keys: ['#', '', '778899#'] });
-    expect(run.heard.slice(1, 3).map((h) => h.gather?.prompt)).toEqual([`${P.invalidCode} ${P.authorizationCode}`, `${P.invalidCode} ${P.authorizationCode}`]);
+    expect(run.heard.slice(1, 3).map((h) => h.gather?.prompt)).toEqual([`${P.noCode} ${P.authorizationCode}`, `${P.noCode} ${P.authorizationCode}`]);
     expect(run.dial?.number).toBe(PREMIUM);
     expect(await recordOf(run)).toMatchObject({ codeStatus: 'valid', codeKind: 'authorization', attempts: 3 });
   });
