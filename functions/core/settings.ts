@@ -42,14 +42,28 @@ const treatmentSchema = z.enum(TREATMENTS, {
  * Treatments per call class plus `default`. Emergency calls are always free (SPEC §4, Kari's
  * Law), so `emergency` may only ever say `free`.
  */
+/** What each call class is, for the descriptions editors show. */
+const CLASS_WORDS: Readonly<Record<CallClass, string>> = {
+  emergency: 'emergency numbers (911, 112, the home country\'s); always free, whatever this says',
+  internal: 'another user of the account: a client, a SIP user on one of its domains, a number listed as a user',
+  directory: 'directory and operator assistance (411, 0, 00 in NANP; 118xxx in GB)',
+  premium: 'premium-rate and shared-cost numbers, at home or abroad',
+  tollfree: 'toll-free numbers in the home country',
+  mobile: 'mobile numbers in the home country',
+  national: 'other numbers in the home country',
+  international: 'numbers abroad: a foreign calling code or NANP country, or dialled with an international prefix, valid or not',
+  external: 'SIP addresses on domains that are not the account\'s; unset, the international treatment applies',
+  unknown: 'anything that cannot be read as one of the others; never treated more permissively than international',
+};
+
 const callsShape = {
-  default: treatmentSchema.optional(),
-  ...(Object.fromEntries(CALL_CLASSES.map((c) => [c, treatmentSchema.optional()])) as Record<
+  default: treatmentSchema.optional().describe('the treatment of every class this object does not name'),
+  ...(Object.fromEntries(CALL_CLASSES.map((c) => [c, treatmentSchema.optional().describe(`the treatment of ${CLASS_WORDS[c]}`)])) as Record<
     CallClass,
     z.ZodOptional<typeof treatmentSchema>
   >),
 };
-export const callsSchema = z.strictObject(callsShape).superRefine((calls, ctx) => {
+export const callsSchema = z.strictObject(callsShape).describe('Treatment per call class: free, optional, required, authorized or blocked; a class entry beats default at every level').superRefine((calls, ctx) => {
   if (calls.emergency !== undefined && calls.emergency !== 'free') {
     ctx.addIssue({
       code: 'custom',
@@ -67,21 +81,25 @@ const promptText = z
   .refine((s) => !CONTROL_CHARS.test(s), { message: 'must not contain control characters' });
 
 /** Words the caller hears. Every text can be overridden; the defaults are in `prompts.ts`. */
-export const promptsSchema = z.strictObject({
-  language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language tag such as en-US' }).default('en-US'),
-  voice: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' }).default('Polly.Joanna'),
-  accountCode: promptText.optional(),
-  optionalCode: promptText.optional(),
-  authorizationCode: promptText.optional(),
-  invalidCode: promptText.optional(),
-  tooManyAttempts: promptText.optional(),
-  noCode: promptText.optional(),
-  noCodeNoAttempts: promptText.optional(),
-  notPermitted: promptText.optional(),
-  lockedOut: promptText.optional(),
-  noCalls: promptText.optional(),
-  error: promptText.optional(),
-});
+const promptOverride = (when: string) => promptText.optional().describe(`Said ${when}; {digits} becomes the code length ("4 to 6")`);
+
+export const promptsSchema = z
+  .strictObject({
+    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language tag such as en-US' }).default('en-US').describe('The language <Say> speaks the prompts in (a BCP 47 tag such as en-US)'),
+    voice: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' }).default('Polly.Joanna').describe('The Twilio <Say> voice, such as Polly.Joanna'),
+    accountCode: promptOverride('to ask for an account code'),
+    optionalCode: promptOverride('to offer an optional account code (# to go on without one)'),
+    authorizationCode: promptOverride('to ask for an authorization code'),
+    invalidCode: promptOverride('before asking again after a code that was not accepted'),
+    tooManyAttempts: promptOverride('before hanging up after the last code that was not accepted'),
+    noCode: promptOverride('before asking again when nothing was entered'),
+    noCodeNoAttempts: promptOverride('before hanging up when nothing was entered on the last attempt'),
+    notPermitted: promptOverride('before hanging up a call the caller may not make'),
+    lockedOut: promptOverride('before hanging up while code entry is locked for the caller'),
+    noCalls: promptOverride('to a caller of an entry-point number that forwards nowhere'),
+    error: promptOverride('when something unexpected stops the call'),
+  })
+  .describe('What callers hear: language, voice, and any prompt text in place of the default');
 export type PromptSettings = z.output<typeof promptsSchema>;
 export type PromptKey = Exclude<keyof PromptSettings, 'language' | 'voice'>;
 
@@ -89,33 +107,37 @@ const maxAttemptsSchema = z
   .number({ error: 'must be a whole number from 1 to 9' })
   .int({ message: 'must be a whole number from 1 to 9' })
   .min(1, { message: 'must be at least 1' })
-  .max(9, { message: 'must be at most 9' });
+  .max(9, { message: 'must be at most 9' })
+  .describe('Code entries (or silences) a caller gets on one call, 1 to 9');
 
 const levelSchema = z
   .number({ error: 'must be a whole number from 0 to 255' })
   .int({ message: 'must be a whole number from 0 to 255' })
   .min(0, { message: 'must be at least 0' })
   .max(255, { message: 'must be at most 255' });
+const validateSchema = z.boolean({ error: 'must be true or false' }).describe('false: any code of the right length is accepted for required and optional calls (tracking only); authorization codes are always checked');
+const proceedSchema = z
+  .boolean({ error: 'must be true or false' })
+  .describe('required calls only: after the last failed attempt, dial untagged (true) or hang up (false); a group or user may say true only where the account does');
 
 /** What a group (class of service) or a user may override. */
 const overridesShape = {
   calls: callsSchema.optional(),
   maxAttempts: maxAttemptsSchema.optional(),
-  validate: z.boolean({ error: 'must be true or false' }).optional(),
-  proceedAfterMaxAttempts: z.boolean({ error: 'must be true or false' }).optional(),
+  validate: validateSchema.optional(),
+  proceedAfterMaxAttempts: proceedSchema.optional(),
 };
-export const groupSchema = z.strictObject(overridesShape);
+export const groupSchema = z.strictObject(overridesShape).describe('A class of service: what its members may call, overriding the account');
 export type GroupSettings = z.output<typeof groupSchema>;
 
-const entryPointSchema = z.strictObject({
-  /** false: optional/required/authorized become free for calls through this entry point. */
-  codes: z.boolean({ error: 'must be true or false' }).default(true),
-  /** Inbound: forward calls to this destination instead of treating them as outbound. */
-  forwardTo: destinationSchema.optional(),
-  /** Inbound: tag the usage record with the code whose caller_ids list the caller. */
-  tagByCallerId: z.boolean({ error: 'must be true or false' }).default(true),
-  callerId: e164Schema.optional(),
-});
+const entryPointSchema = z
+  .strictObject({
+    codes: z.boolean({ error: 'must be true or false' }).default(true).describe('false: calls that really entered here are never prompted (optional, required and authorized become free; blocked stays blocked)'),
+    forwardTo: destinationSchema.optional().describe('A Twilio number only: forward its inbound calls here (E.164, client:… or sip:…) instead of treating them as outbound'),
+    tagByCallerId: z.boolean({ error: 'must be true or false' }).default(true).describe('Forwarded calls: tag the usage record with the account code whose caller_ids list the caller'),
+    callerId: e164Schema.optional().describe('The caller ID for calls through this entry point when the user has none (before the account\'s)'),
+  })
+  .describe('Settings of one entry point: a Twilio number, a SIP domain or a TwiML app (AP…)');
 export type EntryPointSettings = z.output<typeof entryPointSchema>;
 
 const wholeMinutes = (min: number, max: number) =>
@@ -128,62 +150,80 @@ const wholeMinutes = (min: number, max: number) =>
 export const settingsSchema = z
   .strictObject({
     /** Lets an editor find the published schema (`"$schema": "./settings.schema.json"`); ignored. */
-    $schema: z.string().optional(),
-    account: z.string({ error: 'is required: the account slug, e.g. "acme"' }).regex(ACCOUNT_SLUG, {
-      message: 'must be 1-40 lower-case letters, digits or "-", starting with a letter or digit',
-    }),
+    $schema: z.string().optional().describe('Lets an editor find this schema ("./settings.schema.json"); ignored'),
+    account: z
+      .string({ error: 'is required: the account slug, e.g. "acme"' })
+      .regex(ACCOUNT_SLUG, {
+        message: 'must be 1-40 lower-case letters, digits or "-", starting with a letter or digit',
+      })
+      .describe('The account this document is for: 1-40 lower-case letters, digits or "-"'),
     twilioAccountSids: z
       .array(z.string().regex(ACCOUNT_SID, { message: 'must be a Twilio Account SID: "AC" and 32 hex digits' }), {
         error: 'is required: the Twilio Account SIDs (AC…) whose calls belong to this account',
       })
-      .min(1, { message: 'must list at least one Twilio Account SID' }),
+      .min(1, { message: 'must list at least one Twilio Account SID' })
+      .describe('The Twilio Account SIDs (AC…) whose calls belong to this account; in AWS the operator binds each to the account first'),
     homeCountry: z
       .string({ error: 'is required: an ISO 3166-1 alpha-2 country code such as "US"' })
       .refine((c) => /^[A-Z]{2}$/.test(c) && isSupportedCountry(c), {
         message: 'must be an ISO 3166-1 alpha-2 country code in capitals, such as "US" or "GB"',
-      }),
+      })
+      .describe('The country calls are classified from (ISO 3166-1 alpha-2, such as US): its numbers are national, others international'),
     timeZone: z
       .string({ error: 'is required: an IANA time zone such as "America/New_York"' })
-      .refine(isTimeZone, { message: 'must be an IANA time zone such as "America/New_York" or "Europe/London"' }),
-    callerId: e164Schema.optional(),
+      .refine(isTimeZone, { message: 'must be an IANA time zone such as "America/New_York" or "Europe/London"' })
+      .describe('The IANA time zone usage-log days and code expiry days are counted in'),
+    callerId: e164Schema.optional().describe('The caller ID of calls to the public network when neither the user nor the entry point has one'),
     codeLength: z
       .strictObject({
-        min: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }),
-        max: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }),
+        min: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }).describe('The fewest digits a code has'),
+        max: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }).describe('The most digits a code has'),
       })
       .refine((l) => l.min <= l.max, { message: 'min must not be greater than max', path: ['min'] })
-      .default({ min: 4, max: 6 }),
+      .default({ min: 4, max: 6 })
+      .describe('How many digits a code has, 2 to 14; min equal to max is a fixed length (no # needed)'),
     maxAttempts: maxAttemptsSchema.default(3),
-    validate: z.boolean({ error: 'must be true or false' }).default(true),
-    proceedAfterMaxAttempts: z.boolean({ error: 'must be true or false' }).default(false),
+    validate: validateSchema.default(true),
+    proceedAfterMaxAttempts: proceedSchema.default(false),
     gatherTimeoutSeconds: z
       .number({ error: 'must be a whole number of seconds from 3 to 15' })
       .int({ message: 'must be a whole number of seconds from 3 to 15' })
       .min(3, { message: 'must be at least 3 seconds' })
       .max(15, { message: 'must be at most 15 seconds' })
-      .default(6),
+      .default(6)
+      .describe('Seconds of silence before a prompt counts as no code entered, 3 to 15'),
     calls: callsSchema.default({ default: 'free' }),
-    levels: z.strictObject(
-      Object.fromEntries(CALL_CLASSES.map((c) => [c, levelSchema.optional()])) as Record<CallClass, z.ZodOptional<typeof levelSchema>>,
-    ).default({}),
-    groups: z.record(z.string().regex(GROUP_NAME, { message: 'group names are 1-40 letters, digits, "_", "." or "-"' }), groupSchema).default({}),
-    defaultGroup: z.string().optional(),
-    entryPoints: z.record(z.string(), entryPointSchema).default({}),
+    levels: z
+      .strictObject(
+        Object.fromEntries(CALL_CLASSES.map((c) => [c, levelSchema.optional().describe(`the lowest authorization code level that permits ${CLASS_WORDS[c].split(';')[0]}`)])) as Record<CallClass, z.ZodOptional<typeof levelSchema>>,
+      )
+      .default({})
+      .describe('Per call class, the lowest level (0-255) an authorization code needs; unset is 0'),
+    groups: z
+      .record(z.string().regex(GROUP_NAME, { message: 'group names are 1-40 letters, digits, "_", "." or "-"' }), groupSchema)
+      .default({})
+      .describe('Classes of service by name; users are put in one by the users file'),
+    defaultGroup: z.string().optional().describe('The group of callers the users file does not list (and of users with no group)'),
+    entryPoints: z.record(z.string(), entryPointSchema).default({}).describe('Entry points by key: a Twilio number (E.164), a SIP domain or a TwiML app SID'),
     lockout: z
       .strictObject({
-        failures: wholeMinutes(1, 100),
-        windowMinutes: wholeMinutes(1, 1440),
-        lockMinutes: wholeMinutes(1, 10080),
-        accountFailures: wholeMinutes(1, 100000).default(50),
+        failures: wholeMinutes(1, 100).describe('Failed codes by one caller within windowMinutes that lock their code entry'),
+        windowMinutes: wholeMinutes(1, 1440).describe('Minutes failed codes are counted over'),
+        lockMinutes: wholeMinutes(1, 10080).describe('Minutes code entry stays locked'),
+        accountFailures: wholeMinutes(1, 100000)
+          .default(50)
+          .describe('More failed codes than this in the whole account within windowMinutes lock code entry for callers not in the users list, and raise an alert'),
       })
-      .default({ failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 }),
+      .default({ failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 })
+      .describe('Lockout across calls: emergency and free calls are never locked'),
     outsideLinePrefix: z
       .string({ error: 'must be the digits desk phones dial for an outside line, such as "9"' })
       .regex(new RegExp(`^[0-9]{1,${MAX_OUTSIDE_LINE_PREFIX}}$`), {
         message: `must be 1 to ${MAX_OUTSIDE_LINE_PREFIX} digits that desk phones dial for an outside line, such as "9"`,
       })
-      .optional(),
-    exportDelayMinutes: wholeMinutes(0, 1440).default(60),
+      .optional()
+      .describe('Digits desk phones dial for an outside line ("9"): removed from a number that starts with them, so 9911 is 911'),
+    exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
     prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
   })
   .superRefine((s, ctx) => {
@@ -291,7 +331,7 @@ export function settingsJsonSchema(): Record<string, unknown> {
     ...schema,
     $id: 'https://tollgate.dev/schemas/settings.json',
     title: 'Tollgate account settings',
-    description: 'One document per account: who must enter a code for which calls, and how (SPEC §4).',
+    description: 'One document per account: who must enter a code for which calls, and how (docs/settings.md).',
   };
 }
 
