@@ -223,6 +223,9 @@ export const settingsSchema = z
       })
       .optional()
       .describe('Digits desk phones dial for an outside line ("9"): removed from a number that starts with them, so 9911 is 911'),
+    billingIncrementSeconds: wholeMinutes(60, 3600)
+      .default(60)
+      .describe('Seconds each answered call is rounded up to in the monthly summary\'s billable minutes, 60 to 3600 (360: tenths of an hour)'),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
     prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
   })

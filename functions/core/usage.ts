@@ -42,7 +42,7 @@ export const USAGE_COLUMNS = [
 ] as const;
 
 /** The columns of `summary-YYYY-MM.csv`, in order (SPEC §9). */
-export const SUMMARY_COLUMNS = ['code', 'code_description', 'code_kind', 'calls', 'talk_s', 'billable_minutes', 'first_call', 'last_call'] as const;
+export const SUMMARY_COLUMNS = ['code', 'code_description', 'code_kind', 'calls', 'talk_s', 'billable_minutes', 'first_call', 'last_call', 'ref'] as const;
 
 /** A usage record: the call's state, and who tagged it after the call (`tollgate calls tag`). */
 export interface UsageRecord extends CallState {
@@ -152,6 +152,8 @@ export interface CodeTotals {
   readonly key: string;
   /** The digits of an account code; empty for the other two. */
   readonly code: string;
+  /** The ref of an authorization code (tells two with the same description apart); empty for the other two. */
+  readonly ref?: string;
   /** The description of the latest call's code (a code renamed mid-month shows its new name). */
   readonly description: string;
   readonly kind: CodeKind | '';
@@ -163,15 +165,19 @@ export interface CodeTotals {
   readonly lastCall: number;
 }
 
-/** Billable minutes of one call: an answered call rounds up to a whole minute (125 s → 3). */
-export function billableMinutes(talkS: number | undefined): number {
-  return talkS !== undefined && Number.isFinite(talkS) && talkS > 0 ? Math.ceil(talkS / 60) : 0;
+/**
+ * Billable minutes of one call: an answered call rounds up to the account's billing increment
+ * (`billingIncrementSeconds`, 60 by default: 125 s → 3 minutes; 360, tenths of an hour: 125 s → 6).
+ */
+export function billableMinutes(talkS: number | undefined, incrementSeconds = 60): number {
+  if (talkS === undefined || !Number.isFinite(talkS) || talkS <= 0) return 0;
+  return (Math.ceil(talkS / incrementSeconds) * incrementSeconds) / 60;
 }
 
 /** The totals key and label of a record's code. */
-function codeOf(r: CallState): Pick<CodeTotals, 'key' | 'code' | 'kind'> {
+function codeOf(r: CallState): Pick<CodeTotals, 'key' | 'code' | 'kind' | 'ref'> {
   if (r.codeKind === 'account' && r.code !== undefined && r.code !== '') return { key: `A:${r.code}`, code: r.code, kind: 'account' };
-  if (r.codeKind === 'authorization') return { key: `Z:${r.codeRef ?? r.codeDescription ?? ''}`, code: '', kind: 'authorization' };
+  if (r.codeKind === 'authorization') return { key: `Z:${r.codeRef ?? r.codeDescription ?? ''}`, code: '', ref: r.codeRef ?? '', kind: 'authorization' };
   return { key: '', code: '', kind: '' };
 }
 
@@ -181,6 +187,12 @@ function codeOf(r: CallState): Pick<CodeTotals, 'key' | 'code' | 'kind'> {
  */
 export class TotalsBuilder {
   private readonly byKey = new Map<string, CodeTotals>();
+  private readonly incrementSeconds: number;
+
+  /** `incrementSeconds`: what each answered call's talk time is rounded up to (billingIncrementSeconds). */
+  constructor(incrementSeconds = 60) {
+    this.incrementSeconds = incrementSeconds;
+  }
 
   /** Count one call. */
   add(r: CallState): void {
@@ -192,7 +204,7 @@ export class TotalsBuilder {
       description: r.codeDescription ?? '',
       calls: 1,
       talkS: talk,
-      billableMinutes: billableMinutes(talk),
+      billableMinutes: billableMinutes(talk, this.incrementSeconds),
       firstCall: at,
       lastCall: at,
     });
@@ -210,6 +222,7 @@ export class TotalsBuilder {
     this.byKey.set(t.key, {
       key: t.key,
       code: had.code,
+      ...(had.ref === undefined ? {} : { ref: had.ref }),
       kind: had.kind,
       description: newer ? t.description : had.description,
       calls: had.calls + t.calls,
@@ -243,10 +256,24 @@ export function summaryValues(t: CodeTotals, timeZone: string): string[] {
     t.kind,
     String(t.calls),
     String(t.talkS),
-    String(t.billableMinutes),
+    formatMinutes(t.billableMinutes),
     localIsoFormatter(timeZone)(t.firstCall),
     localIsoFormatter(timeZone)(t.lastCall),
+    refOf(t),
   ];
+}
+
+/** Whole minutes as an integer; an increment that is not a whole minute (90 s) leaves at most two decimals. */
+function formatMinutes(minutes: number): string {
+  return Number.isInteger(minutes) ? String(minutes) : String(Math.round(minutes * 100) / 100);
+}
+
+/** The ref of an authorization code's row: its own, or (totals stored before refs were kept) from its key. */
+function refOf(t: CodeTotals): string {
+  if (t.kind !== 'authorization') return '';
+  if (t.ref !== undefined && t.ref !== '') return t.ref;
+  const fromKey = t.key.slice(2);
+  return /^[0-9a-f]{8}$/.test(fromKey) ? fromKey : '';
 }
 
 export function summaryLine(t: CodeTotals, timeZone: string): string {

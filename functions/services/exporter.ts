@@ -252,7 +252,7 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
   const readStart = deps.now();
   const key = usageDayKey(account, day);
   const tz = settings.timeZone;
-  const totals = new TotalsBuilder();
+  const totals = new TotalsBuilder(settings.billingIncrementSeconds);
   const out = new HashingEncoder();
   let rows = 0;
   async function* body(): AsyncGenerator<Uint8Array> {

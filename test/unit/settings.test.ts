@@ -38,6 +38,7 @@ const SPEC_EXAMPLE = {
   lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 },
   outsideLinePrefix: '9',
   exportDelayMinutes: 60,
+  billingIncrementSeconds: 360,
   prompts: { language: 'en-US', voice: 'Polly.Joanna' },
 };
 
@@ -84,6 +85,7 @@ describe('settings', () => {
       groups: {},
       entryPoints: {},
       lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 },
+      billingIncrementSeconds: 60,
       exportDelayMinutes: 60,
       prompts: { language: 'en-US', voice: 'Polly.Joanna' },
     });

@@ -192,6 +192,15 @@ describe('billable minutes', () => {
   ])('%i s of talk → %i minutes', (talk, minutes) => expect(billableMinutes(talk)).toBe(minutes));
 
   it('counts nothing for an unanswered call', () => expect(billableMinutes(undefined)).toBe(0));
+
+  it.each([
+    [125, 360, 6],
+    [360, 360, 6],
+    [361, 360, 12],
+    [125, 90, 3],
+    [80, 90, 1.5],
+    [1, 3600, 60],
+  ])('%i s of talk in increments of %i s → %f minutes', (talk, increment, minutes) => expect(billableMinutes(talk, increment)).toBe(minutes));
 });
 
 describe('per-code totals and the summary', () => {
@@ -239,8 +248,25 @@ describe('per-code totals and the summary', () => {
     const b = new TotalsBuilder();
     b.add(calls[0] as CallState);
     const [t] = b.list();
-    expect(summaryHeader()).toBe('\ufeffcode,code_description,code_kind,calls,talk_s,billable_minutes,first_call,last_call\r\n');
-    expect(summaryLine(t as CodeTotals, NY)).toBe('0042,Smith v Jones,account,1,125,3,2026-06-02T10:00:00-04:00,2026-06-02T10:00:00-04:00\r\n');
+    expect(summaryHeader()).toBe('\ufeffcode,code_description,code_kind,calls,talk_s,billable_minutes,first_call,last_call,ref\r\n');
+    expect(summaryLine(t as CodeTotals, NY)).toBe('0042,Smith v Jones,account,1,125,3,2026-06-02T10:00:00-04:00,2026-06-02T10:00:00-04:00,\r\n');
+  });
+
+  it('rounds each call up to the billing increment, and tells two authorization codes of one description apart by ref', () => {
+    const b = new TotalsBuilder(360);
+    const auth = (callSid: string, codeRef: string, talkS: number) =>
+      record({ callSid, code: undefined, codeKind: 'authorization', codeRef, codeDescription: 'Partners', talkS, startedAt: '2026-06-03T14:00:00.000Z' });
+    b.add(calls[0] as CallState);
+    b.add(auth('CA7', 'a1b2c3d4', 100));
+    b.add(auth('CA8', '9f8e7d6c', 400));
+    const lines = b.list().map((t) => summaryLine(t, NY));
+    expect(lines[0]).toMatch(/^0042,Smith v Jones,account,1,125,6,/);
+    expect(lines.filter((l) => l.includes(',Partners,authorization,')).map((l) => l.split(',').slice(4, 6).concat(l.trim().split(',').at(-1) ?? ''))).toEqual(
+      expect.arrayContaining([
+        ['100', '6', 'a1b2c3d4'],
+        ['400', '12', '9f8e7d6c'],
+      ]),
+    );
   });
 });
 
