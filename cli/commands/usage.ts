@@ -16,6 +16,7 @@ import { CliError, usageError, type CliIo } from '../io.ts';
 import { formatBytes, plural, StatusLine } from '../output.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
 import { expectPositionals, flag, osUser, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
+import { xlsxFile } from '../../functions/adapters/xlsx.ts';
 
 export { osUser };
 
@@ -37,6 +38,7 @@ function exporterDeps(io: CliIo, target: Target, status: StatusLine): ExporterDe
     ledger: target.stores.exports,
     lock: target.stores.exports,
     files: s3ExportFiles(target.s3, target.bucket),
+    spreadsheet: xlsxFile,
     now: () => new Date(),
     log,
     owner: `cli:${osUser(io)}@${hostname()}#${process.pid}`,

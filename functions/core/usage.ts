@@ -44,6 +44,17 @@ export const USAGE_COLUMNS = [
 /** The columns of `summary-YYYY-MM.csv`, in order (SPEC §9). */
 export const SUMMARY_COLUMNS = ['code', 'code_description', 'code_kind', 'calls', 'talk_s', 'billable_minutes', 'first_call', 'last_call', 'ref'] as const;
 
+/** How a spreadsheet types a column's cells: text (codes keep their zeros), a number, or a local time. */
+export type CellKind = 'text' | 'number' | 'time';
+
+const NUMBER_COLUMNS: ReadonlySet<string> = new Set(['duration_s', 'talk_s', 'attempts', 'calls', 'billable_minutes']);
+const TIME_COLUMNS: ReadonlySet<string> = new Set(['started_at', 'ended_at', 'first_call', 'last_call']);
+
+/** The columns of a usage or summary file with the type of their cells, for the `.xlsx` twin. */
+export function typedColumns(columns: readonly string[]): { readonly header: string; readonly kind: CellKind }[] {
+  return columns.map((header) => ({ header, kind: NUMBER_COLUMNS.has(header) ? 'number' : TIME_COLUMNS.has(header) ? 'time' : 'text' }));
+}
+
 /** A usage record: the call's state, and who tagged it after the call (`tollgate calls tag`). */
 export interface UsageRecord extends CallState {
   /** Who tagged the call after it ended (an OS user name or `--by`). */

@@ -16,6 +16,7 @@ import { makeS3Client } from '../adapters/s3/client.ts';
 import { bucketConfig, logLevel, storageConfig, type Env } from '../config.ts';
 import { runScheduledExport, type ExporterDeps, type ExportRun } from '../services/exporter.ts';
 import { makeLogger } from '../services/logger.ts';
+import { xlsxFile } from '../adapters/xlsx.ts';
 
 /** The bits of the Lambda context the run uses. */
 export interface ExportContext {
@@ -66,6 +67,7 @@ function awsDeps(env: Env): Omit<ExporterDeps, 'owner'> {
     ledger: stores.exports,
     lock: stores.exports,
     files: s3ExportFiles(makeS3Client(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint }), bucket),
+    spreadsheet: xlsxFile,
     now: () => new Date(),
     log: makeLogger({ service: 'tollgate-export', level: logLevel(env) }),
   };

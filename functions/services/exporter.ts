@@ -25,13 +25,19 @@ import {
   daysToProbe,
   monthOf,
   planExport,
+  SUMMARY_COLUMNS,
   summaryHeader,
   summaryLine,
+  summaryValues,
   TotalsBuilder,
+  typedColumns,
+  USAGE_COLUMNS,
   usageDayKey,
   usageHeader,
   usageLine,
   usageSummaryKey,
+  usageValues,
+  type CellKind,
 } from '../core/usage.ts';
 import type { Logger } from './logger.ts';
 
@@ -50,12 +56,26 @@ export interface ExporterOptions {
   readonly accountConcurrency?: number;
 }
 
+/** A spreadsheet of one sheet, as bytes, from rows of file values (before CSV quoting). */
+export type SpreadsheetWriter = (
+  sheetName: string,
+  columns: readonly { readonly header: string; readonly kind: CellKind }[],
+  rows: AsyncIterable<readonly string[]>,
+) => AsyncIterable<Uint8Array>;
+
+export const XLSX_TYPE = 'application/vnd.openxmlformats-officedocument.spreadsheetml.sheet';
+
 export interface ExporterDeps {
   readonly accounts: Pick<AccountStore, 'listAccounts' | 'getSettings'>;
   readonly usage: UsageSource;
   readonly ledger: ExportLedger;
   readonly lock: ExportLock;
   readonly files: ExportFiles;
+  /**
+   * Writes the `.xlsx` twin of each file from the same rows (typed cells); the composition root
+   * gives one (adapters/xlsx.ts). Without it only the CSV files are written.
+   */
+  readonly spreadsheet?: SpreadsheetWriter;
   readonly now: () => Date;
   readonly log: Logger;
   /** Who holds an account's lock while this exporter works: `lambda:<request id>`, `cli:alice@host`. */
@@ -279,6 +299,13 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
     watermark: new Date(readStart.getTime() - o.watermarkMarginMs).toISOString(),
     changesWritten: changesSeen,
   };
+  if (deps.spreadsheet !== undefined) {
+    // The twin reads the day again rather than holding it: memory stays flat for any size.
+    const records = async function* (): AsyncGenerator<readonly string[]> {
+      for await (const call of deps.usage.callsOfDay(account, day)) yield usageValues(call.state, tz);
+    };
+    await deps.files.put(twinKey(key), deps.spreadsheet(`usage ${day}`, typedColumns(USAGE_COLUMNS), records()), { contentType: XLSX_TYPE, fileName: `usage-${day}.xlsx` });
+  }
   await deps.ledger.putDay(account, mark, totals.list());
   deps.log.info('wrote a usage file', { account, key, rows, bytes: mark.bytes, ms: Math.round(performance.now() - started) });
   return { kind: 'usage', key, day, month: monthOf(day), rows, bytes: mark.bytes, sha256: mark.sha256 };
@@ -304,8 +331,19 @@ export async function writeSummary(deps: ExporterDeps, account: string, settings
     yield out.encode(pending);
   }
   await deps.files.put(key, body(), { contentType: 'text/csv; charset=utf-8', fileName: `summary-${month}.csv` });
+  if (deps.spreadsheet !== undefined) {
+    const rows = async function* (): AsyncGenerator<readonly string[]> {
+      for (const t of list) yield summaryValues(t, settings.timeZone);
+    };
+    await deps.files.put(twinKey(key), deps.spreadsheet(`summary ${month}`, typedColumns(SUMMARY_COLUMNS), rows()), { contentType: XLSX_TYPE, fileName: `summary-${month}.xlsx` });
+  }
   deps.log.info('wrote a usage summary', { account, key, codes: list.length });
   return { kind: 'summary', key, month, rows: list.length, bytes: out.bytes, sha256: out.digest() };
+}
+
+/** `…/usage-2026-06-02.csv` → `…/usage-2026-06-02.xlsx`. */
+export function twinKey(csvKey: string): string {
+  return csvKey.replace(/\.csv$/, '.xlsx');
 }
 
 /** UTF-8 bytes of the text handed over, counted and hashed on the way. */

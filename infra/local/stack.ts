@@ -37,6 +37,7 @@ import { runScheduledExport, type ExportRun } from '../../functions/services/exp
 import { startHourlyScheduler } from './scheduler.ts';
 import { jsonResult, makeRequestListener, RouteTable } from './http.ts';
 import { readStackInfo, type StackInfo } from './stack-info.ts';
+import { xlsxFile } from '../../functions/adapters/xlsx.ts';
 
 export { readStackInfo, type StackInfo };
 
@@ -290,6 +291,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         ledger: exportStores.exports,
         lock: exportStores.exports,
         files: s3ExportFiles(s3, LOCAL_BUCKET),
+        spreadsheet: xlsxFile,
         now: () => new Date(),
         log,
         owner: `local:${process.pid}`,

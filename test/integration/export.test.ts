@@ -9,9 +9,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GetObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { parse } from 'csv-parse/sync';
+import ExcelJS from 'exceljs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
+import { xlsxFile } from '../../functions/adapters/xlsx.ts';
 import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
 import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import type { CallStore, CodeItem, StoredCall, UsageSource } from '../../functions/core/ports.ts';
@@ -19,7 +21,7 @@ import { parseSettings, type UserRecord } from '../../functions/core/settings.ts
 import { CODE_STATUSES, OUTCOMES } from '../../functions/core/types.ts';
 import { SUMMARY_COLUMNS, USAGE_COLUMNS, usageDayKey, usageSummaryKey } from '../../functions/core/usage.ts';
 import { ExportFailedError, makeExportHandler } from '../../functions/handlers/export.ts';
-import { exportDays, ExportLockedError, runScheduledExport, type ExporterDeps } from '../../functions/services/exporter.ts';
+import { exportDays, ExportLockedError, runScheduledExport, twinKey, type ExporterDeps } from '../../functions/services/exporter.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { tagCall } from '../../functions/services/tagging.ts';
 import { makeVoiceApp, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
@@ -48,6 +50,7 @@ function exporter(extra: Partial<ExporterDeps> = {}): ExporterDeps {
     ledger: env.stores.exports,
     lock: env.stores.exports,
     files: s3ExportFiles(s3, BUCKET),
+    spreadsheet: xlsxFile,
     now: env.clock,
     log: silentLogger,
     owner: 'test-exporter',
@@ -68,6 +71,29 @@ async function object(key: string): Promise<Buffer | undefined> {
     if ((err as { name?: string }).name === 'NoSuchKey') return undefined;
     throw err;
   }
+}
+
+/** The one sheet of an .xlsx object: its header, its rows by column name, and how many cells are formulas. */
+async function sheetOf(key: string): Promise<{ header: string[]; rows: Record<string, unknown>[]; formulas: number }> {
+  const bytes = await object(key);
+  if (bytes === undefined) throw new Error(`no object ${key}`);
+  const book = new ExcelJS.Workbook();
+  await book.xlsx.load(bytes as unknown as ArrayBuffer);
+  const sheet = book.worksheets[0];
+  if (sheet === undefined) throw new Error(`${key} has no sheet`);
+  const header = (sheet.getRow(1).values as unknown[]).slice(1).map(String);
+  const rows: Record<string, unknown>[] = [];
+  let formulas = 0;
+  sheet.eachRow((row, n) => {
+    if (n === 1) return;
+    const record: Record<string, unknown> = {};
+    row.eachCell({ includeEmpty: false }, (cell, col) => {
+      if (cell.type === ExcelJS.ValueType.Formula) formulas++;
+      record[header[col - 1] ?? `#${col}`] = cell.value;
+    });
+    rows.push(record);
+  });
+  return { header, rows, formulas };
 }
 
 async function csvOf(key: string): Promise<Record<string, string>[]> {
@@ -389,6 +415,24 @@ describe('a day with calls of every outcome and code status', () => {
     expect(summary.at(-1)).toMatchObject({ code: '', code_kind: '' });
     expect(summary.reduce((n, s) => n + Number(s.calls), 0)).toBe(rows.length);
     expect(summaryBytes.toString('utf8')).not.toContain(AUTH_DIGITS);
+  });
+
+  it('writes an .xlsx twin of the day and of the summary with typed cells: local times as dates, numbers as numbers, codes as text', async () => {
+    const day = await sheetOf(twinKey(usageDayKey('acme', DAY)));
+    expect(day.header).toEqual([...USAGE_COLUMNS]);
+    expect(day.rows).toHaveLength(rows.length);
+    const valid = day.rows.find((r) => r.call_sid === calls.valid?.sid);
+    // 10:00 in New York, as the CSV shows it (a spreadsheet has no time zones).
+    expect(valid).toMatchObject({ code: '0042', talk_s: 125, attempts: 1, started_at: new Date(Date.UTC(2026, 5, 15, 10, 0, 0)) });
+    expect(typeof valid?.duration_s).toBe('number');
+    // A description that looks like a formula is text, never a formula.
+    expect(day.rows.find((r) => r.call_sid === calls.formula1?.sid)?.code_description).toBe('=HYPERLINK("http://evil.example","click")');
+    expect(day.formulas).toBe(0);
+    expect(JSON.stringify(day.rows)).not.toContain(AUTH_DIGITS);
+    const summary = await sheetOf(twinKey(usageSummaryKey('acme', '2026-06')));
+    expect(summary.header).toEqual([...SUMMARY_COLUMNS]);
+    expect(summary.rows.find((r) => r.code === '0042')).toMatchObject({ calls: 1, talk_s: 125, billable_minutes: 3, first_call: new Date(Date.UTC(2026, 5, 15, 10, 0, 0)) });
+    expect(summary.rows.find((r) => r.code_kind === 'authorization')?.ref).toMatch(/^[0-9a-f]{8}$/);
   });
 
   it('writes the same bytes when run again, and nothing at all on the next hourly run', async () => {
