@@ -84,6 +84,8 @@ export class TableWriter {
     const pending = this.pending;
     if (pending === undefined) return;
     this.pending = undefined;
+    // No rows, no header: the command says in words that there is nothing.
+    if (pending.length === 0) return;
     this.widths = this.header.map((h, i) => Math.max(h.length, ...pending.map((r) => (r[i] ?? '').length)));
     this.write(this.header);
     for (const r of pending) this.write(r);

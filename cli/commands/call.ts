@@ -10,7 +10,7 @@ import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts'
 import { CliError, readLine, usageError, type CliIo } from '../io.ts';
 import { accountSettings, openTarget, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { readTwiml, type Verb } from '../twiml-reader.ts';
-import { expectPositionals, parseCommand, str, targetFlags, type Command } from './common.ts';
+import { expectPositionals, parseCommand, requireIdentity, str, targetFlags, type Command } from './common.ts';
 
 /** The local stack's token when TWILIO_AUTH_TOKEN is not set (SPEC §10). */
 export const LOCAL_AUTH_TOKEN = 'tollgate-local-token';
@@ -86,6 +86,7 @@ export const callCommand: Command = {
     const to = str(parsed.values, 'to');
     if (from === undefined) throw usageError('tollgate call: --from is missing (who is calling: client:alice, sip:bob@…, +1415…)');
     if (to === undefined) throw usageError('tollgate call: --to is missing (the number dialled)');
+    requireIdentity(callCommand, from);
     const talkText = str(parsed.values, 'talk') ?? '30';
     const talk = Number(talkText);
     if (!Number.isInteger(talk) || talk < 0 || talk > 14_400) throw usageError(`--talk "${talkText}" must be a whole number of seconds from 0 to 14400`);

@@ -1,11 +1,12 @@
 /** `tollgate calls show` and `tollgate calls tag` (SPEC §9, §10): one usage record, read or tagged after the call. */
-import { toLocalIso } from '../../functions/core/time.ts';
+import { normalizeIdentity } from '../../functions/core/codes.ts';
+import { isIsoDate, toLocalIso } from '../../functions/core/time.ts';
 import { USAGE_COLUMNS, usageValues, type UsageRecord } from '../../functions/core/usage.ts';
 import { tagCall } from '../../functions/services/tagging.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
-import type { Target } from '../target.ts';
-import { TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
-import { expectPositionals, flag, osUser, parseCommand, str, targetFlags, withTarget, type Command } from './common.ts';
+import { plural, TableWriter } from '../output.ts';
+import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
+import { expectPositionals, flag, osUser, parseCommand, requireIdentity, str, targetFlags, withTarget, type Command } from './common.ts';
 
 const CALL_SID = /^CA[0-9a-f]{32}$/i;
 // Values come from Twilio's form posts; a terminal must not run escape sequences in them.
@@ -131,4 +132,58 @@ ${TARGET_HELP}`,
   },
 };
 
-export const callsCommands = [show, tag] as const;
+const list: Command = {
+  name: 'calls list',
+  summary: "one day's calls of an account, optionally of one user or code",
+  help: `Usage: tollgate calls list --date YYYY-MM-DD [--user ID] [--code CODE] [--account NAME] [--local]
+
+Lists the calls that started on a local day (the account's time zone), in start order: when,
+who, where to, the class, the code and how it was come by, the outcome and the talk time.
+The usage file of the day has every column; tollgate calls show CALLSID has one call.
+
+Options:
+  --date DAY    the local day (required)
+  --user ID     only this caller: client:alice, sip:alice@acme.sip.twilio.com or +14155550123
+  --code CODE   only calls tagged with this account code
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, date: { type: 'string' }, user: { type: 'string' }, code: { type: 'string' } });
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    const day = str(parsed.values, 'date');
+    if (day === undefined) throw usageError('tollgate calls list: --date is missing (the local day, YYYY-MM-DD)');
+    if (!isIsoDate(day)) throw usageError(`--date "${printable(day)}": give a day as YYYY-MM-DD`);
+    const userText = str(parsed.values, 'user');
+    const user = userText === undefined ? undefined : normalizeIdentity(requireIdentity(this, userText));
+    const code = str(parsed.values, 'code');
+    return withTarget(io, targetFlags(parsed.values), async (target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      const { timeZone } = await accountSettings(target, account);
+      const table = new TableWriter(io.stdout, ['STARTED', 'USER', 'DESTINATION', 'CLASS', 'CODE', 'STATUS', 'OUTCOME', 'TALK', 'CALL']);
+      let count = 0;
+      for await (const { state } of target.stores.calls.callsOfDay(account, day)) {
+        if (user !== undefined && state.user !== user) continue;
+        if (code !== undefined && !(state.codeKind === 'account' && state.code === code)) continue;
+        count++;
+        const codeText = state.codeKind === 'authorization' ? `(authorization ${state.codeRef ?? ''})` : (state.code ?? '');
+        table.row([
+          toLocalIso(new Date(state.startedAt), timeZone),
+          printable(state.user),
+          printable(state.destination),
+          state.destinationClass,
+          printable(codeText),
+          state.codeStatus,
+          state.outcome ?? '(in progress)',
+          state.talkS === undefined ? '' : `${state.talkS} s`,
+          state.callSid,
+        ]);
+      }
+      table.end();
+      io.stdout.write(`${count === 0 ? 'no calls' : plural(count, 'call')} in ${account} on ${day}\n`);
+      return 0;
+    });
+  },
+};
+
+export const callsCommands = [show, tag, list] as const;

@@ -104,6 +104,19 @@ async function assertFile(file: string, path: string): Promise<void> {
   }
 }
 
+/** `--search`: digits (or a ref) that start with the text, or a description holding every word of it. */
+function codeSearch(text: string | undefined): (item: CodeItem) => boolean {
+  const query = text?.trim().toLowerCase() ?? '';
+  if (query === '') return () => true;
+  const words = query.split(/\s+/);
+  return (item) => {
+    const name = item.kind === 'authorization' ? (item.ref ?? '') : (item.code ?? '');
+    if (name.startsWith(query)) return true;
+    const description = (item.description ?? '').toLowerCase();
+    return words.every((w) => description.includes(w));
+  };
+}
+
 function exportRow(item: CodeItem): string[] {
   const auth = item.kind === 'authorization';
   return [
@@ -183,21 +196,30 @@ function allowedFor(item: CodeItem): string {
 const list: Command = {
   name: 'codes list',
   summary: "print an account's codes as a table",
-  help: `Usage: tollgate codes list [--account NAME] [--local]
+  help: `Usage: tollgate codes list [--kind account|authorization] [--search TEXT] [--account NAME] [--local]
 
 Prints the account's codes in order: account codes by their digits, authorization codes as
 "(authorization, ref XXXXXXXX)" — their digits are not stored.
 
+Options:
+  --kind KIND     only account codes, or only authorization codes
+  --search TEXT   only codes whose digits (or an authorization code's ref) start with TEXT,
+                  or whose description holds every word of TEXT (any case)
+
 ${TARGET_HELP}`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, kind: { type: 'string' }, search: { type: 'string' } });
     if (parsed === undefined) return 0;
     expectPositionals(this, parsed.positionals, []);
+    const kind = str(parsed.values, 'kind');
+    if (kind !== undefined && kind !== 'account' && kind !== 'authorization') throw usageError(`--kind "${kind}": use account or authorization`);
+    const matches = codeSearch(str(parsed.values, 'search'));
     return withTarget(io, targetFlags(parsed.values), async (target) => {
       const account = await resolveAccount(target, str(parsed.values, 'account'));
       const table = new TableWriter(io.stdout, ['CODE', 'ENABLED', 'EXPIRES', 'LEVEL', 'ALLOWED', 'DESCRIPTION']);
       const counts = { account: 0, authorization: 0 };
       for await (const item of target.stores.codes.listCodes(account)) {
+        if ((kind !== undefined && item.kind !== kind) || !matches(item)) continue;
         counts[item.kind]++;
         table.row([
           codeLabel(item),
@@ -210,8 +232,11 @@ ${TARGET_HELP}`,
       }
       table.end();
       const total = counts.account + counts.authorization;
+      const filtered = kind !== undefined || str(parsed.values, 'search') !== undefined;
       io.stdout.write(
-        total === 0
+        total === 0 && filtered
+          ? `no code of ${account} matches\n`
+          : total === 0
           ? `${account} has no codes yet: add some with tollgate codes import FILE\n`
           : `${plural(total, 'code')} in ${account} (${counts.account} account, ${counts.authorization} authorization)\n`,
       );

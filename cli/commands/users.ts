@@ -1,7 +1,11 @@
 /** `tollgate users import` (SPEC §8). */
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { stat, writeFile } from 'node:fs/promises';
+import { csvLine, UTF8_BOM } from '../../functions/core/csv-write.ts';
+import type { UserRecord } from '../../functions/core/settings.ts';
+import { TREATMENT_COLUMNS } from '../../functions/core/user-rows.ts';
 import { checkUsersFile } from '../../functions/services/import-check.ts';
+import { plural, TableWriter } from '../output.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { importKey, printReport, uploadAndWait } from '../transfer.ts';
 import { printCheck } from './codes.ts';
@@ -49,4 +53,86 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
   },
 };
 
-export const usersCommands = [importCmd] as const;
+/** The columns `users export` writes: a users file that imports back as it is. */
+export const USER_EXPORT_COLUMNS = ['user', 'name', 'group', 'caller_id', 'max_attempts', 'proceed_after_max_attempts', 'validate', ...TREATMENT_COLUMNS] as const;
+
+function exportRow(u: UserRecord): string[] {
+  const flagText = (v: boolean | undefined) => (v === undefined ? '' : v ? 'true' : 'false');
+  return [
+    u.id,
+    u.name ?? '',
+    u.group ?? '',
+    u.callerId ?? '',
+    u.maxAttempts === undefined ? '' : String(u.maxAttempts),
+    flagText(u.proceedAfterMaxAttempts),
+    flagText(u.validate),
+    ...TREATMENT_COLUMNS.map((c) => u.calls?.[c] ?? ''),
+  ];
+}
+
+const list: Command = {
+  name: 'users list',
+  summary: "print an account's users as a table",
+  help: `Usage: tollgate users list [--account NAME] [--local | --stack NAME]
+
+Prints the users of the account (from its users files): identity, name, group and caller ID,
+and the treatments they override. Callers not listed are members of defaultGroup.
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    return withTarget(io, targetFlags(parsed.values), async (target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      const table = new TableWriter(io.stdout, ['USER', 'NAME', 'GROUP', 'CALLER ID', 'OVERRIDES']);
+      let count = 0;
+      for await (const u of target.stores.users.listUsers(account)) {
+        count++;
+        const overrides = Object.entries(u.calls ?? {}).map(([c, t]) => `${c}=${t}`);
+        if (u.maxAttempts !== undefined) overrides.push(`max_attempts=${u.maxAttempts}`);
+        table.row([u.id, u.name ?? '', u.group ?? '(default group)', u.callerId ?? '', overrides.join(' ')]);
+      }
+      table.end();
+      io.stdout.write(count === 0 ? `${account} has no users listed: add them with tollgate users import FILE\n` : `${plural(count, 'user')} in ${account}\n`);
+      return 0;
+    });
+  },
+};
+
+const exportCmd: Command = {
+  name: 'users export',
+  summary: "write an account's users as CSV (imports back as it is)",
+  help: `Usage: tollgate users export [--out FILE] [--account NAME] [--local | --stack NAME]
+
+Writes the account's users as a users file — UTF-8 with a BOM, CRLF — to FILE, or to the
+terminal. Edit it and import it again with tollgate users import.
+
+Columns: ${USER_EXPORT_COLUMNS.join(',')}
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS, out: { type: 'string' } });
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    const out = str(parsed.values, 'out');
+    return withTarget(io, targetFlags(parsed.values), async (target) => {
+      const account = await resolveAccount(target, str(parsed.values, 'account'));
+      let text = UTF8_BOM + csvLine(USER_EXPORT_COLUMNS, { formulaSafe: true });
+      let count = 0;
+      for await (const u of target.stores.users.listUsers(account)) {
+        text += csvLine(exportRow(u), { formulaSafe: true });
+        count++;
+      }
+      if (out === undefined) {
+        io.stdout.write(text);
+        return 0;
+      }
+      await writeFile(userPath(io, out), text);
+      io.stderr.write(`wrote ${plural(count, 'user')} of ${account} to ${out}\n`);
+      return 0;
+    });
+  },
+};
+
+export const usersCommands = [importCmd, list, exportCmd] as const;

@@ -423,3 +423,40 @@ describe('tollgate lockouts and tollgate audit', () => {
     expect((await tollgate(['audit', '--since', 'yesterday', '--account', 'acme'])).stderr).toMatch(/give a day as YYYY-MM-DD/);
   });
 });
+
+describe('tollgate users list and export, codes list filters', () => {
+  it('lists the users, and exports them as a users file that imports back unchanged', async () => {
+    const listed = await tollgate(['users', 'list', '--account', 'demo']);
+    expect(listed.code, listed.stderr).toBe(0);
+    expect(listed.stdout).toMatch(/^USER\s+NAME\s+GROUP\s+CALLER ID\s+OVERRIDES$/m);
+    expect(listed.stdout).toMatch(/^client:dana\s+Dana Kim \(finance\)\s+staff\s+\+12125550104\s+international=authorized$/m);
+    expect(listed.stdout).toMatch(/^\d+ users in demo$/m);
+
+    const out = join(work, 'users-export.csv');
+    const exported = await tollgate(['users', 'export', '--out', out, '--account', 'demo']);
+    expect(exported.code, exported.stderr).toBe(0);
+    const text = await readFile(out, 'utf8');
+    expect(text.startsWith('\ufeffuser,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,default,emergency,')).toBe(true);
+    const again = await tollgate(['users', 'import', out, '--account', 'demo']);
+    expect(again.code, again.stdout).toBe(0);
+    expect(again.stdout).toMatch(/(\d+) rows: 0 created, 0 updated, \1 unchanged, 0 deleted/);
+  });
+
+  it('lists only one kind, or the codes a search finds by digits, ref or description words', async () => {
+    const accountOnly = await tollgate(['codes', 'list', '--kind', 'account', '--account', 'demo']);
+    expect(accountOnly.stdout).not.toMatch(/\(authorization, ref/);
+    expect(accountOnly.stdout).toMatch(/^0042\s/m);
+    const authOnly = await tollgate(['codes', 'list', '--kind', 'authorization', '--account', 'demo']);
+    expect(authOnly.stdout).toMatch(/\(authorization, ref [0-9a-f]{8}\)/);
+    expect(authOnly.stdout).not.toMatch(/^0042\s/m);
+    const byDigits = await tollgate(['codes', 'list', '--search', '100', '--account', 'demo']);
+    expect(byDigits.stdout).toMatch(/^1001\s/m);
+    expect(byDigits.stdout).toMatch(/^1002\s/m);
+    expect(byDigits.stdout).not.toMatch(/^0042\s/m);
+    const byWords = await tollgate(['codes', 'list', '--search', 'probate BIRCHWOOD', '--account', 'demo']);
+    expect(byWords.stdout).toMatch(/^0107\s.*Birchwood Estate - probate$/m);
+    expect(byWords.stdout).toMatch(/^1 code in demo/m);
+    expect((await tollgate(['codes', 'list', '--search', 'no such words', '--account', 'demo'])).stdout).toBe('no code of demo matches\n');
+    expect((await tollgate(['codes', 'list', '--kind', 'secret', '--account', 'demo'])).stderr).toMatch(/use account or authorization/);
+  });
+});

@@ -96,6 +96,29 @@ describe('tollgate call', () => {
     expect(await e2e.record(callSidIn(r.stdout))).toMatchObject({ outcome: 'abandoned', attempts: 1, codeStatus: 'none' });
   });
 
+  it('refuses a bare identity, showing the forms that are accepted', async () => {
+    const r = await tollgate(['call', '--from', 'alice', '--to', '+442079460018']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/"alice" is not an identity: write it in full, as client:alice .* sip:alice@acme\.sip\.twilio\.com .* \+14155550123/);
+  });
+
+  it("lists a day's calls, and only one user's or one code's", async () => {
+    const r = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--digits', '0042#', '--talk', '12']);
+    const sid = callSidIn(r.stdout);
+    const record = await e2e.record(sid);
+    const day = new Date(Date.parse(record?.startedAt ?? '') - 4 * 3600_000).toISOString().slice(0, 10);
+    const all = await tollgate(['calls', 'list', '--date', day, '--account', 'acme']);
+    expect(all.code, all.stderr).toBe(0);
+    expect(all.stdout).toMatch(/^STARTED\s+USER\s+DESTINATION\s+CLASS\s+CODE\s+STATUS\s+OUTCOME\s+TALK\s+CALL$/m);
+    expect(all.stdout).toMatch(new RegExp(`client:alice\\s+\\+442079460018\\s+international\\s+0042\\s+valid\\s+completed\\s+12 s\\s+${sid}`));
+    const ivan = await tollgate(['calls', 'list', '--date', day, '--user', 'client:ivan', '--account', 'acme']);
+    expect(ivan.stdout).not.toContain(sid);
+    const byCode = await tollgate(['calls', 'list', '--date', day, '--code', '0042', '--account', 'acme']);
+    expect(byCode.stdout).toContain(sid);
+    expect((await tollgate(['calls', 'list', '--date', '2001-01-01', '--account', 'acme'])).stdout).toMatch(/^no calls in acme on 2001-01-01$/m);
+    expect((await tollgate(['calls', 'list', '--account', 'acme'])).stderr).toMatch(/--date is missing/);
+  });
+
   it('is refused, and says so, when it signs with another token', async () => {
     const r = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--digits', '0042#'], { env: { TWILIO_AUTH_TOKEN: 'stale-token' } });
     expect(r.code).toBe(1);
