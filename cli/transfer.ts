@@ -105,7 +105,13 @@ export async function uploadAndWait(
     const waitStart = Date.now();
     const timeoutSeconds = options.timeoutSeconds ?? (info.kind === 'aws' ? AWS_WAIT_SECONDS : undefined);
     const hardDeadline = timeoutSeconds === undefined ? undefined : waitStart + timeoutSeconds * 1000;
-    status.set(() => `Uploaded ${label}; waiting for the import report (${Math.floor((Date.now() - waitStart) / 1000)} s)`);
+    // Rows applied so far, as the import tells its ledger (a long import shows it counting).
+    let applied: number | undefined;
+    status.set(() => {
+      const seconds = Math.floor((Date.now() - waitStart) / 1000);
+      if (applied === undefined) return `Uploaded ${label}; waiting for the import report (${seconds} s)`;
+      return applied === 0 ? `Importing ${label}: checking every row first (${seconds} s)` : `Importing ${label}: ${applied.toLocaleString('en-US')} rows applied (${seconds} s)`;
+    });
     const prefix = `results/${route.account}/${route.name}.`;
     // Report keys end in a UTC timestamp to the second: list from a little before the upload.
     const margin = versionId === undefined ? 1000 : AWS_CLOCK_SKEW_MS;
@@ -117,6 +123,7 @@ export async function uploadAndWait(
     for (;;) {
       const found = await findReport(target, prefix, startAfter, wanted);
       if (found !== undefined) return found;
+      applied = (await target.stores.ledger.inProgress(route.account, key).catch(() => undefined))?.rows ?? applied;
       const now = Date.now();
       if (info.kind === 'local') {
         const queued = await queueState(info.home, key, uploadedAt);

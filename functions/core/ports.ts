@@ -176,6 +176,10 @@ export interface ImportOrder {
   acquire(account: string, objectKey: string, holder: string, at: Date, leaseMs: number): Promise<{ readonly acquired: boolean; readonly lastApplied?: string }>;
   /** Let go of the key; with `applied`, that upload's sequencer becomes the newest applied. */
   release(account: string, objectKey: string, holder: string, applied?: string): Promise<void>;
+  /** How far the holder is: rows applied so far (for people waiting on a long import). No-op unless `holder` holds the key. */
+  progress(account: string, objectKey: string, holder: string, rows: number): Promise<void>;
+  /** The import of the key under way, if any: since when, and the rows applied so far. */
+  inProgress(account: string, objectKey: string): Promise<{ readonly since: string; readonly rows: number } | undefined>;
 }
 
 export interface LedgerEntry {

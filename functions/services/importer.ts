@@ -102,6 +102,8 @@ export interface ImporterDeps {
    * take it over: a run that holds it longer has died. @default IMPORT_LEASE_MS
    */
   readonly leaseMs?: number;
+  /** How often a run tells the ledger how many rows it has applied. @default 1000 */
+  readonly progressEveryMs?: number;
 }
 
 /**
@@ -253,7 +255,7 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     const outcome =
       ref.sequencer !== undefined && order.lastApplied !== undefined && compareSequencers(ref.sequencer, order.lastApplied) < 0
         ? superseded(ref, route, startedAt, deps.now())
-        : await run(deps, route, ref, startedAt);
+        : await run(deps, route, ref, startedAt, progressReporter(deps, route.account, ref.key, version));
     report = { ...outcome, actor };
     key = reportKey(route.account, route.name, startedAt);
     await deps.objects.writeReport(key, report);
@@ -301,7 +303,22 @@ export function ledgerVersion(ref: ObjectRef): string {
   return parts.filter((p) => p !== undefined).join('@') || 'unversioned';
 }
 
-async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date): Promise<Outcome> {
+/** Rows applied so far, told to the ledger at most once a second (the CLI shows it while it waits). */
+type Progress = (rows: number) => Promise<void>;
+
+function progressReporter(deps: ImporterDeps, account: string, objectKey: string, holder: string): Progress {
+  let last = Date.now();
+  const every = deps.progressEveryMs ?? PROGRESS_EVERY_MS;
+  return async (rows) => {
+    if (rows === 0 || Date.now() - last < every) return;
+    last = Date.now();
+    await deps.ledger.progress(account, objectKey, holder, rows);
+  };
+}
+
+const PROGRESS_EVERY_MS = 1000;
+
+async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date, progress: Progress): Promise<Outcome> {
   if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt);
   const settings = await deps.accounts.getSettings(route.account);
   if (settings === undefined) {
@@ -315,8 +332,8 @@ async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, start
     ]);
   }
   return route.kind === 'codes'
-    ? importCodes(deps, settings, route.mode, ref, startedAt)
-    : importUsers(deps, settings, ref, startedAt);
+    ? importCodes(deps, settings, route.mode, ref, startedAt, progress)
+    : importUsers(deps, settings, ref, startedAt, progress);
 }
 
 /** A report before it names who made the change. */
@@ -465,7 +482,7 @@ async function* chunks<T>(source: AsyncIterable<T>, size: number): AsyncIterable
   if (chunk.length > 0) yield chunk;
 }
 
-async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<Outcome> {
+async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date, progress: Progress): Promise<Outcome> {
   const account = settings.account;
   const pass1 = await checkCodesFile(await deps.objects.read(ref), settings, mode);
   // A rejected codes file leaves the bucket: it may hold authorization digits (docs/security.md).
@@ -492,6 +509,7 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
     const keyed = rows.map((row) => ({ row, keys: keysOf(row, pepper, account, byRef) }));
     if (inFile !== undefined) for (const k of keyed) for (const key of k.keys) inFile.add(key);
     await inFlight;
+    await progress(c.rows);
     inFlight = applyCodeChunk(deps.codes, account, keyed, c, empty && byRef.size === 0);
     // Its failure is awaited with the next chunk; until then it must not count as unhandled
     // (Lambda's runtime exits on an unhandled rejection, failing the whole SQS batch).
@@ -619,7 +637,7 @@ async function applyCodeChunk(
 // ---------------------------------------------------------------------------------------
 // users
 
-async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRef, startedAt: Date): Promise<Outcome> {
+async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRef, startedAt: Date, progress: Progress): Promise<Outcome> {
   const pass1 = await checkUsersFile(await deps.objects.read(ref), settings);
   if (pass1.errorCount > 0) return rejected(ref, 'merge', startedAt, deps.now(), pass1.errors, pass1.rows, pass1.errorCount);
   const validate = userRowCheck(settings);
@@ -650,6 +668,7 @@ async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRe
     }
     if (puts.length > 0) await deps.users.putUsers(account, puts);
     if (deletes.length > 0) await deps.users.deleteUsers(account, deletes);
+    await progress(c.rows);
   }
   return applied(ref, 'merge', startedAt, deps.now(), c);
 }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { accountCodeKey } from '../../functions/adapters/code-key.ts';
 import type { CodeChange, CodeStore } from '../../functions/core/ports.ts';
-import { makeImportHandler, type S3Event } from '../../functions/handlers/import.ts';
+import { handleS3Event, makeImportHandler, type S3Event } from '../../functions/handlers/import.ts';
 import { MAX_REPORTED_ERRORS, reportTimestamp, type ImportCodeStore, type ImportReport } from '../../functions/services/importer.ts';
 import { crlf, settingsJson, startImportHarness, type ImportHarness } from './support/bucket.ts';
 
@@ -492,5 +492,37 @@ describe('the SQS entry point', () => {
     expect(retry).toEqual({ batchItemFailures: [] });
     expect(await q.codes('broken')).toHaveLength(5000);
     expect(await q.reportKeys('broken')).toHaveLength(2);
+  });
+});
+
+describe('progress', () => {
+  it('tells the ledger how many rows it has applied while it runs, for whoever waits on it', async () => {
+    await h.close();
+    h = await startImportHarness({ forward: false });
+    await h.deliver((await h.upload('imports/acme/settings.json', settingsJson('acme')), h.lastEvent('imports/acme/settings.json')));
+    const lines = ['code,description'];
+    for (let i = 0; i < 10_000; i++) lines.push(`${String(100_000 + i)},Client ${i}`);
+    const key = 'imports/acme/codes/big.csv';
+    await h.upload(key, `${lines.join('\n')}\n`);
+    const seen: number[] = [];
+    const ledger = h.deps.ledger;
+    const watching = {
+      ...ledger,
+      get: ledger.get.bind(ledger),
+      put: ledger.put.bind(ledger),
+      claim: ledger.claim.bind(ledger),
+      acquire: ledger.acquire.bind(ledger),
+      release: ledger.release.bind(ledger),
+      inProgress: ledger.inProgress.bind(ledger),
+      async progress(account: string, objectKey: string, holder: string, rows: number) {
+        await ledger.progress(account, objectKey, holder, rows);
+        seen.push((await ledger.inProgress(account, objectKey))?.rows ?? -1);
+      },
+    };
+    const [report] = await handleS3Event({ ...h.deps, ledger: watching, progressEveryMs: 0 }, h.lastEvent(key));
+    expect(report).toMatchObject({ status: 'applied', created: 10_000 });
+    // One report a chunk of 2,000 rows, each read back as written, counting up.
+    expect(seen).toEqual([2000, 4000, 6000, 8000]);
+    expect(await ledger.inProgress('acme', key)).toBeUndefined();
   });
 });

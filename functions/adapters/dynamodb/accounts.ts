@@ -6,7 +6,7 @@ import { createHash, randomUUID } from 'node:crypto';
 import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { SidTakenError, type AccountStore, type ImportLedger, type ImportOrder, type LedgerEntry, type SidBindings } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
-import { str, type Item } from './attributes.ts';
+import { num, str, type Item } from './attributes.ts';
 import { batchWrite, type BatchOptions } from './batch.ts';
 import { isConditionalCheckFailed, isOwnWrite, queryItems, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 
@@ -256,11 +256,12 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
         new UpdateItemCommand({
           TableName: this.table,
           Key: orderKey(account, objectKey),
-          UpdateExpression: 'SET #holder = :me, #heldAt = :at, #objectKey = :key',
+          UpdateExpression: 'SET #holder = :me, #heldAt = :at, #objectKey = :key, #rows = :zero',
           // ISO instants compare as strings.
           ConditionExpression: 'attribute_not_exists(#holder) OR #holder = :me OR #heldAt < :stale',
-          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', '#objectKey': 'objectKey' },
+          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', '#objectKey': 'objectKey', '#rows': 'rows' },
           ExpressionAttributeValues: {
+            ':zero': { N: '0' },
             ':me': { S: holder },
             ':at': { S: at.toISOString() },
             ':key': { S: objectKey },
@@ -283,10 +284,10 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
         new UpdateItemCommand({
           TableName: this.table,
           Key: orderKey(account, objectKey),
-          UpdateExpression: applied === undefined ? 'REMOVE #holder, #heldAt' : 'SET #seq = :seq REMOVE #holder, #heldAt',
+          UpdateExpression: applied === undefined ? 'REMOVE #holder, #heldAt, #rows' : 'SET #seq = :seq REMOVE #holder, #heldAt, #rows',
           // Only while held: a run whose lease ran out and was taken over changes nothing.
           ConditionExpression: '#holder = :me',
-          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', ...(applied === undefined ? {} : { '#seq': 'sequencer' }) },
+          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', '#rows': 'rows', ...(applied === undefined ? {} : { '#seq': 'sequencer' }) },
           ExpressionAttributeValues: { ':me': { S: holder }, ...(applied === undefined ? {} : { ':seq': { S: applied } }) },
         }),
       );
@@ -294,6 +295,31 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
       // Released already (a retry whose first attempt landed), or taken over after the lease.
       if (!isConditionalCheckFailed(err)) throw err;
     }
+  }
+
+  async progress(account: string, objectKey: string, holder: string, rows: number): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: orderKey(account, objectKey),
+          UpdateExpression: 'SET #rows = :rows',
+          ConditionExpression: '#holder = :me',
+          ExpressionAttributeNames: { '#holder': 'holder', '#rows': 'rows' },
+          ExpressionAttributeValues: { ':me': { S: holder }, ':rows': { N: String(rows) } },
+        }),
+      );
+    } catch (err) {
+      // Taken over after the lease: the other run reports its own progress.
+      if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
+  async inProgress(account: string, objectKey: string): Promise<{ readonly since: string; readonly rows: number } | undefined> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: orderKey(account, objectKey), ConsistentRead: true }));
+    const since = str(out.Item, 'heldAt');
+    if (since === undefined || str(out.Item, 'holder') === undefined) return undefined;
+    return { since, rows: num(out.Item, 'rows') ?? 0 };
   }
 
   async put(account: string, objectKey: string, versionId: string, entry: LedgerEntry): Promise<void> {

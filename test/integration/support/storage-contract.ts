@@ -452,6 +452,23 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         // Keys of another account are their own.
         expect(await ledger.acquire('globex', 'imports/acme/settings.json', 'v9', now, lease)).toEqual({ acquired: true });
       });
+
+      it("reports the holder's progress while it holds the key, and nothing once it lets go", async () => {
+        const ledger = env.stores.ledger;
+        const key = 'imports/acme/codes/progress.csv';
+        const now = env.clock();
+        expect(await ledger.inProgress('acme', key)).toBeUndefined();
+        await ledger.acquire('acme', key, 'v1', now, 60_000);
+        expect(await ledger.inProgress('acme', key)).toEqual({ since: now.toISOString(), rows: 0 });
+        await ledger.progress('acme', key, 'v1', 4000);
+        await ledger.progress('acme', key, 'someone-else', 99);
+        expect(await ledger.inProgress('acme', key)).toEqual({ since: now.toISOString(), rows: 4000 });
+        await ledger.release('acme', key, 'v1', '01');
+        expect(await ledger.inProgress('acme', key)).toBeUndefined();
+        // A progress report after the run let go (a late one) changes nothing.
+        await ledger.progress('acme', key, 'v1', 5000);
+        expect(await ledger.inProgress('acme', key)).toBeUndefined();
+      });
     });
 
     describe('batchWrite against the server', () => {
