@@ -1,12 +1,15 @@
 /** `tollgate settings validate | apply | show | schema` (SPEC §4, §10). */
+import { locateProblems } from '../../functions/core/json-locate.ts';
 import { parseSettingsText, settingsJsonSchema } from '../../functions/core/settings.ts';
 import { CliError, usageError } from '../io.ts';
 import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { printReport, uploadAndWait } from '../transfer.ts';
 import { CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withTarget, type Command } from './common.ts';
 
-function problemsText(file: string, problems: readonly { path: string; message: string }[]): string {
-  return `${file} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${problems.map((p) => `  ${p.path}: ${p.message}`).join('\n')}\n`;
+function problemsText(file: string, text: string, problems: readonly { path: string; message: string }[]): string {
+  const located = locateProblems(text, problems);
+  const lines = located.map((p) => `  line ${p.line}, ${p.path}: ${p.message}${p.value === '' ? '' : ` (it says ${p.value})`}`);
+  return `${file} is not valid (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n${lines.join('\n')}\n`;
 }
 
 const validate: Command = {
@@ -15,16 +18,17 @@ const validate: Command = {
   help: `Usage: tollgate settings validate FILE
 
 Checks FILE against the settings schema (tollgate settings schema) and prints each problem
-as "path: message", or "valid". Needs no running stack.
+as "line N, path: message (it says VALUE)", or "valid". Needs no running stack.
 
 Exit status: 0 valid, 1 not valid, 2 usage error.`,
   async run(args, io) {
     const parsed = parseCommand(this, args, io, {});
     if (parsed === undefined) return 0;
     const [file] = expectPositionals(this, parsed.positionals, ['FILE']) as [string];
-    const result = parseSettingsText((await readUserFile(io, file)).toString('utf8'));
+    const text = (await readUserFile(io, file)).toString('utf8');
+    const result = parseSettingsText(text);
     if (!result.ok) {
-      io.stdout.write(problemsText(file, result.problems));
+      io.stdout.write(problemsText(file, text, result.problems));
       return 1;
     }
     io.stdout.write(`${file}: valid (account "${result.value.account}")\n`);
@@ -54,7 +58,7 @@ Exit status: 0 applied, 1 not valid or rejected, 2 usage error.`,
     const bytes = await readUserFile(io, file);
     const result = parseSettingsText(bytes.toString('utf8'));
     if (!result.ok) {
-      io.stdout.write(problemsText(file, result.problems));
+      io.stdout.write(problemsText(file, bytes.toString('utf8'), result.problems));
       io.stderr.write('nothing was uploaded: correct the file and apply it again\n');
       return 1;
     }

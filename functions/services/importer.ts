@@ -9,6 +9,7 @@
 import { readCsv, type ColumnSpec } from '../core/csv.ts';
 import { CODE_COLUMNS, holdsSecretDigits, REDACTED_COLUMNS, redactedRow, type CodeRow, type RowError } from '../core/code-rows.ts';
 import { csvLine, UTF8_BOM } from '../core/csv-write.ts';
+import { locateProblems } from '../core/json-locate.ts';
 import { USER_COLUMNS } from '../core/user-rows.ts';
 import { checkCodesFile, checkUsersFile, codeRowCheck, MAX_REPORTED_ERRORS, userRowCheck, type RowCheck } from './import-check.ts';
 import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
@@ -407,7 +408,7 @@ async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRe
       'replace',
       startedAt,
       deps.now(),
-      parsed.problems.map((p) => ({ line: 0, column: p.path, value: '', message: p.message })),
+      locateProblems(text, parsed.problems).map((p) => ({ line: p.line, column: p.path, value: p.value, message: p.message })),
     );
   }
   const settings = parsed.value;

@@ -61,16 +61,16 @@ describe('tollgate settings', () => {
     expect(r.stdout).toContain('valid');
   });
 
-  it('lists each problem of a bad file as "path: message" and exits 1', async () => {
+  it('lists each problem of a bad file with its line, path and value, and exits 1', async () => {
     const path = await file(
       'bad-settings.json',
-      JSON.stringify({ account: 'acme', twilioAccountSids: ['AC123'], homeCountry: 'US', timeZone: 'Mars/Base', colour: 'red' }),
+      JSON.stringify({ account: 'acme', twilioAccountSids: ['AC123'], homeCountry: 'US', timeZone: 'Mars/Base', colour: 'red' }, null, 2),
     );
     const r = await tollgate(['settings', 'validate', path]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^ {2}twilioAccountSids\[0\]: must be a Twilio Account SID/m);
-    expect(r.stdout).toMatch(/^ {2}timeZone: must be an IANA time zone/m);
-    expect(r.stdout).toMatch(/unknown key "colour"/);
+    expect(r.stdout).toMatch(/^ {2}line 4, twilioAccountSids\[0\]: must be a Twilio Account SID.* \(it says "AC123"\)$/m);
+    expect(r.stdout).toMatch(/^ {2}line 7, timeZone: must be an IANA time zone.* \(it says "Mars\/Base"\)$/m);
+    expect(r.stdout).toMatch(/^ {2}line 8, \(document\): unknown key "colour"/m);
   });
 
   it('prints the JSON Schema', async () => {
