@@ -6,6 +6,7 @@
  */
 import { ACCOUNT_SID, ACCOUNT_SLUG } from '../../functions/core/identifiers.ts';
 import { CliError, usageError } from '../io.ts';
+import { TableWriter } from '../output.ts';
 import { expectPositionals, parseCommand, withTarget, type Command } from './common.ts';
 
 const bind: Command = {
@@ -41,4 +42,32 @@ Options:
   },
 };
 
-export const accountsCommands = [bind] as const;
+const list: Command = {
+  name: 'accounts list',
+  summary: 'the accounts and the Twilio Account SIDs bound to them',
+  help: `Usage: tollgate accounts list [--local]
+
+Lists every account with the Twilio Account SIDs its settings name, and whether each is bound
+to it — calls of a SID go to the account it is bound to, and to no other.`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, { local: { type: 'boolean' } });
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    return withTarget(io, { local: true }, async (target) => {
+      const table = new TableWriter(io.stdout, ['ACCOUNT', 'TWILIO ACCOUNT SID', 'BOUND']);
+      const accounts = await target.stores.accounts.listAccounts();
+      for (const account of accounts) {
+        const settings = await target.stores.accounts.getSettings(account);
+        for (const sid of settings?.twilioAccountSids ?? []) {
+          const owner = await target.stores.accounts.accountForSid(sid);
+          table.row([account, sid, owner === account ? 'yes' : owner === undefined ? 'no: nobody holds it' : 'no: another account holds it']);
+        }
+      }
+      table.end();
+      if (accounts.length === 0) io.stdout.write(`there are no accounts in ${target.label} yet: apply a settings file with tollgate settings apply FILE\n`);
+      return 0;
+    });
+  },
+};
+
+export const accountsCommands = [bind, list] as const;

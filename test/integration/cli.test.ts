@@ -379,6 +379,9 @@ describe('tollgate accounts bind', () => {
     // Now bind-two's: its settings may name it.
     expect((await tollgate(['settings', 'apply', claim])).code).toBe(0);
 
+    const listed = await tollgate(['accounts', 'list']);
+    expect(listed.stdout).toMatch(new RegExp(`^bind-two\\s+${sid}\\s+yes$`, 'm'));
+    expect(listed.stdout).toMatch(new RegExp(`^bind-one\\s+${sid}\\s+no: another account holds it$`, 'm'));
     expect((await tollgate(['accounts', 'bind', 'AC1', 'bind-two'])).stderr).toMatch(/not a Twilio Account SID/);
     expect((await tollgate(['accounts', 'bind', sid, 'nobody'])).stderr).toMatch(/there is no account "nobody"/);
   });
