@@ -11,8 +11,8 @@ import type { ImportReport } from '../../functions/services/importer.ts';
 import { clearLockout, listLockouts } from '../../functions/services/lockouts.ts';
 import { CliError, usageError } from '../io.ts';
 import { TableWriter } from '../output.ts';
-import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
-import { CHANGE_HELP, CHANGE_OPTIONS, changeOptions, expectPositionals, flag, parseCommand, requireIdentity, str, targetFlags, withTarget, type Command } from './common.ts';
+import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
+import { CHANGE_HELP, CHANGE_OPTIONS, changeOptions, expectPositionals, flag, parseCommand, requireIdentity, str, withAccount, type Command } from './common.ts';
 
 const list: Command = {
   name: 'lockouts list',
@@ -29,8 +29,7 @@ ${TARGET_HELP}`,
     const parsed = parseCommand(this, args, io, { ...TARGET_OPTIONS });
     if (parsed === undefined) return 0;
     expectPositionals(this, parsed.positionals, []);
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const { timeZone } = await accountSettings(target, account);
       const entries = await listLockouts({ lockouts: target.stores.lockouts, now: () => new Date() }, account);
       if (entries.length === 0) {
@@ -67,8 +66,7 @@ ${TARGET_HELP}`,
     const user = accountWide ? ACCOUNT_THROTTLE : requireIdentity(this, (expectPositionals(this, parsed.positionals, ['USER']) as [string])[0]);
     if (accountWide) expectPositionals(this, parsed.positionals, []);
     const { actor } = changeOptions(io, parsed.values);
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const result = await clearLockout(
         { lockouts: target.stores.lockouts, writeReport: (key, report) => putJson(target.s3, target.bucket, key, report), now: () => new Date() },
         account,
@@ -104,8 +102,7 @@ ${TARGET_HELP}`,
     expectPositionals(this, parsed.positionals, []);
     const since = str(parsed.values, 'since');
     if (since !== undefined && !isIsoDate(since)) throw usageError(`--since "${since}": give a day as YYYY-MM-DD`);
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const { timeZone } = await accountSettings(target, account);
       const reports = (await readReports(target, account)).filter((r) => since === undefined || toLocalIso(new Date(r.startedAt), timeZone).slice(0, 10) >= since);
       reports.sort((a, b) => a.startedAt.localeCompare(b.startedAt));

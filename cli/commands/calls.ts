@@ -5,8 +5,8 @@ import { USAGE_COLUMNS, usageValues, type UsageRecord } from '../../functions/co
 import { tagCall } from '../../functions/services/tagging.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
 import { plural, TableWriter } from '../output.ts';
-import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
-import { expectPositionals, flag, osUser, parseCommand, requireIdentity, str, targetFlags, withTarget, type Command } from './common.ts';
+import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
+import { expectPositionals, flag, osUser, parseCommand, requireIdentity, str, targetFlags, withAccount, withTarget, type Command } from './common.ts';
 
 const CALL_SID = /^CA[0-9a-f]{32}$/i;
 // Values come from Twilio's form posts; a terminal must not run escape sequences in them.
@@ -157,8 +157,7 @@ ${TARGET_HELP}`,
     const userText = str(parsed.values, 'user');
     const user = userText === undefined ? undefined : normalizeIdentity(requireIdentity(this, userText));
     const code = str(parsed.values, 'code');
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const { timeZone } = await accountSettings(target, account);
       const table = new TableWriter(io.stdout, ['STARTED', 'USER', 'DESTINATION', 'CLASS', 'CODE', 'STATUS', 'OUTCOME', 'TALK', 'CALL']);
       let count = 0;

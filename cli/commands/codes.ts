@@ -14,9 +14,9 @@ import { csvLine, UTF8_BOM } from '../../functions/core/csv-write.ts';
 import { CliError, confirm, readSecret, usageError, type CliIo, type OutStream } from '../io.ts';
 import { checkCodesFile } from '../../functions/services/import-check.ts';
 import { formatRowError, plural, StatusLine, TableWriter } from '../output.ts';
-import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
+import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
 import { fileStamp, importKey, printReport, uploadAndWait } from '../transfer.ts';
-import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
+import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, userPath, withAccount, type Command } from './common.ts';
 
 export { EXPORT_COLUMNS };
 
@@ -61,8 +61,7 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
     const path = userPath(io, file);
     await assertFile(file, path);
     const mode = flag(parsed.values, 'replace') ? 'replace' : 'merge';
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       if (flag(parsed.values, 'dry-run')) {
         const settings = await accountSettings(target, account);
         const result = await checkCodesFile(createReadStream(path), settings, mode);
@@ -154,8 +153,7 @@ ${TARGET_HELP}`,
     if (parsed === undefined) return 0;
     expectPositionals(this, parsed.positionals, []);
     const outFile = str(parsed.values, 'out');
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const out: OutStream = outFile === undefined ? io.stdout : createWriteStream(userPath(io, outFile));
       const status = new StatusLine(io.stderr);
       const counts = { account: 0, authorization: 0 };
@@ -214,8 +212,7 @@ ${TARGET_HELP}`,
     const kind = str(parsed.values, 'kind');
     if (kind !== undefined && kind !== 'account' && kind !== 'authorization') throw usageError(`--kind "${kind}": use account or authorization`);
     const matches = codeSearch(str(parsed.values, 'search'));
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const table = new TableWriter(io.stdout, ['CODE', 'ENABLED', 'EXPIRES', 'LEVEL', 'ALLOWED', 'DESCRIPTION']);
       const counts = { account: 0, authorization: 0 };
       for await (const item of target.stores.codes.listCodes(account)) {
@@ -294,8 +291,7 @@ ${TARGET_HELP}`,
     } else if (secret) {
       io.stderr.write('note: an authorization code given on the command line stays in your shell history; leave it out to be asked for it\n');
     }
-    return withTarget(io, targetFlags(v), async (target) => {
-      const account = await resolveAccount(target, str(v, 'account'));
+    return withAccount(io, v, async (target, account) => {
       const settings = await accountSettings(target, account);
       if (code === undefined || code === '-') code = await readSecret(io, 'Authorization code: ');
       const fields: Record<string, string> = {
@@ -356,8 +352,7 @@ ${TARGET_HELP}`,
     if (bad.length > 0) {
       throw usageError(`tollgate codes delete: ${plural(bad.length, 'argument')} ${bad.length === 1 ? 'is' : 'are'} not a code (${CODE_LENGTH_MIN}-${CODE_LENGTH_MAX} digits, leading zeros kept)`);
     }
-    return withTarget(io, targetFlags(parsed.values), async (target: Target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target: Target, account) => {
       if (!flag(parsed.values, 'yes')) {
         if (io.stdin.isTTY !== true) {
           throw new CliError(`refusing to delete ${plural(codes.length, 'code')} from ${account} without confirmation: there is no terminal to ask on; add --yes`);

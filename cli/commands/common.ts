@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { awsDataError } from '../aws-target.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
-import { openTarget, type Target, type TargetFlags } from '../target.ts';
+import { openTarget, resolveAccount, type Target, type TargetFlags } from '../target.ts';
 
 export interface Command {
   /** `codes import`, as typed. */
@@ -83,6 +83,11 @@ export async function withTarget<T>(io: CliIo, flags: TargetFlags, fn: (target: 
   } finally {
     target.close();
   }
+}
+
+/** {@link withTarget} for the account `--account` names (or the only one there is). */
+export function withAccount<T>(io: CliIo, values: Record<string, unknown>, fn: (target: Target, account: string) => Promise<T>): Promise<T> {
+  return withTarget(io, targetFlags(values), async (target) => fn(target, await resolveAccount(target, str(values, 'account'))));
 }
 
 /** A file the user named, resolved against the working directory, with a clear error. */

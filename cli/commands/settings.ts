@@ -2,9 +2,9 @@
 import { locateProblems } from '../../functions/core/json-locate.ts';
 import { parseSettingsText, settingsJsonSchema } from '../../functions/core/settings.ts';
 import { CliError, usageError } from '../io.ts';
-import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
+import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { printReport, uploadAndWait } from '../transfer.ts';
-import { CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withTarget, type Command } from './common.ts';
+import { CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withAccount, withTarget, type Command } from './common.ts';
 
 function problemsText(file: string, text: string, problems: readonly { path: string; message: string }[]): string {
   const located = locateProblems(text, problems);
@@ -87,8 +87,7 @@ ${TARGET_HELP}`,
     const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
     if (parsed === undefined) return 0;
     expectPositionals(this, parsed.positionals, []);
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       io.stdout.write(`${JSON.stringify(await accountSettings(target, account), null, 2)}\n`);
       return 0;
     });

@@ -6,10 +6,10 @@ import type { UserRecord } from '../../functions/core/settings.ts';
 import { TREATMENT_COLUMNS } from '../../functions/core/user-rows.ts';
 import { checkUsersFile } from '../../functions/services/import-check.ts';
 import { plural, TableWriter } from '../output.ts';
-import { accountSettings, resolveAccount, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
+import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { importKey, printReport, uploadAndWait } from '../transfer.ts';
 import { printCheck } from './codes.ts';
-import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, targetFlags, userPath, withTarget, type Command } from './common.ts';
+import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, userPath, withAccount, type Command } from './common.ts';
 
 const importCmd: Command = {
   name: 'users import',
@@ -41,8 +41,7 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
     } catch (err) {
       throw fileError(file, err);
     }
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       if (flag(parsed.values, 'dry-run')) {
         const result = await checkUsersFile(createReadStream(path), await accountSettings(target, account));
         return printCheck(io, file, account, 'merge', result);
@@ -83,8 +82,7 @@ ${TARGET_HELP}`,
     const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
     if (parsed === undefined) return 0;
     expectPositionals(this, parsed.positionals, []);
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       const table = new TableWriter(io.stdout, ['USER', 'NAME', 'GROUP', 'CALLER ID', 'OVERRIDES']);
       let count = 0;
       for await (const u of target.stores.users.listUsers(account)) {
@@ -116,8 +114,7 @@ ${TARGET_HELP}`,
     if (parsed === undefined) return 0;
     expectPositionals(this, parsed.positionals, []);
     const out = str(parsed.values, 'out');
-    return withTarget(io, targetFlags(parsed.values), async (target) => {
-      const account = await resolveAccount(target, str(parsed.values, 'account'));
+    return withAccount(io, parsed.values, async (target, account) => {
       let text = UTF8_BOM + csvLine(USER_EXPORT_COLUMNS, { formulaSafe: true });
       let count = 0;
       for await (const u of target.stores.users.listUsers(account)) {
