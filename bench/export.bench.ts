@@ -1,5 +1,5 @@
 /**
- * Usage export throughput and memory (SPEC §9, §11 "export rows per second and peak memory";
+ * Usage export throughput and memory (docs/data-model.md, docs/design.md "export rows per second and peak memory";
  * issue 5): one account's day of 100,000 and of 1,000,000 usage records, stored in dynalite as
  * the voice function stores them, exported by the real exporter — Query pages of the day index
  * → CSV rows → a multipart upload into s3rver, then the ledger and the month summary — next to

@@ -1,5 +1,5 @@
 /**
- * Import throughput and memory (SPEC §8 "1,000,000 rows in one file, streamed; memory stays
+ * Import throughput and memory (docs/data-model.md "1,000,000 rows in one file, streamed; memory stays
  * flat"; issue 3's budgets): a generated codes CSV of 100,000 and of 1,000,000 rows is put into
  * s3rver and imported by the real importer (both passes: validate the whole file, then apply)
  * into dynalite; next to it, raw BatchWriteItem of the same rows, as the store would write

@@ -1,5 +1,5 @@
 /**
- * The voice function's benchmark (issue 4; SPEC §6 "Fast", §11): what a caller waits for and
+ * The voice function's benchmark (issue 4; docs/call-flow.md "Fast", §11): what a caller waits for and
  * what a call costs.
  *
  * 1. Warm webhook latency on the local stack. The stack (dynalite, s3rver, the voice routes

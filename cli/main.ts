@@ -17,7 +17,7 @@ import { isConnectionError } from './transfer.ts';
 
 export const COMMANDS: readonly Command[] = [devCommand, callCommand, ...settingsCommands, ...codesCommands, ...usersCommands, ...usageCommands, ...callsCommands, ...adminCommands, ...accountsCommands];
 
-/** In SPEC §10, arriving with later issues. */
+/** In docs/call-flow.md, arriving with later issues. */
 const LATER: Record<string, string> = {};
 
 function overview(): string {

@@ -1,5 +1,5 @@
 /**
- * Every admin change is an object under `imports/<account>/` (SPEC §10): upload it, then wait
+ * Every admin change is an object under `imports/<account>/` (docs/call-flow.md): upload it, then wait
  * for the import function's report under `results/<account>/` and show it.
  *
  * The report is found by its `file` (the key uploaded) and the version the upload created

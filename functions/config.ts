@@ -1,5 +1,5 @@
 /**
- * Configuration, parsed once and frozen (STYLE §5). Each handler asks for what it needs; a
+ * Configuration, parsed once and frozen (docs/design.md). Each handler asks for what it needs; a
  * missing variable throws at start with its name, rather than failing on the first call.
  */
 import type { TableNames } from './adapters/dynamodb/tables.ts';

@@ -1,5 +1,5 @@
 /**
- * The AWS stack (SPEC §3): one stack of per-concern constructs around the same handlers the
+ * The AWS stack (docs/design.md): one stack of per-concern constructs around the same handlers the
  * local stack runs.
  *
  *   Twilio ─▶ VoiceApi (HTTP API ─▶ voice function) ─▶ Data (tables, secrets) ─▶ Alerts (SNS)

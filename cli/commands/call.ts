@@ -12,7 +12,7 @@ import { accountSettings, openTarget, resolveAccount, TARGET_HELP, TARGET_OPTION
 import { readTwiml, type Verb } from '../twiml-reader.ts';
 import { expectPositionals, parseCommand, requireIdentity, str, targetFlags, type Command } from './common.ts';
 
-/** The local stack's token when TWILIO_AUTH_TOKEN is not set (SPEC §10). */
+/** The local stack's token when TWILIO_AUTH_TOKEN is not set (docs/call-flow.md). */
 export const LOCAL_AUTH_TOKEN = 'tollgate-local-token';
 /** Twilio follows at most this many TwiML documents for one call; so do we. */
 const MAX_DOCUMENTS = 50;

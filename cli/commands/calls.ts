@@ -1,4 +1,4 @@
-/** `tollgate calls show` and `tollgate calls tag` (SPEC §9, §10): one usage record, read or tagged after the call. */
+/** `tollgate calls show` and `tollgate calls tag` (docs/data-model.md, docs/call-flow.md): one usage record, read or tagged after the call. */
 import { normalizeIdentity } from '../../functions/core/codes.ts';
 import { isIsoDate, toLocalIso } from '../../functions/core/time.ts';
 import { USAGE_COLUMNS, usageValues, type UsageRecord } from '../../functions/core/usage.ts';

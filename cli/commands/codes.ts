@@ -1,5 +1,5 @@
 /**
- * `tollgate codes import | export | list | add | delete` (SPEC §7, §10). Changes are import
+ * `tollgate codes import | export | list | add | delete` (docs/data-model.md, docs/call-flow.md). Changes are import
  * files uploaded to the bucket; reads (`list`, `export`) come straight from the code store.
  * The digits of an authorization code are never printed: listings and exports show its `ref`.
  */

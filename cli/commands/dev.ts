@@ -1,8 +1,8 @@
 /**
- * `tollgate dev` (`npm start`): the local stack in the foreground until Ctrl-C (SPEC §10).
+ * `tollgate dev` (`npm start`): the local stack in the foreground until Ctrl-C (docs/call-flow.md).
  *
  * s3rver's ListObjectsV2 continuation tokens use DES, which Node 22's OpenSSL 3 provides only
- * with `--openssl-legacy-provider` (TOOLCHAIN.md). `npm start` passes the flag; started any
+ * with `--openssl-legacy-provider` (docs/operations.md). `npm start` passes the flag; started any
  * other way (`npx tollgate dev`, the bin), the command runs itself again in a child process
  * with the flag, forwarding signals and the exit status. A runtime check of the cipher,
  * rather than of `process.execArgv`, also accepts the flag given through NODE_OPTIONS.

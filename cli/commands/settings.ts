@@ -1,4 +1,4 @@
-/** `tollgate settings validate | apply | show | schema` (SPEC §4, §10). */
+/** `tollgate settings validate | apply | show | schema` (docs/settings.md, docs/call-flow.md). */
 import { locateProblems } from '../../functions/core/json-locate.ts';
 import { parseSettingsText, settingsJsonSchema } from '../../functions/core/settings.ts';
 import { CliError, usageError } from '../io.ts';

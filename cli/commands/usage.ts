@@ -1,4 +1,4 @@
-/** `tollgate usage export` and `tollgate usage download` (SPEC §9, §10). */
+/** `tollgate usage export` and `tollgate usage download` (docs/data-model.md, docs/call-flow.md). */
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { hostname } from 'node:os';

@@ -1,4 +1,4 @@
-/** `tollgate users import` (SPEC §8). */
+/** `tollgate users import` (docs/data-model.md). */
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { csvLine, UTF8_BOM } from '../../functions/core/csv-write.ts';

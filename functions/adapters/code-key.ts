@@ -1,5 +1,5 @@
 /**
- * Storage keys of codes (SPEC §7). Account codes are keyed by their digits; authorization
+ * Storage keys of codes (docs/data-model.md). Account codes are keyed by their digits; authorization
  * codes by `HMAC-SHA256(pepper, account ":" digits)` so their digits never reach the store,
  * a log or an export. The account is inside the MAC so the same digits in two accounts give
  * unrelated keys.

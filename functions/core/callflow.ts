@@ -1,5 +1,5 @@
 /**
- * The call flow of SPEC §6 as one pure function: `decide(state, event, context)` returns the
+ * The call flow of docs/call-flow.md as one pure function: `decide(state, event, context)` returns the
  * next state, the actions the caller hears (rendered to TwiML by the adapter) and the effects
  * the handler must carry out (alerts, lockout counting). Wrong codes, the last attempt and
  * lockout are transitions, never exceptions. The core does no I/O: every lookup the flow
@@ -375,7 +375,7 @@ function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, c
 
   if (digits === '' && treatment === 'optional') {
     // `#` or silence on an optional prompt: the caller chose to go on without a code. It is
-    // still an attempt (SPEC §2: one code entry or silence).
+    // still an attempt (docs/design.md: one code entry or silence).
     return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'skipped' }, []);
   }
 
@@ -597,7 +597,7 @@ export function answeredWith(decision: Decision, actions: readonly Action[]): De
   };
 }
 
-/** The apology and hang-up for anything unexpected (SPEC §6 "never silent"). */
+/** The apology and hang-up for anything unexpected (docs/call-flow.md "never silent"). */
 export function errorActions(prompts: Prompts): Action[] {
   return [say(prompts.error), HANGUP];
 }

@@ -1,5 +1,5 @@
 /**
- * The rows of a codes CSV file (SPEC §7): one {@link CsvRecord} in, one {@link CodeRow} or the
+ * The rows of a codes CSV file (docs/data-model.md): one {@link CsvRecord} in, one {@link CodeRow} or the
  * list of everything wrong with it out. Pure: the importer reads, checks duplicates and writes.
  *
  * The digits of an authorization code are a secret: they never appear in a {@link RowError},
@@ -204,7 +204,7 @@ function checkCallerIds(raw: string): Checked<string[] | undefined> {
 }
 
 /**
- * Checks one row of a codes file against SPEC §7 and the account's settings. A delete row needs
+ * Checks one row of a codes file against docs/data-model.md and the account's settings. A delete row needs
  * only its code, and any code of 2–14 digits may be deleted (codes made before `codeLength`
  * changed must still be removable); the other columns of a delete row are ignored.
  */

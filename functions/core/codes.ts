@@ -1,5 +1,5 @@
 /**
- * Codes (SPEC §7): the stored shape, and the check a caller's digits must pass. The check is
+ * Codes (docs/data-model.md): the stored shape, and the check a caller's digits must pass. The check is
  * pure: the handler fetches the stored code (or nothing) and hands it in.
  */
 import { canonicalIdentity } from './destination.ts';

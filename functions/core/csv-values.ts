@@ -1,5 +1,5 @@
 /**
- * Value rules shared by the codes and users CSV files (SPEC §7, §8): flags, identities, phone
+ * Value rules shared by the codes and users CSV files (docs/data-model.md): flags, identities, phone
  * numbers, lists, free text, and the duplicate check. Each rule returns a message that says what
  * is wrong and what to do, for the import report.
  */
@@ -108,7 +108,7 @@ const CLIENT = /^client:[A-Za-z0-9_.@-]{1,121}$/u;
 const SIP = /^sip:[^\s@;?]+@[^\s@;?]+$/u;
 
 /**
- * A user identity (SPEC §2): `client:alice`, `sip:alice@acme.sip.twilio.com` or an E.164
+ * A user identity (docs/design.md): `client:alice`, `sip:alice@acme.sip.twilio.com` or an E.164
  * number, normalized with {@link normalizeIdentity} (SIP lower-cased, URI parameters dropped).
  */
 export function checkIdentity(raw: string): Checked<string> {

@@ -1,6 +1,6 @@
 /**
  * Writing CSV: RFC 4180 quoting and CRLF always; for files meant for a spreadsheet (exports),
- * also the byte-order mark Excel needs to read UTF-8 and the formula guard of SPEC §9. Files
+ * also the byte-order mark Excel needs to read UTF-8 and the formula guard of docs/data-model.md. Files
  * the CLI uploads for import carry the values exactly, with no guard (a `'` would become part
  * of the value).
  */
@@ -15,7 +15,7 @@ const PLAIN_NUMBER = /^[+-]?(?:\d+(?:\.\d+)?|\.\d+)$/;
 // One E.164 number, or a `;`-separated list of them (caller IDs): digits, `+` and `;` only.
 const E164_LIST = /^\+[1-9]\d{1,14}(?:;\+[1-9]\d{1,14})*$/;
 
-/** One field, quoted when it must be; `formulaSafe` adds the leading `'` of SPEC §9. */
+/** One field, quoted when it must be; `formulaSafe` adds the leading `'` of docs/data-model.md. */
 export function csvField(value: string, options: { readonly formulaSafe: boolean }): string {
   let v = value;
   if (options.formulaSafe && FORMULA_START.test(v) && !PLAIN_NUMBER.test(v) && !E164_LIST.test(v)) v = `'${v}`;

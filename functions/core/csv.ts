@@ -1,5 +1,5 @@
 /**
- * Reading CSV files as admins really save them (SPEC §8): Excel on any locale, Excel "Unicode
+ * Reading CSV files as admins really save them (docs/data-model.md): Excel on any locale, Excel "Unicode
  * Text", Google Sheets, a text editor. Bytes are decoded and parsed as a stream, one record at
  * a time, so a 1,000,000-row file needs no more memory than a ten-row one.
  *

@@ -10,7 +10,7 @@ export const CALL_SID = /^CA[0-9a-fA-F]{32}$/;
 const APPLICATION_SID = /^AP[0-9a-fA-F]{32}$/;
 const HOSTNAME = /^(?=.{1,253}$)[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)+$/;
 
-/** Codes are 2 to 14 digits (SPEC §2); an account narrows this with `codeLength`. */
+/** Codes are 2 to 14 digits (docs/design.md); an account narrows this with `codeLength`. */
 export const CODE_LENGTH_MIN = 2;
 export const CODE_LENGTH_MAX = 14;
 

@@ -1,5 +1,5 @@
 /**
- * Curated short-number tables for call classification (SPEC §5). libphonenumber does not
+ * Curated short-number tables for call classification (docs/security.md). libphonenumber does not
  * parse short numbers (911, 112, 999, 411, 118 118): these tables are the only source for
  * them. Pure data, keyed by ISO 3166-1 alpha-2 home country.
  *
@@ -149,7 +149,7 @@ export const NANP_DIRECTORY_E164 = /^\+1[2-9]\d{2}5551212$/;
  * account and to each other, as US carriers bill them. Canada is domestic to the US proper
  * only. Every other region sharing a calling code — the Caribbean NANP members, and likewise
  * the Crown dependencies (GG, JE, IM) under +44 — is international: those are the classic
- * toll-fraud routes SPEC §5 singles out.
+ * toll-fraud routes docs/security.md singles out.
  */
 export const US_AND_TERRITORIES: ReadonlySet<string> = new Set(['US', 'PR', 'VI', 'GU', 'MP', 'AS']);
 

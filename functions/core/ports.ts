@@ -74,7 +74,7 @@ export interface AlertSink {
   raise(alert: Alert): Promise<void>;
 }
 
-/** Users of an account (SPEC §8 users CSV). */
+/** Users of an account (docs/data-model.md users CSV). */
 export interface UserStore {
   /** Fetch several identities at once (the caller and, for internal calls, the callee). */
   getUsers(account: string, ids: readonly string[]): Promise<Map<string, UserRecord>>;
@@ -128,7 +128,7 @@ export interface CallStore {
   put(state: CallState, options: { readonly expectedRevision: number | undefined; readonly timeZone: string }): Promise<number | undefined>;
 }
 
-/** Per-user lockout counters (SPEC §6). */
+/** Per-user lockout counters (docs/call-flow.md). */
 export interface LockoutStore {
   get(account: string, user: string): Promise<LockoutRecord | undefined>;
   put(account: string, user: string, record: LockoutRecord): Promise<void>;
@@ -147,7 +147,7 @@ export interface LockoutStore {
   clear(account: string, user: string): Promise<void>;
 }
 
-/** What the import function has applied, per object version (idempotency, SPEC §8). */
+/** What the import function has applied, per object version (idempotency, docs/data-model.md). */
 export interface ImportLedger {
   /** The entry for an object version, if it was seen before. */
   get(account: string, objectKey: string, versionId: string): Promise<LedgerEntry | undefined>;
@@ -161,7 +161,7 @@ export interface ImportLedger {
 }
 
 /**
- * One import of an object key at a time, in upload order (SPEC §8 idempotency). S3 may deliver
+ * One import of an object key at a time, in upload order (docs/data-model.md idempotency). S3 may deliver
  * the events of two uploads of the same key in either order, and two deliveries may run at
  * once; an older upload applied after a newer one would quietly undo it. Each event carries a
  * `sequencer` that orders the uploads of one key.
@@ -221,7 +221,7 @@ export interface StoredCall {
   readonly updatedAt: string;
 }
 
-/** The usage export's reads (SPEC §9): one account's calls of one local day. */
+/** The usage export's reads (docs/data-model.md): one account's calls of one local day. */
 export interface UsageSource {
   /** The day's calls in start order (day = the local date of `startedAt` in the account's time zone). */
   callsOfDay(account: string, day: string): AsyncIterable<StoredCall>;

@@ -1,5 +1,5 @@
 /**
- * The account settings document of SPEC §4 as a zod schema: defaults, cross-field rules and
+ * The account settings document of docs/settings.md as a zod schema: defaults, cross-field rules and
  * messages that say where the problem is and what to do. The JSON Schema an editor can use
  * comes from {@link settingsJsonSchema}.
  */
@@ -39,7 +39,7 @@ const treatmentSchema = z.enum(TREATMENTS, {
 });
 
 /**
- * Treatments per call class plus `default`. Emergency calls are always free (SPEC §4, Kari's
+ * Treatments per call class plus `default`. Emergency calls are always free (docs/settings.md, Kari's
  * Law), so `emergency` may only ever say `free`.
  */
 /** What each call class is, for the descriptions editors show. */
@@ -339,7 +339,7 @@ export function settingsJsonSchema(): Record<string, unknown> {
 }
 
 /**
- * A user as stored (imported from `users/*.csv`, SPEC §8). Users not listed are members of
+ * A user as stored (imported from `users/*.csv`, docs/data-model.md). Users not listed are members of
  * the account's `defaultGroup` with no overrides of their own.
  */
 export interface UserRecord {

@@ -1,6 +1,6 @@
 /**
  * Calendar arithmetic in an account's time zone with nothing but Intl: usage-log days and
- * code expiry are local days (SPEC §7, §9), and DST days are 23 or 25 hours long.
+ * code expiry are local days (docs/data-model.md), and DST days are 23 or 25 hours long.
  */
 
 const formatters = new Map<string, Intl.DateTimeFormat>();

@@ -1,9 +1,9 @@
 /**
- * The vocabulary of SPEC §2, §5, §6 and §9 as types. Everything here is data: the core
+ * The vocabulary of docs/design.md, docs/security.md, docs/call-flow.md, docs/data-model.md as types. Everything here is data: the core
  * decides, the adapters render and store.
  */
 
-/** What kind of number was dialled (SPEC §5). */
+/** What kind of number was dialled (docs/security.md). */
 export const CALL_CLASSES = [
   'emergency',
   'internal',
@@ -18,14 +18,14 @@ export const CALL_CLASSES = [
 ] as const;
 export type CallClass = (typeof CALL_CLASSES)[number];
 
-/** What a class means for a user (SPEC §4). */
+/** What a class means for a user (docs/settings.md). */
 export const TREATMENTS = ['free', 'optional', 'required', 'authorized', 'blocked'] as const;
 export type Treatment = (typeof TREATMENTS)[number];
 
 export const CODE_KINDS = ['account', 'authorization'] as const;
 export type CodeKind = (typeof CODE_KINDS)[number];
 
-/** How the usage record came by its code (SPEC §9). */
+/** How the usage record came by its code (docs/data-model.md). */
 export const CODE_STATUSES = [
   'valid',
   'unvalidated',
@@ -39,7 +39,7 @@ export const CODE_STATUSES = [
 ] as const;
 export type CodeStatus = (typeof CODE_STATUSES)[number];
 
-/** How the call ended (SPEC §9). */
+/** How the call ended (docs/data-model.md). */
 export const OUTCOMES = [
   'completed',
   'busy',

@@ -1,5 +1,5 @@
 /**
- * The usage log of SPEC §9 as data: a call's record → one CSV row, calls → per-code totals →
+ * The usage log of docs/data-model.md as data: a call's record → one CSV row, calls → per-code totals →
  * the monthly summary, the bucket keys of both files, and which local days an hourly run must
  * write. Pure: the exporter service streams records in and bytes out.
  *
@@ -19,7 +19,7 @@ import { csvLine, UTF8_BOM } from './csv-write.ts';
 import { isIsoDate, localDate, nextDate, startOfLocalDay, toLocalIso, utcOffsetMinutes } from './time.ts';
 import type { CodeKind } from './types.ts';
 
-/** The columns of `usage-YYYY-MM-DD.csv`, in order (SPEC §9). */
+/** The columns of `usage-YYYY-MM-DD.csv`, in order (docs/data-model.md). */
 export const USAGE_COLUMNS = [
   'call_sid',
   'account',
@@ -41,7 +41,7 @@ export const USAGE_COLUMNS = [
   'entry_point',
 ] as const;
 
-/** The columns of `summary-YYYY-MM.csv`, in order (SPEC §9). */
+/** The columns of `summary-YYYY-MM.csv`, in order (docs/data-model.md). */
 export const SUMMARY_COLUMNS = ['code', 'code_description', 'code_kind', 'calls', 'talk_s', 'billable_minutes', 'first_call', 'last_call', 'ref'] as const;
 
 /** How a spreadsheet types a column's cells: text (codes keep their zeros), a number, or a local time. */

@@ -1,7 +1,7 @@
 /**
- * The rows of a users CSV file (SPEC §8):
+ * The rows of a users CSV file (docs/data-model.md):
  * `user,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,<class>…,action`,
- * where each `<class>` column (a call class of SPEC §5, or `default`) holds a treatment or is
+ * where each `<class>` column (a call class of docs/security.md, or `default`) holds a treatment or is
  * empty for "not set here". One {@link CsvRecord} in, one {@link UserRow} or its errors out.
  */
 import type { ColumnSpec, CsvRecord } from './csv.ts';
@@ -44,7 +44,7 @@ function checkTreatment(raw: string, cls: CallClass | 'default'): { ok: true; va
 }
 
 /**
- * Checks one row of a users file against SPEC §4 and §8 and the account's settings. A delete row
+ * Checks one row of a users file against docs/settings.md, docs/data-model.md and the account's settings. A delete row
  * needs only `user`; its other columns are ignored.
  */
 export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true; row: UserRow } | { ok: false; errors: RowError[] } {

@@ -1,5 +1,5 @@
 /**
- * The export function: EventBridge Scheduler invokes it every hour (SPEC §3, §9) and it writes
+ * The export function: EventBridge Scheduler invokes it every hour (docs/design.md, docs/data-model.md) and it writes
  * the usage files that are due or out of date. The schedule's payload carries nothing the run
  * needs; the function works out what is due from the ledger and the clock, so a late, repeated
  * or missed invocation only moves the work to another hour.

@@ -1,5 +1,5 @@
 /**
- * The voice function: every `/voice/*` route of SPEC §10 behind the HTTP API. Thin: the
+ * The voice function: every `/voice/*` route of docs/call-flow.md behind the HTTP API. Thin: the
  * composition root builds the AWS clients once per container; the pipeline lives in
  * `services/voice.ts`.
  */

@@ -1,5 +1,5 @@
 /**
- * The usage export (SPEC §9): for each account, write every local day that ended
+ * The usage export (docs/data-model.md): for each account, write every local day that ended
  * `exportDelayMinutes` ago and has no file yet, and write again a day whose records changed
  * after its file was written; then rewrite the month-to-date summary of every month touched.
  *

@@ -1,5 +1,5 @@
 /**
- * An import's first pass (SPEC §8 "whole file first"): every row read and checked, duplicates
+ * An import's first pass (docs/data-model.md "whole file first"): every row read and checked, duplicates
  * found, nothing written. The import function runs it before applying anything; the CLI's
  * `--dry-run` runs the very same functions on the admin's machine.
  */
@@ -57,7 +57,7 @@ async function checkFile<R>(
   return { rows, errorCount, errors };
 }
 
-/** The row rule of a codes file: SPEC §7, and in `replace` mode no `delete` rows. */
+/** The row rule of a codes file: docs/data-model.md, and in `replace` mode no `delete` rows. */
 export function codeRowCheck(settings: Settings, mode: 'merge' | 'replace'): RowCheck<CodeRow> {
   return (rec) => {
     const result = validateCodeRow(rec, settings);

@@ -1,5 +1,5 @@
 /**
- * Imports through the bucket (SPEC §8): route an object by its key, validate the whole file,
+ * Imports through the bucket (docs/data-model.md): route an object by its key, validate the whole file,
  * and only then apply it; write one report per object version; apply each version once.
  *
  * Every step is idempotent, so a duplicate S3 event or a crash half way that is retried ends
@@ -26,7 +26,7 @@ import {
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
 import type { Logger } from './logger.ts';
 
-/** The report of SPEC §8, written to `results/<account>/<name>.<UTC timestamp>.json`. */
+/** The report of docs/data-model.md, written to `results/<account>/<name>.<UTC timestamp>.json`. */
 export interface ImportReport {
   readonly file: string;
   readonly versionId: string | null;
@@ -593,7 +593,7 @@ function toItem(row: CodeRow, key: string): CodeItem {
   return item as unknown as CodeItem;
 }
 
-/** Two codes hold the same data (the fields of SPEC §7, in a fixed order). */
+/** Two codes hold the same data (the fields of docs/data-model.md, in a fixed order). */
 function sameCode(a: CodeItem, b: CodeItem): boolean {
   const fields = ['key', 'kind', 'code', 'ref', 'description', 'enabled', 'expires', 'level', 'users', 'groups', 'callerIds'] as const;
   return fields.every((f) => JSON.stringify(a[f] ?? null) === JSON.stringify(b[f] ?? null));

@@ -1,5 +1,5 @@
 /**
- * The voice webhooks of SPEC §6 and §10, one pipeline for every route:
+ * The voice webhooks of docs/call-flow.md, one pipeline for every route:
  * verify → parse → load → decide → save → render.
  *
  * The request shape is API Gateway's HTTP API (payload 2.0), which the local stack produces
@@ -61,7 +61,7 @@ export interface VoiceDeps {
   readonly publicBaseUrl?: string;
   readonly now: () => Date;
   readonly log: Logger;
-  /** How long account settings are cached. At most 30 s (SPEC §6). @default 30000 */
+  /** How long account settings are cached. At most 30 s (docs/call-flow.md). @default 30000 */
   readonly settingsTtlMs?: number;
   /**
    * How long, counted from the request's arrival, an emergency answer waits for its usage

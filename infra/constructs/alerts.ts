@@ -1,6 +1,6 @@
 /**
  * Where people hear that something needs them: one SNS topic for the voice function's alerts
- * (every emergency call, every locked-out user — SPEC §6) and for every CloudWatch alarm, with
+ * (every emergency call, every locked-out user — docs/call-flow.md) and for every CloudWatch alarm, with
  * an optional e-mail subscription. The other constructs add their alarms here.
  */
 import { Duration, Stack } from 'aws-cdk-lib';

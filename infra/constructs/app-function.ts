@@ -36,7 +36,7 @@ export const BUNDLE_BANNER = "import{createRequire}from'node:module';const requi
 
 /** Reads of a table (or of one of its indexes). No Scan: no handler scans. */
 export const TABLE_READ_ACTIONS = ['dynamodb:GetItem', 'dynamodb:BatchGetItem', 'dynamodb:Query'] as const;
-/** Writes of items. No transactions: the storage design needs none (SPEC §3). */
+/** Writes of items. No transactions: the storage design needs none (docs/design.md). */
 export const TABLE_WRITE_ACTIONS = ['dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:DeleteItem', 'dynamodb:BatchWriteItem'] as const;
 export const OBJECT_READ_ACTIONS = ['s3:GetObject', 's3:GetObjectVersion'] as const;
 /** PutObject covers multipart uploads; aborting one (lib-storage does on failure) is separate. */

@@ -1,5 +1,5 @@
 /**
- * Imports through the bucket (SPEC §8): an object created under `imports/` — and only there —
+ * Imports through the bucket (docs/data-model.md): an object created under `imports/` — and only there —
  * is announced to an SQS queue, which feeds the import function one file at a time. A file
  * whose import throws (storage unavailable) is reported as a batch item failure, tried again,
  * and after the last try kept in a dead-letter queue with an alarm. A wrong file is not a
@@ -95,8 +95,8 @@ export class CodeImport extends Construct {
     );
 
     acknowledgeObjectWildcards(this.fn, data.bucket, {
-      [BUCKET_PREFIXES.imports]: 'The import function reads the files admins upload; any key under imports/ may be one (SPEC §8), and nothing else is readable.',
-      [BUCKET_PREFIXES.results]: 'The import function writes one report per import under results/, named after the file (SPEC §8); it can write nowhere else.',
+      [BUCKET_PREFIXES.imports]: 'The import function reads the files admins upload; any key under imports/ may be one (docs/data-model.md), and nothing else is readable.',
+      [BUCKET_PREFIXES.results]: 'The import function writes one report per import under results/, named after the file (docs/data-model.md); it can write nowhere else.',
     });
     alerts.deadLetters('ImportDeadLetters', this.deadLetterQueue, 'An import');
     alerts.functionThrottles('ImportThrottles', this.fn, 'The import function');

@@ -1,6 +1,6 @@
 /**
- * What Tollgate keeps: the three DynamoDB tables, the bucket (imports, results, exports — SPEC
- * §8), its access-log bucket, and the two secrets. Everything here that holds data survives a
+ * What Tollgate keeps: the three DynamoDB tables, the bucket (imports, results, exports —
+ * docs/data-model.md), its access-log bucket, and the two secrets. Everything here that holds data survives a
  * `cdk destroy` on purpose (RETAIN, deletion protection); the README says how to remove it.
  *
  * The tables' keys, index and TTL are not written here: they are read from
@@ -14,7 +14,7 @@ import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
 import { tableDefinitions, type TableDefinition } from '../../functions/adapters/dynamodb/tables.ts';
 
-/** The bucket's top-level folders (SPEC §8): one flow each, so every rule is a prefix rule. */
+/** The bucket's top-level folders (docs/data-model.md): one flow each, so every rule is a prefix rule. */
 export const BUCKET_PREFIXES = { imports: 'imports/', results: 'results/', exports: 'exports/' } as const;
 
 export interface DataProps {
@@ -34,13 +34,13 @@ export class Data extends Construct {
   readonly accounts: Table;
   readonly codes: Table;
   readonly calls: Table;
-  /** imports/, results/, exports/ (SPEC §8). */
+  /** imports/, results/, exports/ (docs/data-model.md). */
   readonly bucket: Bucket;
   /** Server access logs of {@link bucket}: who read or wrote which file. */
   readonly accessLogs: Bucket;
   /** `{ "AC…": { "account": "acme", "tokens": ["token", …] } }`: the Twilio auth tokens webhooks are verified with, and the account the operator binds each SID to. */
   readonly twilioTokens: Secret;
-  /** The key authorization codes are hashed with (SPEC §7). */
+  /** The key authorization codes are hashed with (docs/data-model.md). */
   readonly pepper: Secret;
 
   constructor(scope: Construct, id: string, props: DataProps = {}) {
@@ -74,7 +74,7 @@ export class Data extends Construct {
       lifecycleRules.push({ id: 'expire-exports', prefix: BUCKET_PREFIXES.exports, expiration: Duration.days(props.exportsRetentionDays) });
     }
     this.bucket = new Bucket(this, 'Bucket', {
-      // Every admin change is a new version: the version history is the audit trail (SPEC §10).
+      // Every admin change is a new version: the version history is the audit trail (docs/call-flow.md).
       versioned: true,
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -111,7 +111,7 @@ export class Data extends Construct {
     Validations.of(this.pepper).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason:
-        'The pepper keys the stored hashes of authorization codes (SPEC §7); a new pepper would make every stored authorization code invalid. It never leaves the functions and is never logged.',
+        'The pepper keys the stored hashes of authorization codes (docs/data-model.md); a new pepper would make every stored authorization code invalid. It never leaves the functions and is never logged.',
     });
   }
 }

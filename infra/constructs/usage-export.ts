@@ -1,5 +1,5 @@
 /**
- * The usage export (SPEC §9): EventBridge Scheduler invokes the export function every hour;
+ * The usage export (docs/data-model.md): EventBridge Scheduler invokes the export function every hour;
  * it writes the days that are due, and the days that changed, under `exports/`. The function
  * works out what is due from its ledger and the clock, so a late, repeated or missed run only
  * moves work to another hour.
@@ -21,7 +21,7 @@ import { AppFunction } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards, arnReference } from './nag.ts';
 
-/** How often the export runs (SPEC §3). */
+/** How often the export runs (docs/design.md). */
 export const EXPORT_SCHEDULE = ScheduleExpression.rate(Duration.hours(1));
 
 /**
@@ -94,7 +94,7 @@ export class UsageExport extends Construct {
     });
 
     acknowledgeObjectWildcards(this.fn, data.bucket, {
-      [BUCKET_PREFIXES.exports]: 'The export function writes usage files under exports/<account>/usage/… for every account (SPEC §9); it can read nothing in the bucket and write nowhere else.',
+      [BUCKET_PREFIXES.exports]: 'The export function writes usage files under exports/<account>/usage/… for every account (docs/data-model.md); it can read nothing in the bucket and write nowhere else.',
     });
     Validations.of(scheduleRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${arnReference(this.fn)}:*]`,

@@ -1,5 +1,5 @@
 /**
- * The voice webhooks (SPEC §6, §10): an HTTP API whose `/voice/*` routes all go to one voice
+ * The voice webhooks (docs/call-flow.md): an HTTP API whose `/voice/*` routes all go to one voice
  * function, so the later webhooks of a call find a warm container. The function verifies
  * Twilio's signature against the URL Twilio called: the request's own Host header for the
  * API's URL (no circular reference between the API and the function), or
@@ -19,7 +19,7 @@ import { AppFunction } from './app-function.ts';
 import type { Data } from './data.ts';
 import { EMERGENCY_CALLER_ID_VARIABLE } from '../../functions/config.ts';
 
-/** The routes Twilio calls (SPEC §10). Any other method or path under /voice/ reaches the function too, which answers 405 or 404. */
+/** The routes Twilio calls (docs/call-flow.md). Any other method or path under /voice/ reaches the function too, which answers 405 or 404. */
 export const VOICE_PATHS = ['/voice/incoming', '/voice/code', '/voice/dial-complete', '/voice/status', '/voice/fallback'] as const;
 
 /** The voice function's p99 duration above which the alarm goes off: Twilio waits 15 s, callers much less. */
@@ -101,7 +101,7 @@ export class VoiceApi extends Construct {
     const integration = new HttpLambdaIntegration('Voice', this.fn, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
     for (const path of VOICE_PATHS) this.api.addRoutes({ path, methods: [HttpMethod.POST], integration });
     this.api.addRoutes({ path: '/voice/{proxy+}', methods: [HttpMethod.ANY], integration });
-    // Monitors: the same GET /health as the local stack (SPEC §10), answered without storage.
+    // Monitors: the same GET /health as the local stack (docs/call-flow.md), answered without storage.
     this.api.addRoutes({ path: '/health', methods: [HttpMethod.GET], integration });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
@@ -155,7 +155,7 @@ export class VoiceApi extends Construct {
     });
 
     // Twilio cannot send IAM or JWT credentials; every request carries X-Twilio-Signature, an
-    // HMAC over the URL and the form that the function checks before anything else (SPEC §6).
+    // HMAC over the URL and the form that the function checks before anything else (docs/call-flow.md).
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
       reason: 'Twilio webhooks cannot carry IAM or JWT credentials; the voice function authenticates every request by its X-Twilio-Signature (HMAC-SHA1 with the account\'s auth token) before it reads or writes anything.',

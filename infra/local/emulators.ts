@@ -62,7 +62,7 @@ export interface RunningS3 extends RunningServer {
 /**
  * s3rver on 127.0.0.1. With `directory` objects are files there and survive restarts.
  * Listing more than one page needs the process to run with `--openssl-legacy-provider`
- * (its continuation tokens use DES; TOOLCHAIN.md).
+ * (its continuation tokens use DES; docs/operations.md).
  */
 export async function startS3rver(options: { readonly directory: string; readonly port?: number }): Promise<RunningS3> {
   await mkdir(options.directory, { recursive: true });

@@ -87,7 +87,7 @@ export function lambdaContext(functionName: string, requestId: string, timeoutMs
   };
 }
 
-/** Bodies larger than this are refused with 413 (SPEC §10), before any handler sees them. */
+/** Bodies larger than this are refused with 413 (docs/call-flow.md), before any handler sees them. */
 export const MAX_BODY_BYTES = 64 * 1024;
 
 /**
@@ -281,7 +281,7 @@ export class InvocationGate {
 
 /**
  * Which handler answers which method and path. A path that no route names is 404; a path a
- * route names with another method is 405 with `Allow`, as SPEC §10 says. HEAD is answered
+ * route names with another method is 405 with `Allow`, as docs/call-flow.md says. HEAD is answered
  * wherever GET is.
  */
 export class RouteTable {

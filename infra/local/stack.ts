@@ -1,5 +1,5 @@
 /**
- * The local stack (SPEC §3, §10): the AWS handlers in one Node process, over dynalite and
+ * The local stack (docs/design.md, docs/call-flow.md): the AWS handlers in one Node process, over dynalite and
  * s3rver on loopback, with the bucket-event wiring, the hourly usage export (scheduler.ts)
  * and an HTTP server that speaks API Gateway's event format. `tollgate dev` runs it in the
  * foreground; the tests start it in process. Data lives under `home` and survives restarts.
@@ -251,7 +251,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         accounts,
       });
     });
-    // The voice routes (SPEC §10), with the same handler the Lambda runs.
+    // The voice routes (docs/call-flow.md), with the same handler the Lambda runs.
     routes.add(
       ['POST'],
       '/voice/*',

@@ -1,5 +1,5 @@
 /**
- * The usage export end to end on loopback (SPEC §9): calls placed through the real voice
+ * The usage export end to end on loopback (docs/data-model.md): calls placed through the real voice
  * webhooks (signed as Twilio signs them) into dynalite, exported by the real exporter into
  * s3rver, on a clock the test moves — so a day can be made to end, become due, and change
  * after it was written.
@@ -390,7 +390,7 @@ describe('a day with calls of every outcome and code status', () => {
     expect(rowOf('valid').destination).toBe('+12125550199');
   });
 
-  it('parses with csv-parse and with a strict RFC 4180 reader, header exactly as SPEC §9, BOM and CRLF', () => {
+  it('parses with csv-parse and with a strict RFC 4180 reader, header exactly as docs/data-model.md, BOM and CRLF', () => {
     const records = strictRfc4180(bytes);
     expect(records[0]).toEqual([...USAGE_COLUMNS]);
     expect(records).toHaveLength(rows.length + 1);

@@ -1,5 +1,5 @@
 /**
- * The import function under faults (SPEC §8 "idempotent", §11 "nothing half-applied"):
+ * The import function under faults (docs/data-model.md "idempotent", §11 "nothing half-applied"):
  * throttled batch writes — DynamoDB handing items back as UnprocessedItems, and the SDK
  * throwing ThrottlingException — injected at the SDK boundary (support/faults.ts), and S3
  * delivering the events of two uploads of one key twice and out of order. Every case ends

@@ -1,5 +1,5 @@
 /**
- * Imports killed half way (SPEC §8 "the function crashing half way and running again ends in
+ * Imports killed half way (docs/data-model.md "the function crashing half way and running again ends in
  * the same state"): with SIGKILL — no `catch`, no `finally`, what Lambda does at its timeout
  * and what a power cut does to `tollgate dev` — once the process has written some rows.
  *

@@ -1,5 +1,5 @@
 /**
- * DynamoDB faults in the middle of calls (SPEC §6 "never silent", emergency; §9 one record per
+ * DynamoDB faults in the middle of calls (docs/call-flow.md "never silent", emergency; §9 one record per
  * call; §11 nothing half-applied): throttling, requests that never get an answer, and writes
  * that land but whose answer is lost, injected at the SDK's HTTP boundary of the client the
  * voice function uses (support/faults.ts) — the stores, the SDK's retry, the voice pipeline and

@@ -1,5 +1,5 @@
 /**
- * Hostile input end to end (SPEC §8, §10, §11 security), on the local stack started in this
+ * Hostile input end to end (docs/data-model.md, docs/call-flow.md, docs/design.md security), on the local stack started in this
  * process: the voice webhooks fuzzed through its real HTTP server with raw requests, and the
  * importer fuzzed through its bucket, the real import handler behind the bucket events. Then
  * `tollgate codes export` over whatever the fuzzing stored.
@@ -427,7 +427,7 @@ describe('CSV files no spreadsheet should have written, through the bucket', () 
     let formulas = 0;
     for (const c of all.filter((x) => x.kind === 'account')) {
       const value = c.description ?? '';
-      // SPEC §9's rule: a leading = + - @ tab or CR, unless the value is a plain number or E.164 numbers.
+      // docs/data-model.md's rule: a leading = + - @ tab or CR, unless the value is a plain number or E.164 numbers.
       const risky = /^[=+\-@\t\r]/.test(value) && !/^[+-]?(?:\d+(?:\.\d+)?|\.\d+)$/.test(value) && !/^\+[1-9]\d{1,14}(?:;\+[1-9]\d{1,14})*$/.test(value);
       if (risky) formulas++;
       expect(exported.get(c.code ?? ''), JSON.stringify(value)).toBe(risky ? `'${value}` : value);

@@ -1,5 +1,5 @@
 /**
- * SPEC §2, §7, §11: the digits of an authorization code are a secret. Through every kind of
+ * docs/design.md, docs/data-model.md: the digits of an authorization code are a secret. Through every kind of
  * import — applied, rejected, duplicates, bad rows, deletes, replace, a failing store — they
  * must not reach a report, a log line, or any attribute stored in DynamoDB.
  */

@@ -67,7 +67,7 @@ async function descriptions(account = 'acme'): Promise<Record<string, string | u
 }
 
 describe('the import report', () => {
-  it('is written to results/<account>/<name>.<UTC timestamp>.json with exactly the fields of SPEC §8', async () => {
+  it('is written to results/<account>/<name>.<UTC timestamp>.json with exactly the fields of docs/data-model.md', async () => {
     await withAccount();
     const report = await applied('imports/acme/codes/Q1 clients+partners.csv', 'code,description\n1234,Acme\n5678,Globex\n');
     expect(Object.keys(report).sort()).toEqual(REPORT_FIELDS);

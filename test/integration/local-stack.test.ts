@@ -121,7 +121,7 @@ describe('npm start', () => {
     console.info('npm start timings (ms):', timings);
   });
 
-  it('starts, prints its URLs and answers GET /health as SPEC §10 says', async () => {
+  it('starts, prints its URLs and answers GET /health as docs/call-flow.md says', async () => {
     const started = Date.now();
     first = launch('npm', ['start'], home);
     info = await ready(first, home);

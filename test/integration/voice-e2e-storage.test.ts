@@ -1,5 +1,5 @@
 /**
- * Storage outages end to end (SPEC §4 emergency, §6 fallback and "never silent"): the voice
+ * Storage outages end to end (docs/settings.md emergency, §6 fallback and "never silent"): the voice
  * handler as the local stack mounts it — same HTTP adapter, same handler, the deployed
  * function's DynamoDB timeouts — over a dynalite this suite stops in the middle of calls and
  * starts again. Nothing is mocked: the outage is a closed port.

@@ -1,5 +1,5 @@
 /**
- * SPEC §4 and §6 end to end: calls placed through the local stack's HTTP server as Twilio
+ * docs/settings.md, docs/call-flow.md end to end: calls placed through the local stack's HTTP server as Twilio
  * places them (signed form posts, the TwiML followed), and the usage record each one leaves.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -110,7 +110,7 @@ function expectAllTwiml(run: CallRun): void {
 
 const call = (fixture: AccountFixture, script: CallScript) => fixture.twilio.call(script);
 
-describe('SPEC §4 treatments, through the local stack', () => {
+describe('docs/settings.md treatments, through the local stack', () => {
   it('free: dials at once with the account caller ID, and records no code, the talk time and the call duration', async () => {
     const run = await call(acme, { from: 'client:guest', to: NEW_YORK, extra: SDK, answer: { status: 'completed', talkS: 125 }, callDuration: 140 });
     expectAllTwiml(run);
@@ -297,7 +297,7 @@ describe('SPEC §4 treatments, through the local stack', () => {
   });
 });
 
-describe('SPEC §4 emergency calls', () => {
+describe('docs/settings.md emergency calls', () => {
   it('dials emergency numbers at once, in any form, for a caller whose calls all need a code', async () => {
     for (const to of ['911', '112', 'sip:911@acme.sip.twilio.com']) {
       const run = await call(lenient, { from: 'client:lee', to });
@@ -319,7 +319,7 @@ describe('SPEC §4 emergency calls', () => {
   });
 });
 
-describe('SPEC §6 code checks', () => {
+describe('docs/call-flow.md code checks', () => {
   /** The words after one wrong entry of `keys` on a call that needs a code. */
   async function refusal(from: string, to: string, keys: string): Promise<{ says: readonly string[]; record: CallState }> {
     const run = await call(acme, { from, to, extra: SDK, keys: [keys] });
@@ -407,7 +407,7 @@ describe('SPEC §6 code checks', () => {
   });
 });
 
-describe('SPEC §6 inbound calls', () => {
+describe('docs/call-flow.md inbound calls', () => {
   it('tags a call from a number a code lists (caller-id) and forwards it without a prompt', async () => {
     const run = await call(acme, { from: '+12125550142', to: '+14155550100', answer: { status: 'completed', talkS: 300 }, callDuration: 310 });
     expectAllTwiml(run);

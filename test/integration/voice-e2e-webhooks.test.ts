@@ -1,5 +1,5 @@
 /**
- * SPEC §6 "Rules for every webhook" and §10 end to end through the local stack's HTTP server:
+ * docs/call-flow.md "Rules for every webhook" and §10 end to end through the local stack's HTTP server:
  * signatures, refusals, Twilio's retries, callbacks in either order, lockout across calls, the
  * fallback route.
  */
@@ -65,7 +65,7 @@ async function callAtPrompt(fixture: AccountFixture = acme, from = 'client:alice
   return { sid, common };
 }
 
-describe('signatures and refusals (SPEC §6, §10)', () => {
+describe('signatures and refusals (docs/call-flow.md)', () => {
   it('refuses a request signed with the wrong token with 403 plain text, and stores nothing', async () => {
     const sid = newCallSid();
     const reply = await twilio.post('/voice/incoming', twilio.common(sid, 'client:alice', LONDON), { token: 'not-the-token' });
@@ -154,7 +154,7 @@ describe('signatures and refusals (SPEC §6, §10)', () => {
   });
 });
 
-describe("Twilio's retries (SPEC §6 idempotent)", () => {
+describe("Twilio's retries (docs/call-flow.md idempotent)", () => {
   it('answers the same code step delivered twice with the same TwiML and counts the attempt once', async () => {
     const { sid, common } = await callAtPrompt(acme, 'client:retry-1');
     const wrong = twilio.prepare(`${e2e.stack.publicUrl}/voice/code?step=1`, { ...common, CallStatus: 'in-progress', Digits: '9999', FinishedOnKey: '#' });
@@ -202,7 +202,7 @@ describe("Twilio's retries (SPEC §6 idempotent)", () => {
   });
 });
 
-describe('one usage record per call, whatever order the callbacks arrive in (SPEC §6, §9)', () => {
+describe('one usage record per call, whatever order the callbacks arrive in (docs/call-flow.md, docs/data-model.md)', () => {
   const since = new Date(Date.now() - 60_000);
 
   async function onlyRecord(sid: string): Promise<CallState> {
@@ -246,7 +246,7 @@ describe('one usage record per call, whatever order the callbacks arrive in (SPE
   });
 });
 
-describe('lockout across calls (SPEC §6)', () => {
+describe('lockout across calls (docs/call-flow.md)', () => {
   const user = 'client:mallory';
   const GP = () => resolvePrompts(guarded.settings.prompts, guarded.settings.codeLength);
 
@@ -302,7 +302,7 @@ describe('lockout across calls (SPEC §6)', () => {
   });
 });
 
-describe('lockout under parallel calls (SPEC §6)', () => {
+describe('lockout under parallel calls (docs/call-flow.md)', () => {
   // Each failure is counted against the record as stored (a conditional write, retried on
   // conflict); an unconditional write of a count read earlier stored 18 failures in 6 parallel
   // calls as 4, and the lock never came — a brute-force route.
@@ -316,7 +316,7 @@ describe('lockout under parallel calls (SPEC §6)', () => {
   });
 });
 
-describe('the fallback URL (SPEC §6)', () => {
+describe('the fallback URL (docs/call-flow.md)', () => {
   it('dials emergency numbers and apologises and hangs up for anything else', async () => {
     const sid = newCallSid();
     const emergency = await twilio.post('/voice/fallback', { ...twilio.common(sid, 'client:alice', '911'), ErrorCode: '11200' });

@@ -1,6 +1,5 @@
 /**
- * Properties of the call flow over random accounts, users, destinations and callers (STYLE
- * §10): every call ends in a dial or a hang-up within `maxAttempts + 1` responses, emergency
+ * Properties of the call flow over random accounts, users, destinations and callers (docs/design.md): every call ends in a dial or a hang-up within `maxAttempts + 1` responses, emergency
  * numbers always dial on the first response, and a failed code sounds the same whatever the
  * reason.
  */
@@ -210,7 +209,7 @@ describe('call flow properties', () => {
     );
   });
 
-  it('follows the last column of the SPEC §4 table when every attempt fails', () => {
+  it('follows the last column of the docs/settings.md table when every attempt fails', () => {
     const failing = fc.record({
       settings: settingsArb,
       treatment: fc.constantFrom('optional' as const, 'required' as const, 'authorized' as const),

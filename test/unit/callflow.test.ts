@@ -122,7 +122,7 @@ const dialOf = (number: string, callerId: string | null = MAIN_NUMBER): Action =
 // ---------------------------------------------------------------------------------------
 
 describe('call flow', () => {
-  describe('the treatment table of SPEC §4', () => {
+  describe('the treatment table of docs/settings.md', () => {
     type Outcomeish = 'dial valid' | 'dial skipped' | 'dial invalid' | 'ask again' | 'hang up blocked' | '—';
     type Row = readonly [treatment: Treatment, prompt: string | undefined, onValid: Outcomeish, onSilence: Outcomeish, afterLast: Outcomeish];
     const rows: Row[] = [

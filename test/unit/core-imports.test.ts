@@ -1,5 +1,5 @@
 /**
- * The core stays pure (SPEC §3, STYLE "the shape of the house"): nothing under functions/core
+ * The core stays pure (docs/design.md, docs/design.md "Layers"): nothing under functions/core
  * reaches the AWS SDK, the Twilio SDK, the file system or the network — not directly, not
  * through another file of the repository — and nothing there reads `process.env`.
  */

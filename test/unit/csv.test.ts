@@ -31,7 +31,7 @@ async function decodeAll(bytes: Uint8Array, size?: number): Promise<string> {
   return out;
 }
 
-const SPEC: ColumnSpec = {
+const COLUMNS: ColumnSpec = {
   code: { required: true, synonyms: ['account code', 'auth code'] },
   description: { synonyms: ['desc', 'name'] },
   kind: { synonyms: ['type'] },
@@ -44,12 +44,12 @@ const SPEC: ColumnSpec = {
   action: {},
 };
 
-async function records(bytes: Uint8Array, size?: number, spec: ColumnSpec = SPEC): Promise<CsvRecord[]> {
+async function records(bytes: Uint8Array, size?: number, spec: ColumnSpec = COLUMNS): Promise<CsvRecord[]> {
   const out: CsvRecord[] = [];
   for await (const rec of readCsv(chunked(bytes, size), spec)) out.push(rec);
   return out;
 }
-const read = (text: string, spec: ColumnSpec = SPEC) => records(utf8(text), undefined, spec);
+const read = (text: string, spec: ColumnSpec = COLUMNS) => records(utf8(text), undefined, spec);
 
 async function formatError(promise: Promise<unknown>): Promise<CsvFormatError> {
   try {
@@ -249,7 +249,7 @@ describe('readCsv', () => {
           line: 1,
           column: 'colour',
           value: 'colour',
-          message: `unknown column "colour": the columns are ${Object.keys(SPEC).join(', ')}; rename it or delete the column`,
+          message: `unknown column "colour": the columns are ${Object.keys(COLUMNS).join(', ')}; rename it or delete the column`,
         },
       ]);
     });
@@ -280,7 +280,7 @@ describe('readCsv', () => {
     it('refuses an empty file, and one of only blank lines, saying what the first line must be', async () => {
       for (const text of ['', '\r\n\r\n', ';;;\r\n;;;\r\n', '\uFEFF']) {
         const err = await formatError(read(text));
-        expect(err.message).toBe(`line 1: the file is empty: the first line must name the columns (${Object.keys(SPEC).join(', ')})`);
+        expect(err.message).toBe(`line 1: the file is empty: the first line must name the columns (${Object.keys(COLUMNS).join(', ')})`);
       }
     });
 
@@ -386,7 +386,7 @@ describe('readCsv', () => {
         }
       }
       let n = 0;
-      for await (const _ of readCsv(source(), SPEC)) if (++n === 150) break;
+      for await (const _ of readCsv(source(), COLUMNS)) if (++n === 150) break;
       expect(closed).toBe(true);
       // Read ahead is the pipes' buffers (64 KB each in Node 22), not the file.
       expect(chunks * 700).toBeLessThan(256 * 1024);
@@ -404,7 +404,7 @@ describe('readCsv', () => {
       }
       const err = await formatError(
         (async () => {
-          for await (const _ of readCsv(source(), SPEC));
+          for await (const _ of readCsv(source(), COLUMNS));
         })(),
       );
       expect(err.line).toBe(2);
@@ -433,7 +433,7 @@ describe('readCsv', () => {
       let read = 0;
       let maxAhead = 0;
       let maxGrowth = 0;
-      for await (const rec of readCsv(source(), SPEC)) {
+      for await (const rec of readCsv(source(), COLUMNS)) {
         read++;
         maxAhead = Math.max(maxAhead, produced - read);
         if (read % 50_000 === 0) {
@@ -462,7 +462,7 @@ describe('readCsv', () => {
           fc.integer({ min: 1, max: 64 }),
           async (bytes, size) => {
             try {
-              for await (const rec of readCsv(chunked(bytes, size), SPEC)) {
+              for await (const rec of readCsv(chunked(bytes, size), COLUMNS)) {
                 expect(Number.isInteger(rec.line)).toBe(true);
               }
             } catch (err) {

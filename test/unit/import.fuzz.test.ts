@@ -1,5 +1,5 @@
 /**
- * The import's judgement of hostile files, without a bucket (SPEC §8): the first pass the
+ * The import's judgement of hostile files, without a bucket (docs/data-model.md): the first pass the
  * import function and `tollgate codes import --dry-run` share (services/import-check.ts) and
  * the settings parser, given random bytes, invalid UTF-8, huge and wide records, control
  * characters and formula payloads — always an answer (rows, errors in the report's shape),

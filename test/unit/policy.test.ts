@@ -47,7 +47,7 @@ describe('policy', () => {
     });
   });
 
-  describe('the treatments of SPEC §4 example', () => {
+  describe('the treatments of docs/settings.md example', () => {
     const settings = settingsOf({
       calls: { default: 'free', international: 'required', premium: 'authorized', directory: 'required' },
       groups: {

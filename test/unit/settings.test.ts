@@ -11,8 +11,8 @@ import {
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
 
-/** The example of SPEC §4, as an admin would write it (comments removed). */
-const SPEC_EXAMPLE = {
+/** The example of docs/settings.md, as an admin would write it (comments removed). */
+const FULL_EXAMPLE = {
   account: 'acme',
   twilioAccountSids: [SID],
   homeCountry: 'US',
@@ -58,9 +58,9 @@ function valueOf(result: ParseResult<Settings>): Settings {
 const doc = (patch: Record<string, unknown>) => ({ ...MINIMAL, ...patch });
 
 describe('settings', () => {
-  it('accepts the example of SPEC §4 and keeps every value as written', () => {
-    const s = valueOf(parseSettings(SPEC_EXAMPLE));
-    expect(s.calls).toEqual(SPEC_EXAMPLE.calls);
+  it('accepts the example of docs/settings.md and keeps every value as written', () => {
+    const s = valueOf(parseSettings(FULL_EXAMPLE));
+    expect(s.calls).toEqual(FULL_EXAMPLE.calls);
     expect(s.groups['lawyers']).toEqual({ calls: { default: 'required', internal: 'free' }, maxAttempts: 4 });
     expect(s.defaultGroup).toBe('staff');
     expect(s.levels).toEqual({ international: 1, premium: 2 });
@@ -209,7 +209,7 @@ describe('settings', () => {
 
   describe('parseSettingsText', () => {
     it('parses a file saved with a byte order mark', () => {
-      const s = valueOf(parseSettingsText(`\uFEFF${JSON.stringify(SPEC_EXAMPLE, null, 2)}`));
+      const s = valueOf(parseSettingsText(`\uFEFF${JSON.stringify(FULL_EXAMPLE, null, 2)}`));
       expect(s.account).toBe('acme');
     });
 
@@ -237,14 +237,14 @@ describe('settings', () => {
     it('is an object schema that lists every top-level property and allows no others', () => {
       expect(schema['type']).toBe('object');
       expect(schema['additionalProperties']).toBe(false);
-      // Every key of SPEC §4, plus `$schema` so a document can point an editor at this schema.
+      // Every key of docs/settings.md, plus `$schema` so a document can point an editor at this schema.
       expect(Object.keys(schema['properties'] as object).sort()).toEqual(
-        [...Object.keys(SPEC_EXAMPLE), '$schema'].sort(),
+        [...Object.keys(FULL_EXAMPLE), '$schema'].sort(),
       );
     });
 
     it('accepts a "$schema" pointer in a document', () => {
-      expect(parseSettings({ ...SPEC_EXAMPLE, $schema: './settings.schema.json' }).ok).toBe(true);
+      expect(parseSettings({ ...FULL_EXAMPLE, $schema: './settings.schema.json' }).ok).toBe(true);
     });
 
     it('requires what has no default and names itself', () => {

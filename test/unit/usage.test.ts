@@ -1,5 +1,5 @@
 /**
- * The usage log's pure parts (SPEC §9): a record → its CSV row, per-code totals → the monthly
+ * The usage log's pure parts (docs/data-model.md): a record → its CSV row, per-code totals → the monthly
  * summary, the bucket keys, which days an hourly run writes, and after-call tagging.
  */
 import { parse } from 'csv-parse/sync';
@@ -73,7 +73,7 @@ function record(extra: Partial<UsageRecord> = {}): UsageRecord {
 const row = (r: CallState, tz = NY) => Object.fromEntries(USAGE_COLUMNS.map((c, i) => [c, usageValues(r, tz)[i]]));
 
 describe('a usage row', () => {
-  it('has the columns of SPEC §9 in order, after a byte-order mark, with CRLF', () => {
+  it('has the columns of docs/data-model.md in order, after a byte-order mark, with CRLF', () => {
     expect(usageHeader()).toBe(
       '\ufeffcall_sid,account,direction,started_at,ended_at,duration_s,talk_s,user,caller,destination,destination_class,code,code_description,code_kind,code_status,attempts,outcome,entry_point\r\n',
     );
@@ -244,7 +244,7 @@ describe('per-code totals and the summary', () => {
     expect(merge([...days].reverse())).toEqual(merge(days));
   });
 
-  it('writes the summary header and rows of SPEC §9', () => {
+  it('writes the summary header and rows of docs/data-model.md', () => {
     const b = new TotalsBuilder();
     b.add(calls[0] as CallState);
     const [t] = b.list();

@@ -41,7 +41,7 @@ async function* fileSource(name: string): AsyncGenerator<Uint8Array> {
 }
 
 describe('USER_COLUMNS', () => {
-  it('has the columns of SPEC §8, a column per call class and default, and validate', () => {
+  it('has the columns of docs/data-model.md, a column per call class and default, and validate', () => {
     expect(Object.keys(USER_COLUMNS)).toEqual([
       'user',
       'name',

@@ -1,5 +1,5 @@
 /**
- * The voice webhooks fed hostile requests (SPEC §6, §10, §11 security): fast-check drives
+ * The voice webhooks fed hostile requests (docs/call-flow.md, docs/design.md security): fast-check drives
  * `makeVoiceApp` — the same pipeline the Lambda runs — over in-memory stores that count every
  * write. Bodies of random bytes, fields that are huge, control characters, lone surrogates,
  * CRLF and formula payloads, 10,000 fields, bodies either side of 64 KB, `step` values that are

@@ -193,7 +193,7 @@ function orderKey(account: string, objectKey: string): Item {
 const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected', 'failed']);
 
 /**
- * Which object versions the import function has applied (SPEC §8 idempotency), and per object
+ * Which object versions the import function has applied (docs/data-model.md idempotency), and per object
  * key who is importing it and the sequencer of the newest upload applied ({@link ImportOrder}).
  */
 export class DynamoImportLedger implements ImportLedger, ImportOrder {

@@ -1,6 +1,6 @@
 /**
  * S3 access shared by the handlers, the CLI and the local stack. The local settings are the
- * ones TOOLCHAIN.md measured s3rver to need: path-style addressing, its fixed credentials,
+ * ones docs/operations.md measured s3rver to need: path-style addressing, its fixed credentials,
  * and checksums only when required (otherwise streamed uploads are stored with the
  * aws-chunked framing inside the object).
  */

@@ -1,5 +1,5 @@
 /**
- * Twilio request signatures (`X-Twilio-Signature`, SPEC §6 "Signature").
+ * Twilio request signatures (`X-Twilio-Signature`, docs/call-flow.md "Signature").
  *
  * The algorithm is HMAC-SHA1, keyed by the auth token, over the full URL Twilio requested
  * followed by every form field's name and value sorted by name, in base64. We use twilio's

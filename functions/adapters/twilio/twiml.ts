@@ -1,5 +1,5 @@
 /**
- * Renders the core's actions as TwiML (SPEC §6). A pure function: no state, no I/O.
+ * Renders the core's actions as TwiML (docs/call-flow.md). A pure function: no state, no I/O.
  *
  * twilio's `VoiceResponse` builds the XML, so escaping follows the library. We import that one
  * module rather than the package root, which loads the whole REST client (~237 modules).
@@ -37,7 +37,7 @@ const XML_ILLEGAL = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\uFFFE\uFFFF]|[\uD80
  * - Spoken text drops characters XML cannot represent (a stray control character in an admin's
  *   prompt should not break every call); everything else is escaped by the library.
  *
- * @throws Error when the actions do not end in exactly one `gather`, `dial` or `hangup`. SPEC §6
+ * @throws Error when the actions do not end in exactly one `gather`, `dial` or `hangup`. docs/call-flow.md
  *   says no response may leave the caller in silence, and anything after one of those verbs is
  *   never reached (Gather with `actionOnEmptyResult` and Dial with `action` always leave the
  *   document), so either case is a bug in the caller, not a runtime condition.
