@@ -7,6 +7,25 @@ import { E164 } from './core/identifiers.ts';
 
 export type Env = Readonly<Record<string, string | undefined>>;
 
+/**
+ * Every environment variable a function reads, named once: the CDK constructs set them by
+ * these names, and the readers below read them by the same.
+ */
+export const ENV = {
+  accountsTable: 'TOLLGATE_ACCOUNTS_TABLE',
+  codesTable: 'TOLLGATE_CODES_TABLE',
+  callsTable: 'TOLLGATE_CALLS_TABLE',
+  dynamodbEndpoint: 'TOLLGATE_DYNAMODB_ENDPOINT',
+  bucket: 'TOLLGATE_BUCKET',
+  s3Endpoint: 'TOLLGATE_S3_ENDPOINT',
+  pepperSecretArn: 'TOLLGATE_PEPPER_SECRET_ARN',
+  twilioSecretArn: 'TOLLGATE_TWILIO_SECRET_ARN',
+  alertsTopicArn: 'TOLLGATE_ALERTS_TOPIC_ARN',
+  publicUrl: 'TOLLGATE_PUBLIC_URL',
+  emergencyCallerId: 'TOLLGATE_EMERGENCY_CALLER_ID',
+  logLevel: 'LOG_LEVEL',
+} as const;
+
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
@@ -37,35 +56,35 @@ export interface BucketConfig {
 }
 
 export function storageConfig(env: Env): StorageConfig {
-  const endpoint = optional(env, 'TOLLGATE_DYNAMODB_ENDPOINT');
+  const endpoint = optional(env, ENV.dynamodbEndpoint);
   return Object.freeze({
     tables: Object.freeze({
-      accounts: required(env, 'TOLLGATE_ACCOUNTS_TABLE'),
-      codes: required(env, 'TOLLGATE_CODES_TABLE'),
-      calls: required(env, 'TOLLGATE_CALLS_TABLE'),
+      accounts: required(env, ENV.accountsTable),
+      codes: required(env, ENV.codesTable),
+      calls: required(env, ENV.callsTable),
     }),
     ...(endpoint === undefined ? {} : { dynamodbEndpoint: endpoint }),
   });
 }
 
 export function bucketConfig(env: Env): BucketConfig {
-  const endpoint = optional(env, 'TOLLGATE_S3_ENDPOINT');
-  return Object.freeze({ bucket: required(env, 'TOLLGATE_BUCKET'), ...(endpoint === undefined ? {} : { s3Endpoint: endpoint }) });
+  const endpoint = optional(env, ENV.s3Endpoint);
+  return Object.freeze({ bucket: required(env, ENV.bucket), ...(endpoint === undefined ? {} : { s3Endpoint: endpoint }) });
 }
 
 /** ARN of the Secrets Manager secret holding the authorization-code pepper. */
 export function pepperSecretArn(env: Env): string {
-  return required(env, 'TOLLGATE_PEPPER_SECRET_ARN');
+  return required(env, ENV.pepperSecretArn);
 }
 
 /** ARN of the Secrets Manager secret holding the Twilio auth tokens and the operator's SID bindings. */
 export function twilioSecretArn(env: Env): string {
-  return required(env, 'TOLLGATE_TWILIO_SECRET_ARN');
+  return required(env, ENV.twilioSecretArn);
 }
 
 /** The log level, `info` unless LOG_LEVEL says otherwise. */
 export function logLevel(env: Env): 'debug' | 'info' | 'warn' | 'error' {
-  const level = optional(env, 'LOG_LEVEL')?.toLowerCase();
+  const level = optional(env, ENV.logLevel)?.toLowerCase();
   if (level === undefined) return 'info';
   if (level === 'debug' || level === 'info' || level === 'warn' || level === 'error') return level;
   throw new ConfigError(`LOG_LEVEL is "${level}"; use debug, info, warn or error`);
@@ -82,7 +101,7 @@ export interface VoiceConfig {
 }
 
 /** The variable that names the deployment's emergency caller ID, in AWS and locally. */
-export const EMERGENCY_CALLER_ID_VARIABLE = 'TOLLGATE_EMERGENCY_CALLER_ID';
+export const EMERGENCY_CALLER_ID_VARIABLE = ENV.emergencyCallerId;
 
 /**
  * The deployment's emergency caller ID: an E.164 number of the Twilio account (a Twilio number
@@ -97,10 +116,10 @@ export function emergencyCallerIdOf(env: Env): string | undefined {
 }
 
 export function voiceConfig(env: Env): VoiceConfig {
-  const publicBaseUrl = optional(env, 'TOLLGATE_PUBLIC_URL');
+  const publicBaseUrl = optional(env, ENV.publicUrl);
   return Object.freeze({
     twilioTokensSecretArn: twilioSecretArn(env),
-    alertsTopicArn: required(env, 'TOLLGATE_ALERTS_TOPIC_ARN'),
+    alertsTopicArn: required(env, ENV.alertsTopicArn),
     ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
     emergencyCallerId: emergencyCallerIdOf(env) ?? required(env, EMERGENCY_CALLER_ID_VARIABLE),
   });

@@ -21,6 +21,7 @@ import type { Action, SpeechOptions } from '../core/types.ts';
 import { accountCodeKey, authorizationCodeKey } from '../adapters/code-key.ts';
 import { publicUrl, verifyTwilioSignature, type TwilioParams } from '../adapters/twilio/signature.ts';
 import { renderTwiml } from '../adapters/twilio/twiml.ts';
+import { HEALTH_PATH, MAX_BODY_BYTES, VOICE_PATHS } from '../routes.ts';
 import { gatedAlerts } from './alert-gate.ts';
 import type { Logger } from './logger.ts';
 
@@ -70,8 +71,8 @@ export interface VoiceDeps {
   readonly emergencySideWorkMs?: number;
 }
 
-export const MAX_BODY_BYTES = 64 * 1024;
-const ROUTES = new Set(['/voice/incoming', '/voice/code', '/voice/dial-complete', '/voice/status', '/voice/fallback']);
+export { MAX_BODY_BYTES };
+const ROUTES: ReadonlySet<string> = new Set(VOICE_PATHS);
 /** Calls whose state this container holds: later webhooks of a call mostly come back here. */
 const CALL_CACHE_SIZE = 5000;
 const CALL_CACHE_MS = 15 * 60_000;
@@ -479,7 +480,7 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent) => Promise<Htt
 
   return async (event) => {
     const arrived = Date.now();
-    if (event.rawPath === '/health') return health(event);
+    if (event.rawPath === HEALTH_PATH) return health(event);
     let req: Request | undefined;
     let settings: Settings | undefined;
     try {

@@ -16,6 +16,7 @@ import type { Alerts } from './alerts.ts';
 import { AppFunction } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
+import { ENV } from '../../functions/config.ts';
 
 /** A file of a million rows takes minutes (bench/results/import.json); the import function may run the most Lambda allows. */
 export const IMPORT_TIMEOUT = Duration.minutes(15);
@@ -69,22 +70,22 @@ export class CodeImport extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    this.fn.useTable('TOLLGATE_ACCOUNTS_TABLE', data.accounts, 'read-write');
-    this.fn.useTable('TOLLGATE_CODES_TABLE', data.codes, 'read-write');
+    this.fn.useTable(ENV.accountsTable, data.accounts, 'read-write');
+    this.fn.useTable(ENV.codesTable, data.codes, 'read-write');
     // config.ts asks for every table name; imports never touch calls.
-    this.fn.useTable('TOLLGATE_CALLS_TABLE', data.calls, 'none');
+    this.fn.useTable(ENV.callsTable, data.calls, 'none');
     // Authorization digits never rest in the bucket (docs/security.md): a codes file that held
     // them is replaced under imports/ by a redacted copy, and the version that held them, or a
     // rejected file, is deleted for good.
-    this.fn.useBucket('TOLLGATE_BUCKET', data.bucket, {
+    this.fn.useBucket(ENV.bucket, data.bucket, {
       read: [BUCKET_PREFIXES.imports],
       write: [BUCKET_PREFIXES.results, BUCKET_PREFIXES.imports],
       delete: [BUCKET_PREFIXES.imports],
     });
-    this.fn.useSecret('TOLLGATE_PEPPER_SECRET_ARN', data.pepper);
+    this.fn.useSecret(ENV.pepperSecretArn, data.pepper);
     // The operator's SID → account bindings live beside the tokens (docs/security.md, "Tenancy"):
     // a settings file may name only the SIDs bound to its account.
-    this.fn.useSecret('TOLLGATE_TWILIO_SECRET_ARN', data.twilioTokens);
+    this.fn.useSecret(ENV.twilioSecretArn, data.twilioTokens);
     this.fn.addEventSource(
       new SqsEventSource(this.queue, {
         // One file per invocation: a file may take the whole timeout.

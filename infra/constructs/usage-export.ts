@@ -20,6 +20,7 @@ import type { Alerts } from './alerts.ts';
 import { AppFunction } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards, arnReference } from './nag.ts';
+import { ENV } from '../../functions/config.ts';
 
 /** How often the export runs (docs/design.md). */
 export const EXPORT_SCHEDULE = ScheduleExpression.rate(Duration.hours(1));
@@ -69,11 +70,11 @@ export class UsageExport extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    this.fn.useTable('TOLLGATE_CALLS_TABLE', data.calls, 'read', { index: CALLS_BY_DAY_INDEX });
-    this.fn.useTable('TOLLGATE_ACCOUNTS_TABLE', data.accounts, 'read-write', { writeLeadingKeys: EXPORT_LEDGER_KEYS });
+    this.fn.useTable(ENV.callsTable, data.calls, 'read', { index: CALLS_BY_DAY_INDEX });
+    this.fn.useTable(ENV.accountsTable, data.accounts, 'read-write', { writeLeadingKeys: EXPORT_LEDGER_KEYS });
     // config.ts asks for every table name; the export never reads or writes codes.
-    this.fn.useTable('TOLLGATE_CODES_TABLE', data.codes, 'none');
-    this.fn.useBucket('TOLLGATE_BUCKET', data.bucket, { write: [BUCKET_PREFIXES.exports] });
+    this.fn.useTable(ENV.codesTable, data.codes, 'none');
+    this.fn.useBucket(ENV.bucket, data.bucket, { write: [BUCKET_PREFIXES.exports] });
 
     // The scheduler's own role, here rather than the stack-wide one the target would make, so
     // its single finding can be acknowledged where it is granted.

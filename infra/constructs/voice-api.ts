@@ -17,10 +17,10 @@ import { Construct } from 'constructs';
 import type { Alerts } from './alerts.ts';
 import { AppFunction } from './app-function.ts';
 import type { Data } from './data.ts';
-import { EMERGENCY_CALLER_ID_VARIABLE } from '../../functions/config.ts';
+import { ENV } from '../../functions/config.ts';
+import { HEALTH_PATH, VOICE_PATHS, type VoicePath } from '../../functions/routes.ts';
 
 /** The routes Twilio calls (docs/call-flow.md). Any other method or path under /voice/ reaches the function too, which answers 405 or 404. */
-export const VOICE_PATHS = ['/voice/incoming', '/voice/code', '/voice/dial-complete', '/voice/status', '/voice/fallback'] as const;
 
 /** The voice function's p99 duration above which the alarm goes off: Twilio waits 15 s, callers much less. */
 export const VOICE_P99_ALARM_MS = 3000;
@@ -72,13 +72,13 @@ export class VoiceApi extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    this.fn.useTable('TOLLGATE_ACCOUNTS_TABLE', data.accounts, 'read');
-    this.fn.useTable('TOLLGATE_CODES_TABLE', data.codes, 'read');
-    this.fn.useTable('TOLLGATE_CALLS_TABLE', data.calls, 'read-write');
-    this.fn.useSecret('TOLLGATE_PEPPER_SECRET_ARN', data.pepper);
-    this.fn.useSecret('TOLLGATE_TWILIO_SECRET_ARN', data.twilioTokens);
-    this.fn.useTopic('TOLLGATE_ALERTS_TOPIC_ARN', alerts.topic, alerts.key);
-    this.fn.useSetting(EMERGENCY_CALLER_ID_VARIABLE, props.emergencyCallerId);
+    this.fn.useTable(ENV.accountsTable, data.accounts, 'read');
+    this.fn.useTable(ENV.codesTable, data.codes, 'read');
+    this.fn.useTable(ENV.callsTable, data.calls, 'read-write');
+    this.fn.useSecret(ENV.pepperSecretArn, data.pepper);
+    this.fn.useSecret(ENV.twilioSecretArn, data.twilioTokens);
+    this.fn.useTopic(ENV.alertsTopicArn, alerts.topic, alerts.key);
+    this.fn.useSetting(ENV.emergencyCallerId, props.emergencyCallerId);
 
     let domain: DomainName | undefined;
     if (props.customDomain !== undefined) {
@@ -88,7 +88,7 @@ export class VoiceApi extends Construct {
       });
       this.domainTarget = domain.regionalDomainName;
       // Twilio signs the URL it calls: the custom domain, which the request's Host header may not show.
-      this.fn.useSetting('TOLLGATE_PUBLIC_URL', `https://${props.customDomain.domainName}`);
+      this.fn.useSetting(ENV.publicUrl, `https://${props.customDomain.domainName}`);
     }
 
     this.api = new HttpApi(this, 'Api', {
@@ -102,7 +102,7 @@ export class VoiceApi extends Construct {
     for (const path of VOICE_PATHS) this.api.addRoutes({ path, methods: [HttpMethod.POST], integration });
     this.api.addRoutes({ path: '/voice/{proxy+}', methods: [HttpMethod.ANY], integration });
     // Monitors: the same GET /health as the local stack (docs/call-flow.md), answered without storage.
-    this.api.addRoutes({ path: '/health', methods: [HttpMethod.GET], integration });
+    this.api.addRoutes({ path: HEALTH_PATH, methods: [HttpMethod.GET], integration });
 
     const accessLogs = new LogGroup(this, 'AccessLogs', {
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
@@ -163,7 +163,7 @@ export class VoiceApi extends Construct {
   }
 
   /** The full URL of a route, e.g. `url('/voice/incoming')`. */
-  url(path: (typeof VOICE_PATHS)[number]): string {
+  url(path: VoicePath): string {
     return `${this.baseUrl}${path}`;
   }
 }

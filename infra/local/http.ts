@@ -12,6 +12,7 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from '../../functions/services/logger.ts';
+import { MAX_BODY_BYTES } from '../../functions/routes.ts';
 
 /** The request as API Gateway HTTP API (payload format 2.0) hands it to a Lambda function. */
 export interface ApiGatewayEvent {
@@ -88,7 +89,7 @@ export function lambdaContext(functionName: string, requestId: string, timeoutMs
 }
 
 /** Bodies larger than this are refused with 413 (docs/call-flow.md), before any handler sees them. */
-export const MAX_BODY_BYTES = 64 * 1024;
+export { MAX_BODY_BYTES };
 
 /**
  * Content types API Gateway passes as text; every other body (including Twilio's form posts,

@@ -38,6 +38,7 @@ import { startHourlyScheduler } from './scheduler.ts';
 import { jsonResult, makeRequestListener, RouteTable } from './http.ts';
 import { readStackInfo, type StackInfo } from './stack-info.ts';
 import { xlsxFile } from '../../functions/adapters/xlsx.ts';
+import { HEALTH_PATH } from '../../functions/routes.ts';
 
 export { readStackInfo, type StackInfo };
 
@@ -240,7 +241,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const port = await listen(server, options.port);
     const httpUrl = `http://127.0.0.1:${port}`;
     const publicUrl = (options.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
-    const routes = new RouteTable().add(['GET'], '/health', async () => {
+    const routes = new RouteTable().add(['GET'], HEALTH_PATH, async () => {
       const accounts = await stores.accounts.listAccounts();
       return jsonResult(200, {
         status: 'ok',

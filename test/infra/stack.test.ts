@@ -6,7 +6,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions } from '../../functions/adapters/dynamodb/tables.ts';
 import { EXPORT_LEDGER_KEYS } from '../../infra/constructs/usage-export.ts';
-import { VOICE_PATHS } from '../../infra/constructs/voice-api.ts';
+import { VOICE_PATHS } from '../../functions/routes.ts';
 import { STACK_OUTPUTS } from '../../infra/outputs.ts';
 import { allows, flatten, isReadOnlyAction, logicalId, roleStatements, synth, TEST_EMERGENCY_CALLER_ID, type Statement, type Synth } from './support/synth.ts';
 
