@@ -28,7 +28,7 @@ import { createTables } from '../functions/adapters/dynamodb/tables.ts';
 import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { parseSettings } from '../functions/core/settings.ts';
 import { usageDayKey } from '../functions/core/usage.ts';
-import { ensureBucket } from '../infra/local/emulators.ts';
+import { ensureBucket } from '../local/emulators.ts';
 import { machine, machineLine, median, round2, writeResult, type Headline } from './support/report.ts';
 import type { ExportWorkerArgs, ExportWorkerResult } from './support/export-worker.ts';
 import { ACCOUNT, BUCKET, DAY, TABLES, benchSettings } from './support/usage-records.ts';

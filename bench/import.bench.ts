@@ -31,7 +31,7 @@ import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
 import { createTables } from '../functions/adapters/dynamodb/tables.ts';
 import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { parseSettings } from '../functions/core/settings.ts';
-import { ensureBucket } from '../infra/local/emulators.ts';
+import { ensureBucket } from '../local/emulators.ts';
 import { ACCOUNT, BUCKET, CONCURRENCY, CSV_HEADER, PEPPER, TABLES, benchRow, benchSettings, csvLine } from './support/rows.ts';
 import type { WorkerArgs, WorkerResult } from './support/import-worker.ts';
 

@@ -10,7 +10,7 @@ import { makeDynamoStores, type DynamoStores } from '../functions/adapters/dynam
 import type { TableNames } from '../functions/adapters/dynamodb/tables.ts';
 import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { ACCOUNT_SLUG, type Settings } from '../functions/core/settings.ts';
-import { readStackInfo, type StackInfo } from '../infra/local/stack-info.ts';
+import { readStackInfo, type StackInfo } from '../local/stack-info.ts';
 import { defaultAwsClients, describeStack } from './aws-target.ts';
 import { CliError, usageError, type CliIo } from './io.ts';
 

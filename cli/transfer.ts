@@ -13,7 +13,7 @@ import type { Readable } from 'node:stream';
 import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { reportTimestamp, routeImportKey, type ImportReport } from '../functions/services/importer.ts';
-import { encodeS3Key } from '../infra/local/bucket-events.ts';
+import { encodeS3Key } from '../local/bucket-events.ts';
 import { ACTOR_METADATA } from '../functions/services/importer.ts';
 import { CliError, type CliIo } from './io.ts';
 import { formatBytes, formatReport, StatusLine } from './output.ts';
@@ -163,7 +163,7 @@ type ReportMatch = { readonly key: string; readonly versionId: string } | { read
 /**
  * Where the local stack is with the notification of this upload: still in its queue (waiting,
  * importing or being retried), dead-lettered, or neither (done, or never seen). The queue is
- * one JSON file per notification under `<home>/queue` (infra/local/bucket-events.ts).
+ * one JSON file per notification under `<home>/queue` (local/bucket-events.ts).
  */
 async function queueState(home: string, key: string, since: Date): Promise<'queued' | 'dead-lettered' | 'none'> {
   const needle = JSON.stringify(encodeS3Key(key));

@@ -9,7 +9,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startDynalite, startS3rver } from '../../infra/local/emulators.ts';
+import { startDynalite, startS3rver } from '../../local/emulators.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-s3-'));
 const dynamo = await startDynalite();

@@ -17,7 +17,7 @@ import { createInterface } from 'node:readline';
 import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
 import type { TableNames } from '../../functions/adapters/dynamodb/tables.ts';
 import { makeLogger } from '../../functions/services/logger.ts';
-import { startLocalStack } from '../../infra/local/stack.ts';
+import { startLocalStack } from '../../local/stack.ts';
 
 export const BENCH_AUTH_TOKEN = 'tollgate-bench-token';
 

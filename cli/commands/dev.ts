@@ -14,8 +14,8 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { E164 } from '../../functions/core/identifiers.ts';
 import type { LogLevel } from '../../functions/services/logger.ts';
-import { readStackInfo } from '../../infra/local/stack-info.ts';
-import type { LocalStack } from '../../infra/local/stack.ts';
+import { readStackInfo } from '../../local/stack-info.ts';
+import type { LocalStack } from '../../local/stack.ts';
 import { CliError, confirm, usageError, type CliIo } from '../io.ts';
 import { consoleLogger } from '../output.ts';
 import { localHome } from '../target.ts';
@@ -199,7 +199,7 @@ async function runStack(io: CliIo, config: DevConfig): Promise<number> {
 
   let stack: LocalStack;
   // Loaded here, not at the top: the emulators and handlers cost the other commands ~0.5 s.
-  const { startLocalStack, StackRunningError } = await import('../../infra/local/stack.ts');
+  const { startLocalStack, StackRunningError } = await import('../../local/stack.ts');
   try {
     stack = await startLocalStack({
       home: config.home,

@@ -15,7 +15,7 @@ import { run } from '../../cli/main.ts';
 import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { STACK_OUTPUTS } from '../../infra/outputs.ts';
 import { fakeCloudFormation, type FakeCloudFormation } from '../support/fake-cloudformation.ts';
 

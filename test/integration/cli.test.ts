@@ -12,7 +12,7 @@ import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { ACCOUNT_THROTTLE } from '../../functions/core/lockout.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { cliRunner, type CliRunner } from './support/cli-io.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');

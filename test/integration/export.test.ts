@@ -25,7 +25,7 @@ import { exportDays, ExportLockedError, runScheduledExport, twinKey, type Export
 import { silentLogger } from '../../functions/services/logger.ts';
 import { tagCall } from '../../functions/services/tagging.ts';
 import { makeVoiceApp, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
-import { ensureBucket, startS3rver, type RunningS3 } from '../../infra/local/emulators.ts';
+import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
 import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
 import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';

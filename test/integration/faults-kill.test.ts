@@ -25,7 +25,7 @@ import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { handleS3Event } from '../../functions/handlers/import.ts';
 import { IMPORT_LEASE_MS, ImportInProgressError } from '../../functions/services/importer.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { settingsJson, TEST_PEPPER, type ImportHarness } from './support/bucket.ts';
 import { until } from './support/e2e-stack.ts';
 import type { ImportChildJob } from './support/import-child.ts';

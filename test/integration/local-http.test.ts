@@ -7,7 +7,7 @@ import { createServer, request, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { makeRequestListener, MAX_BODY_BYTES, RouteTable, type ApiGatewayEvent, type LambdaContextLike } from '../../infra/local/http.ts';
+import { makeRequestListener, MAX_BODY_BYTES, RouteTable, type ApiGatewayEvent, type LambdaContextLike } from '../../local/http.ts';
 
 let server: Server;
 let base: string;

@@ -13,7 +13,7 @@ import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import type { ImportReport } from '../../functions/services/importer.ts';
-import type { StackInfo } from '../../infra/local/stack.ts';
+import type { StackInfo } from '../../local/stack.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');
 // The Node running the tests (22+) first, so `npm` and its `node` are that one too.

@@ -16,7 +16,7 @@ import type { CallState } from '../../functions/core/callflow.ts';
 import { localDate } from '../../functions/core/time.ts';
 import { addDays, USAGE_COLUMNS, usageDayKey } from '../../functions/core/usage.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { startLocalStack, type LocalStack } from '../../infra/local/stack.ts';
+import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { cliRunner, type CliRunner } from './support/cli-io.ts';
 
 const REPO = join(import.meta.dirname, '..', '..');

@@ -5,7 +5,7 @@
  * usage record — counted the way the export reads them, by the account's local day.
  *
  * Nothing here depends on how fast the machine is: more calls than the local stack's voice
- * concurrency limit (infra/local/http.ts `InvocationGate`) so that some wait their turn, and no
+ * concurrency limit (local/http.ts `InvocationGate`) so that some wait their turn, and no
  * deadline but the test's own. The 200- and 1,000-call bursts, and how fast they go, are in
  * `npm run bench` (bench/voice.bench.ts).
  */

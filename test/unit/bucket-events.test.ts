@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { decodeS3Key, objectRefs, type S3Event } from '../../functions/handlers/import.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { encodeS3Key, ImportQueue, importNotification } from '../../infra/local/bucket-events.ts';
+import { encodeS3Key, ImportQueue, importNotification } from '../../local/bucket-events.ts';
 
 /** An event as s3rver 3.7 emits it: the key raw, no version id. */
 function s3rverEvent(key: string, eventName = 'ObjectCreated:Put', bucket = 'tollgate-local') {

@@ -1,7 +1,7 @@
 /** The local stack's hourly scheduler (the stand-in for EventBridge Scheduler). */
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { nextHourlyRun, startHourlyScheduler } from '../../infra/local/scheduler.ts';
+import { nextHourlyRun, startHourlyScheduler } from '../../local/scheduler.ts';
 
 afterEach(() => {
   vi.useRealTimers();

@@ -17,7 +17,7 @@ import { handleS3Event, s3Objects, type S3Event, type S3EventRecord } from '../.
 import type { CodeItem } from '../../../functions/core/ports.ts';
 import type { ImportCodeStore, ImporterDeps, ImportReport } from '../../../functions/services/importer.ts';
 import { makeLogger } from '../../../functions/services/logger.ts';
-import { ensureBucket, startS3rver } from '../../../infra/local/emulators.ts';
+import { ensureBucket, startS3rver } from '../../../local/emulators.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './dynamo.ts';
 
 export const TEST_BUCKET = 'tollgate-test';

@@ -7,7 +7,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { makeDynamoClient } from '../../../functions/adapters/dynamodb/client.ts';
 import { makeDynamoStores, type DynamoStores } from '../../../functions/adapters/dynamodb/stores.ts';
 import { createTables, deleteTables, type TableNames } from '../../../functions/adapters/dynamodb/tables.ts';
-import { startDynalite } from '../../../infra/local/emulators.ts';
+import { startDynalite } from '../../../local/emulators.ts';
 
 export { startDynalite };
 

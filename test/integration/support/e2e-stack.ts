@@ -18,7 +18,7 @@ import { parseSettings, type Settings, type UserRecord } from '../../../function
 import { localDate } from '../../../functions/core/time.ts';
 import { silentLogger, type Logger } from '../../../functions/services/logger.ts';
 import type { Alert } from '../../../functions/services/voice.ts';
-import { localPepper, startLocalStack, type LocalStack } from '../../../infra/local/stack.ts';
+import { localPepper, startLocalStack, type LocalStack } from '../../../local/stack.ts';
 import { FakeTwilio } from './twilio.ts';
 
 export const E2E_TOKEN = 'e2e-auth-token';

@@ -6,7 +6,7 @@
  *   TOLLGATE_HOME=… node test/integration/support/stack-child.ts
  */
 import { silentLogger } from '../../../functions/services/logger.ts';
-import { startLocalStack } from '../../../infra/local/stack.ts';
+import { startLocalStack } from '../../../local/stack.ts';
 
 export interface StackChildInfo {
   readonly httpUrl: string;

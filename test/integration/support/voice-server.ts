@@ -9,7 +9,7 @@ import { fixedTokens } from '../../../functions/adapters/twilio/tokens.ts';
 import { makeVoiceHandler } from '../../../functions/handlers/voice.ts';
 import { silentLogger } from '../../../functions/services/logger.ts';
 import type { AlertSink, VoiceDeps } from '../../../functions/services/voice.ts';
-import { makeRequestListener, RouteTable } from '../../../infra/local/http.ts';
+import { makeRequestListener, RouteTable } from '../../../local/http.ts';
 import { E2E_TOKEN } from './e2e-stack.ts';
 import { FakeTwilio } from './twilio.ts';
 import { EMERGENCY_CALLER_ID } from '../../fixtures/twilio/forms.ts';

@@ -7,8 +7,8 @@
  */
 import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { S3Event, S3EventRecord } from '../../functions/handlers/import.ts';
-import type { Logger } from '../../functions/services/logger.ts';
+import type { S3Event, S3EventRecord } from '../functions/handlers/import.ts';
+import type { Logger } from '../functions/services/logger.ts';
 
 /** The prefix whose objects are imported; the only one AWS's bucket notification names. */
 export const IMPORTS_PREFIX = 'imports/';

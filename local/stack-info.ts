@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { TableNames } from '../../functions/adapters/dynamodb/tables.ts';
+import type { TableNames } from '../functions/adapters/dynamodb/tables.ts';
 
 /** What `<home>/stack.json` holds: how the CLI reaches a running stack. */
 export interface StackInfo {

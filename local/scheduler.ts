@@ -4,7 +4,7 @@
  * a run asked for while one is under way joins it. Stopping waits for the run in flight, so
  * the clients it uses are not closed under it.
  */
-import type { Logger } from '../../functions/services/logger.ts';
+import type { Logger } from '../functions/services/logger.ts';
 
 export interface HourlySchedulerOptions<T> {
   readonly name: string;

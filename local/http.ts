@@ -11,8 +11,8 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Logger } from '../../functions/services/logger.ts';
-import { MAX_BODY_BYTES } from '../../functions/routes.ts';
+import type { Logger } from '../functions/services/logger.ts';
+import { MAX_BODY_BYTES } from '../functions/routes.ts';
 
 /** The request as API Gateway HTTP API (payload format 2.0) hands it to a Lambda function. */
 export interface ApiGatewayEvent {

@@ -20,25 +20,25 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
-import { fileAlerts } from '../../functions/adapters/alerts.ts';
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
-import { makeVoiceHandler } from '../../functions/handlers/voice.ts';
-import { makeDynamoStores, type DynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
-import { createTables, type TableNames } from '../../functions/adapters/dynamodb/tables.ts';
-import { makeS3Client } from '../../functions/adapters/s3/client.ts';
-import { handleS3Event, s3Objects, type S3Event } from '../../functions/handlers/import.ts';
-import type { ImporterDeps, ImportReport } from '../../functions/services/importer.ts';
-import type { Logger } from '../../functions/services/logger.ts';
+import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
+import { fileAlerts } from '../functions/adapters/alerts.ts';
+import { fixedTokens } from '../functions/adapters/twilio/tokens.ts';
+import { makeVoiceHandler } from '../functions/handlers/voice.ts';
+import { makeDynamoStores, type DynamoStores } from '../functions/adapters/dynamodb/stores.ts';
+import { createTables, type TableNames } from '../functions/adapters/dynamodb/tables.ts';
+import { makeS3Client } from '../functions/adapters/s3/client.ts';
+import { handleS3Event, s3Objects, type S3Event } from '../functions/handlers/import.ts';
+import type { ImporterDeps, ImportReport } from '../functions/services/importer.ts';
+import type { Logger } from '../functions/services/logger.ts';
 import { ImportQueue, importNotification } from './bucket-events.ts';
 import { ensureBucket, startDynalite, startS3rver, type RunningS3, type RunningServer } from './emulators.ts';
-import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
-import { runScheduledExport, type ExportRun } from '../../functions/services/exporter.ts';
+import { s3ExportFiles } from '../functions/adapters/s3/export-files.ts';
+import { runScheduledExport, type ExportRun } from '../functions/services/exporter.ts';
 import { startHourlyScheduler } from './scheduler.ts';
 import { jsonResult, makeRequestListener, RouteTable } from './http.ts';
 import { readStackInfo, type StackInfo } from './stack-info.ts';
-import { xlsxFile } from '../../functions/adapters/xlsx.ts';
-import { HEALTH_PATH } from '../../functions/routes.ts';
+import { xlsxFile } from '../functions/adapters/xlsx.ts';
+import { HEALTH_PATH } from '../functions/routes.ts';
 
 export { readStackInfo, type StackInfo };
 
@@ -69,7 +69,7 @@ const LOCAL_CONNECTION_TIMEOUT_MS = 10_000;
  */
 export const DEFAULT_EMERGENCY_CALLER_ID = '+15005550006';
 
-const EXAMPLES_DIR = fileURLToPath(new URL('../../examples/', import.meta.url));
+const EXAMPLES_DIR = fileURLToPath(new URL('../examples/', import.meta.url));
 
 export interface LocalStackOptions {
   /** Where the data lives (TOLLGATE_HOME). */
