@@ -15,7 +15,7 @@ import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
 import type { TableNames } from '../functions/adapters/dynamodb/tables.ts';
 import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { STACK_OUTPUTS, type StackOutputName } from '../infra/outputs.ts';
-import { CliError } from './io.ts';
+import { CliError } from './errors.ts';
 
 /** What `--stack` needs of CloudFormation: DescribeStacks, and the region the client resolved. */
 export interface CloudFormationPort {

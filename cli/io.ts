@@ -23,22 +23,9 @@ export function processIo(): CliIo {
   return { stdout: process.stdout, stderr: process.stderr, stdin: process.stdin, env: process.env, cwd: process.cwd() };
 }
 
-/**
- * A failure the user can act on: printed as one line (`tollgate: <message>`), no stack trace.
- * `exitCode` 2 is a usage error (wrong arguments), 1 anything else.
- */
-export class CliError extends Error {
-  override readonly name = 'CliError';
-  readonly exitCode: number;
-  constructor(message: string, options: { readonly exitCode?: number; readonly cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.exitCode = options.exitCode ?? 1;
-  }
-}
+import { CliError } from './errors.ts';
 
-export function usageError(message: string): CliError {
-  return new CliError(message, { exitCode: 2 });
-}
+export { CliError, usageError } from './errors.ts';
 
 /** Ask a yes/no question on the terminal; anything but y/yes is no. */
 export async function confirm(io: CliIo, question: string): Promise<boolean> {

@@ -9,8 +9,8 @@
  */
 import type { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { appendFile } from 'node:fs/promises';
-import type { Alert, AlertSink } from '../core/ports.ts';
-import type { Logger } from '../services/logger.ts';
+import type { Alert, AlertSink, Logger } from '../core/ports.ts';
+
 
 /** One line: what happened, to whom; UNVERIFIED first when Twilio's signature did not check. */
 export function subject(alert: Alert): string {

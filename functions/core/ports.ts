@@ -9,6 +9,14 @@ import type { LockoutRecord } from './lockout.ts';
 import type { Settings, UserRecord } from './settings.ts';
 import type { CodeTotals, WrittenDay } from './usage.ts';
 
+/** Structured log lines (JSON in AWS); fields never carry a code's digits. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
 /** Account settings and the Twilio Account SID → account mapping. */
 export interface AccountStore {
   /** The settings of an account, or undefined when the account does not exist. */

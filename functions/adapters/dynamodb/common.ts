@@ -15,9 +15,9 @@ export interface StoreOptions {
 
 export const systemClock = (): Date => new Date();
 
-export function errorName(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'name' in err ? String((err as { name: unknown }).name) : undefined;
-}
+import { errorName } from './errors.ts';
+
+export { errorName };
 
 export function isConditionalCheckFailed(err: unknown): boolean {
   return errorName(err) === 'ConditionalCheckFailedException';

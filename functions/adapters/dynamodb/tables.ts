@@ -30,7 +30,7 @@ import {
   type CreateTableCommandInput,
   type DynamoDBClient,
 } from '@aws-sdk/client-dynamodb';
-import { errorName } from './common.ts';
+import { errorName } from './errors.ts';
 
 export interface TableNames {
   readonly accounts: string;
