@@ -3,7 +3,6 @@
  * composition root builds the AWS clients once per container; the pipeline lives in
  * `services/voice.ts`.
  */
-import middy from '@middy/core';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { snsAlerts } from '../adapters/alerts.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
@@ -14,9 +13,9 @@ import { logLevel, pepperSecretArn, storageConfig, voiceConfig, type Env } from 
 import { makeLogger } from '../services/logger.ts';
 import { makeVoiceApp, type HttpEvent, type HttpResult, type VoiceDeps } from '../services/voice.ts';
 
-/** The Lambda handler for a set of dependencies (tests and the local stack pass their own). */
-export function makeVoiceHandler(deps: VoiceDeps) {
-  return middy<HttpEvent, HttpResult>().handler(makeVoiceApp(deps));
+/** The Lambda handler for a set of dependencies (tests and the local stack pass their own): the middy pipeline of services/voice.ts. */
+export function makeVoiceHandler(deps: VoiceDeps): (event: HttpEvent, context?: object) => Promise<HttpResult> {
+  return makeVoiceApp(deps);
 }
 
 function awsDeps(env: Env): VoiceDeps {

@@ -381,7 +381,9 @@ describe('validateCodeRow', () => {
           (digits, mangle, kind, rest) => {
             const result = validate({ ...rest, code: mangle(digits), kind });
             if (result.ok) return;
-            const report = JSON.stringify(result.errors);
+            // What the errors echo: their values, and their messages without the example
+            // numbers the hints show (+14155550100 holds 550100, a code as good as any).
+            const report = result.errors.map((e) => `${e.value}\n${e.message.replace(/\+1\d{10}/g, '')}`).join('\n');
             const code = mangle(digits);
             if (code.length >= 6) expect(report).not.toContain(code);
             expect(report).not.toContain(digits);
