@@ -224,15 +224,18 @@ export function sipDomainsOf(settings: Settings): string[] {
 
 export { dialTargetFor } from './classify.ts';
 
-function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext): Decision {
+type StartEvent = Extract<CallEvent, { type: 'start' }>;
+/** The fields every new call starts with. */
+type CallBase = Pick<CallState, 'callSid' | 'account' | 'user' | 'caller' | 'destination' | 'startedAt' | 'step' | 'attempts' | 'dialCompleted' | 'statusReceived'>;
+
+function start(event: StartEvent, ctx: DecideContext): Decision {
   const { settings, now } = ctx;
-  const { call, user } = event;
+  const { call } = event;
   const route = routeCall(call, settings);
-  const identity = normalizeIdentity(call.from);
-  const base = {
+  const base: CallBase = {
     callSid: call.callSid,
     account: settings.account,
-    user: identity,
+    user: normalizeIdentity(call.from),
     caller: call.from,
     destination: call.to,
     startedAt: now.toISOString(),
@@ -241,30 +244,37 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
     dialCompleted: false,
     statusReceived: false,
   };
+  return route.kind === 'outbound' ? startOutbound(event, ctx, route, base) : startInbound(event, ctx, route, base);
+}
 
-  if (route.kind !== 'outbound') {
-    const inbound = {
-      ...base,
-      direction: 'inbound' as const,
-      destinationClass: classifyFor(call.to, settings, event.toIsUser).callClass,
-      entryPoint: route.entryPoint,
-      treatment: 'free' as const,
-      maxAttempts: settings.maxAttempts,
-      validate: settings.validate,
-      proceedAfterMaxAttempts: false,
-      minLevel: 0,
-    };
-    if (route.kind === 'no-calls') {
-      // Never dial an entry-point number back to itself: say so and end the call.
-      const prompts = promptsOf(settings);
-      return ended({ ...inbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.noCalls), HANGUP], now);
-    }
-    const match = route.tagByCallerId && canTagByCallerId(event.callerIdMatch, ctx) ? event.callerIdMatch : undefined;
-    const dial = { target: dialTargetFor(route.forwardTo, settings) };
-    const tagged = match === undefined ? { codeStatus: 'none' as const } : { codeStatus: 'caller-id' as const, ...tagOf(match) };
-    return dialNow({ ...inbound, ...tagged, dial }, []);
+/** A call to an entry-point number: forwarded (tagged by caller ID), or told the number takes no calls. */
+function startInbound(event: StartEvent, ctx: DecideContext, route: Exclude<Route, { kind: 'outbound' }>, base: CallBase): Decision {
+  const { settings, now } = ctx;
+  const inbound = {
+    ...base,
+    direction: 'inbound' as const,
+    destinationClass: classifyFor(event.call.to, settings, event.toIsUser).callClass,
+    entryPoint: route.entryPoint,
+    treatment: 'free' as const,
+    maxAttempts: settings.maxAttempts,
+    validate: settings.validate,
+    proceedAfterMaxAttempts: false,
+    minLevel: 0,
+  };
+  if (route.kind === 'no-calls') {
+    // Never dial an entry-point number back to itself: say so and end the call.
+    return ended({ ...inbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(promptsOf(settings).noCalls), HANGUP], now);
   }
+  const match = route.tagByCallerId && canTagByCallerId(event.callerIdMatch, ctx) ? event.callerIdMatch : undefined;
+  const dial = { target: dialTargetFor(route.forwardTo, settings) };
+  const tagged = match === undefined ? { codeStatus: 'none' as const } : { codeStatus: 'caller-id' as const, ...tagOf(match) };
+  return dialNow({ ...inbound, ...tagged, dial }, []);
+}
 
+/** A user calling out: classified, its treatment resolved, then dialled, refused or prompted. */
+function startOutbound(event: StartEvent, ctx: DecideContext, route: Extract<Route, { kind: 'outbound' }>, base: CallBase): Decision {
+  const { settings, now } = ctx;
+  const { call, user } = event;
   const { callClass, foreign } = classifyFor(call.to, settings, event.toIsUser);
   const policy = resolvePolicy({ settings, user, entryPoint: route.settings, callClass, foreign });
   const callerId = user?.callerId ?? route.settings?.callerId ?? settings.callerId;
@@ -280,34 +290,30 @@ function start(event: Extract<CallEvent, { type: 'start' }>, ctx: DecideContext)
     // Caller ID applies to the public network; calls to clients and SIP keep the caller's own.
     dial: { target, ...(target.kind === 'number' && callerId !== undefined ? { callerId } : {}) },
   };
-
-  if (callClass === 'emergency') {
-    // Emergency: dialled on the first response, whatever the settings or lockout say, as the
-    // short number the emergency service answers, and always with a caller ID.
-    const ids = { user: user?.callerId, entryPoint: route.settings?.callerId, account: settings.callerId, deployment: event.emergencyCallerId };
-    const dial = { target: { kind: 'number' as const, number: emergencyNumberFor(call.to, settings) ?? call.to }, callerId: emergencyCallerId(ids) };
-    const dialled = dialNow({ ...outbound, dial, codeStatus: 'exempt' }, []);
-    return { ...dialled, effects: [alert('emergency', dialled.state, now)] };
-  }
+  if (callClass === 'emergency') return startEmergency(event, ctx, route, outbound);
   const prompts = promptsOf(settings);
-  switch (policy.treatment) {
-    case 'free':
-      return dialNow({ ...outbound, codeStatus: 'none' }, []);
-    case 'blocked':
-      return ended({ ...outbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.notPermitted), HANGUP], now);
-    case 'optional':
-    case 'required':
-    case 'authorized': {
-      if (codeEntryLocked(outbound, event, now)) {
-        // Locked out: an optional call goes through untagged; a call that needs a code does not.
-        if (policy.treatment === 'optional') return dialNow({ ...outbound, codeStatus: 'locked-out' }, []);
-        return ended({ ...outbound, codeStatus: 'locked-out', outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
-      }
-      const state: CallState = { ...outbound, codeStatus: 'none', phase: 'prompting', lastActions: [] };
-      const actions = [gather(state, firstPrompt(policy.treatment, prompts), settings)];
-      return { state: { ...state, lastActions: actions }, actions, effects: [], changed: true };
-    }
+  if (policy.treatment === 'free') return dialNow({ ...outbound, codeStatus: 'none' }, []);
+  if (policy.treatment === 'blocked') return ended({ ...outbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.notPermitted), HANGUP], now);
+  if (codeEntryLocked(outbound, event, now)) {
+    // Locked out: an optional call goes through untagged; a call that needs a code does not.
+    if (policy.treatment === 'optional') return dialNow({ ...outbound, codeStatus: 'locked-out' }, []);
+    return ended({ ...outbound, codeStatus: 'locked-out', outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
   }
+  const state: CallState = { ...outbound, codeStatus: 'none', phase: 'prompting', lastActions: [] };
+  const actions = [gather(state, firstPrompt(policy.treatment, prompts), settings)];
+  return { state: { ...state, lastActions: actions }, actions, effects: [], changed: true };
+}
+
+/**
+ * Emergency: dialled on the first response, whatever the settings or lockout say, as the
+ * short number the emergency service answers, and always with a caller ID (docs/security.md).
+ */
+function startEmergency(event: StartEvent, ctx: DecideContext, route: Extract<Route, { kind: 'outbound' }>, outbound: Omit<Draft, 'codeStatus'>): Decision {
+  const { settings, now } = ctx;
+  const ids = { user: event.user?.callerId, entryPoint: route.settings?.callerId, account: settings.callerId, deployment: event.emergencyCallerId };
+  const dial = { target: { kind: 'number' as const, number: emergencyNumberFor(event.call.to, settings) ?? event.call.to }, callerId: emergencyCallerId(ids) };
+  const dialled = dialNow({ ...outbound, dial, codeStatus: 'exempt' }, []);
+  return { ...dialled, effects: [alert('emergency', dialled.state, now)] };
 }
 
 /**
@@ -347,7 +353,7 @@ function policyFields(p: Policy) {
   };
 }
 
-function firstPrompt(treatment: 'optional' | 'required' | 'authorized', prompts: Prompts): string {
+function firstPrompt(treatment: Treatment, prompts: Prompts): string {
   if (treatment === 'optional') return prompts.optionalCode;
   if (treatment === 'authorized') return prompts.authorizationCode;
   return prompts.accountCode;
@@ -356,76 +362,78 @@ function firstPrompt(treatment: 'optional' | 'required' | 'authorized', prompts:
 // ---------------------------------------------------------------------------------------
 // Code entry
 
-function onCode(state: CallState, event: Extract<CallEvent, { type: 'code' }>, ctx: DecideContext): Decision {
+type CodeEvent = Extract<CallEvent, { type: 'code' }>;
+
+function onCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decision {
   // Twilio retried a step we answered, or the call has moved on: answer as before, change nothing.
   if (state.phase !== 'prompting' || event.step !== state.step + 1) return unchanged(state);
   const { settings, now } = ctx;
-  const prompts = promptsOf(settings);
-  const treatment = state.treatment as 'optional' | 'required' | 'authorized';
   const digits = event.digits.replace(/#+$/, '');
   const next = { ...state, step: event.step };
-
   if (codeEntryLocked(state, event, now)) {
     // Another call of the same user reached the lockout while this one was prompting: code
     // entry is locked from now on, for this call too, whatever was typed.
-    const lockedState = { ...next, attempts: state.attempts + 1, codeStatus: 'locked-out' as const };
-    if (treatment === 'optional') return dialNow(lockedState, []);
-    return ended({ ...lockedState, outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
+    return lockedOut({ ...next, attempts: state.attempts + 1, codeStatus: 'locked-out' }, ctx);
   }
-
-  if (digits === '' && treatment === 'optional') {
+  if (digits === '' && state.treatment === 'optional') {
     // `#` or silence on an optional prompt: the caller chose to go on without a code. It is
-    // still an attempt (docs/design.md: one code entry or silence).
+    // still an attempt (one code entry or silence).
     return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'skipped' }, []);
   }
+  const accepted = acceptedCode(state, event, digits, ctx);
+  if (accepted !== undefined) return dialNow({ ...next, attempts: state.attempts + 1, ...accepted }, []);
+  return failedAttempt(state, event, digits, ctx);
+}
 
-  if (digits !== '' && isCodeFormat(digits, settings.codeLength)) {
-    if (!state.validate && treatment !== 'authorized') {
-      return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'unvalidated', code: digits, codeKind: 'account' }, []);
-    }
-    const kind: CodeKind = treatment === 'authorized' ? 'authorization' : 'account';
-    const check = checkCode(event.lookup, {
-      kind,
-      user: state.user,
-      group: state.group,
-      minLevel: state.minLevel,
-      now,
-      timeZone: settings.timeZone,
-    });
-    if (check.ok) {
-      return dialNow({ ...next, attempts: state.attempts + 1, codeStatus: 'valid', ...tagOf(check.code) }, []);
-    }
-  }
+/** The tag a code the caller typed gives the call, when it is accepted: valid, or any code of the right length without validation. */
+function acceptedCode(state: CallState, event: CodeEvent, digits: string, ctx: DecideContext): Pick<CallState, 'codeStatus' | 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> | undefined {
+  const { settings, now } = ctx;
+  if (digits === '' || !isCodeFormat(digits, settings.codeLength)) return undefined;
+  if (!state.validate && state.treatment !== 'authorized') return { codeStatus: 'unvalidated', code: digits, codeKind: 'account' };
+  const kind: CodeKind = state.treatment === 'authorized' ? 'authorization' : 'account';
+  const check = checkCode(event.lookup, { kind, user: state.user, group: state.group, minLevel: state.minLevel, now, timeZone: settings.timeZone });
+  return check.ok ? { codeStatus: 'valid', ...tagOf(check.code) } : undefined;
+}
 
-  // A failed attempt: a wrong code, or (for required and authorized) `#` or silence.
-  const attempts = state.attempts + 1;
+/**
+ * A failed attempt: a wrong code, or (for required and authorized) `#` or silence. Typed
+ * digits are guesses and count toward the lockouts; silence cannot find a code and does not.
+ */
+function failedAttempt(state: CallState, event: CodeEvent, digits: string, ctx: DecideContext): Decision {
+  const { settings, now } = ctx;
+  const prompts = promptsOf(settings);
+  const next = { ...state, step: event.step, attempts: state.attempts + 1 };
   const effects: Effect[] = [];
   if (digits !== '') {
-    // Only typed digits are guesses; silence cannot find a code, so it does not count toward lockout.
     const counted = recordFailure(event.lockout, now, settings.lockout);
     effects.push({ type: 'lockout', user: state.user, record: counted.record, callSid: state.callSid });
     if (counted.locked) {
-      const lockedState = { ...next, attempts, codeStatus: 'locked-out' as const };
+      const lockedState = { ...next, codeStatus: 'locked-out' as const };
       effects.push(alert('lockout', lockedState, now));
-      // Optional calls go through untagged, as they do for a user locked before the call; the
-      // locked-out text ends in "Goodbye" and is not said before a dial.
-      if (treatment === 'optional') return withEffects(dialNow(lockedState, []), effects);
-      return withEffects(ended({ ...lockedState, outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now), effects);
+      return withEffects(lockedOut(lockedState, ctx), effects);
     }
   }
   // Silence (or a lone `#`) is told apart from a wrong code: the caller entered nothing.
   const silent = digits === '';
-  if (attempts < state.maxAttempts) {
-    const retry: CallState = { ...next, attempts };
-    const actions = [gather(retry, `${silent ? prompts.noCode : prompts.invalidCode} ${firstPrompt(treatment, prompts)}`, settings)];
-    return { state: { ...retry, lastActions: actions }, actions, effects, changed: true };
+  if (next.attempts < state.maxAttempts) {
+    const actions = [gather(next, `${silent ? prompts.noCode : prompts.invalidCode} ${firstPrompt(state.treatment, prompts)}`, settings)];
+    return { state: { ...next, lastActions: actions }, actions, effects, changed: true };
   }
   // The last attempt failed.
-  if (treatment === 'optional') return withEffects(dialNow({ ...next, attempts, codeStatus: 'invalid' }, []), effects);
-  if (treatment === 'required' && state.proceedAfterMaxAttempts) {
-    return withEffects(dialNow({ ...next, attempts, codeStatus: 'invalid' }, []), effects);
+  if (state.treatment === 'optional' || (state.treatment === 'required' && state.proceedAfterMaxAttempts)) {
+    return withEffects(dialNow({ ...next, codeStatus: 'invalid' }, []), effects);
   }
-  return withEffects(ended({ ...next, attempts, codeStatus: 'invalid', outcome: 'blocked' }, [say(silent ? prompts.noCodeNoAttempts : prompts.tooManyAttempts), HANGUP], now), effects);
+  return withEffects(ended({ ...next, codeStatus: 'invalid', outcome: 'blocked' }, [say(silent ? prompts.noCodeNoAttempts : prompts.tooManyAttempts), HANGUP], now), effects);
+}
+
+/**
+ * Code entry is locked for this call: an optional call goes through untagged, as it does for a
+ * user locked before the call (the locked-out text ends in "Goodbye" and is not said before a
+ * dial); a call that needs a code ends.
+ */
+function lockedOut(state: Draft, ctx: DecideContext): Decision {
+  if (state.treatment === 'optional') return dialNow(state, []);
+  return ended({ ...state, outcome: 'blocked' }, [say(promptsOf(ctx.settings).lockedOut), HANGUP], ctx.now);
 }
 
 function tagOf(code: StoredCode): Pick<CallState, 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> {
