@@ -406,6 +406,26 @@ async function peekHeaderLine(text: AsyncIterator<string>): Promise<{ buffered: 
  * with a different number of values than the header. Records are never collected: memory is
  * flat whatever the size of the file.
  */
+/** One record's values by column name, once its values match the header. */
+function recordFields(record: readonly string[], header: Header, line: number, delimiter: string): Record<string, string> {
+  if (record.length !== header.names.length) {
+    throw formatError(
+      line,
+      `has ${record.length} values but the header has ${header.names.length} columns: a value that contains the delimiter (${delimiter === '\t' ? 'a tab' : `"${delimiter}"`}) must be in double quotes`,
+    );
+  }
+  const fields: Record<string, string> = {};
+  for (let i = 0; i < record.length; i++) {
+    const name = header.names[i];
+    const value = record[i] ?? '';
+    if (name !== undefined) fields[name] = value;
+    else if (value !== '') {
+      throw formatError(line, `has a value in column ${i + 1}, which has no name in the header: name the column or delete the value`, undefined, '', value);
+    }
+  }
+  return fields;
+}
+
 export async function* readCsv(source: AsyncIterable<Uint8Array>, columns: ColumnSpec): AsyncIterable<CsvRecord> {
   const table = lookupTable(columns);
   const emptyFile = () =>
@@ -459,28 +479,7 @@ export async function* readCsv(source: AsyncIterable<Uint8Array>, columns: Colum
         header = readHeader(record, line, columns, table);
         continue;
       }
-      if (record.length !== header.names.length) {
-        throw formatError(
-          line,
-          `has ${record.length} values but the header has ${header.names.length} columns: a value that contains the delimiter (${delimiter === '\t' ? 'a tab' : `"${delimiter}"`}) must be in double quotes`,
-        );
-      }
-      const fields: Record<string, string> = {};
-      for (let i = 0; i < record.length; i++) {
-        const name = header.names[i];
-        const value = record[i] ?? '';
-        if (name !== undefined) fields[name] = value;
-        else if (value !== '') {
-          throw formatError(
-            line,
-            `has a value in column ${i + 1}, which has no name in the header: name the column or delete the value`,
-            undefined,
-            '',
-            value,
-          );
-        }
-      }
-      yield { line, fields };
+      yield { line, fields: recordFields(record, header, line, delimiter) };
     }
     if (header === undefined) throw emptyFile();
   } catch (err) {
