@@ -74,6 +74,23 @@ export async function uploadAndWait(
   if ('error' in route) throw new Error(`not an import key: ${key} (${route.error})`);
   const info = target.info;
   const status = new StatusLine(io.stderr);
+  const uploadedAt = new Date();
+  try {
+    const versionId = await upload(target, key, source, options.actor, status);
+    return await waitForReport(target, key, route, { uploadedAt, versionId, status, timeoutSeconds: options.timeoutSeconds });
+  } catch (err) {
+    if (isConnectionError(err)) {
+      if (info.kind === 'aws') throw new CliError(`lost the connection to AWS (${info.region}): ${(err as Error).message}; try again`, { cause: err });
+      throw new CliError(`lost the local stack at ${info.s3Endpoint}: is it still running? start it with npm start`, { cause: err });
+    }
+    throw err;
+  } finally {
+    status.clear();
+  }
+}
+
+/** Put the file under `key`, its progress on the status line; who made the change rides with it as metadata. */
+async function upload(target: Target, key: string, source: UploadSource, actor: string | undefined, status: StatusLine): Promise<string | undefined> {
   let size = 0;
   let body: string | Uint8Array | Readable;
   if (source.file !== undefined) {
@@ -84,77 +101,78 @@ export async function uploadAndWait(
     size = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
   }
   const label = basename(source.file ?? key);
-  const uploadedAt = new Date();
-  try {
-    const upload = new Upload({
-      client: target.s3,
-      // Who made the change rides with the file; the import writes it into the report (the audit trail).
-      params: { Bucket: target.bucket, Key: key, Body: body, ContentType: source.contentType, ...(options.actor === undefined ? {} : { Metadata: { [ACTOR_METADATA]: encodeURIComponent(options.actor) } }) },
-      partSize: PART_SIZE,
-      queueSize: 4,
-    });
-    status.set(`Uploading ${label} (${formatBytes(size)})`);
-    upload.on('httpUploadProgress', (p) => {
-      const loaded = p.loaded ?? 0;
-      const percent = size > 0 ? Math.floor((loaded / size) * 100) : 100;
-      status.set(`Uploading ${label}: ${formatBytes(loaded)} of ${formatBytes(size)} (${percent}%)`);
-    });
-    const uploaded = await upload.done();
-    const versionId = uploaded.VersionId;
+  const transfer = new Upload({
+    client: target.s3,
+    // The import writes the actor into the report: the audit trail.
+    params: { Bucket: target.bucket, Key: key, Body: body, ContentType: source.contentType, ...(actor === undefined ? {} : { Metadata: { [ACTOR_METADATA]: encodeURIComponent(actor) } }) },
+    partSize: PART_SIZE,
+    queueSize: 4,
+  });
+  status.set(`Uploading ${label} (${formatBytes(size)})`);
+  transfer.on('httpUploadProgress', (p) => {
+    const loaded = p.loaded ?? 0;
+    const percent = size > 0 ? Math.floor((loaded / size) * 100) : 100;
+    status.set(`Uploading ${label}: ${formatBytes(loaded)} of ${formatBytes(size)} (${percent}%)`);
+  });
+  return (await transfer.done()).VersionId;
+}
 
-    const waitStart = Date.now();
-    const timeoutSeconds = options.timeoutSeconds ?? (info.kind === 'aws' ? AWS_WAIT_SECONDS : undefined);
-    const hardDeadline = timeoutSeconds === undefined ? undefined : waitStart + timeoutSeconds * 1000;
-    // Rows applied so far, as the import tells its ledger (a long import shows it counting).
-    let applied: number | undefined;
-    status.set(() => {
-      const seconds = Math.floor((Date.now() - waitStart) / 1000);
-      if (applied === undefined) return `Uploaded ${label}; waiting for the import report (${seconds} s)`;
-      return applied === 0 ? `Importing ${label}: checking every row first (${seconds} s)` : `Importing ${label}: ${applied.toLocaleString('en-US')} rows applied (${seconds} s)`;
-    });
-    const prefix = `results/${route.account}/${route.name}.`;
-    // Report keys end in a UTC timestamp to the second: list from a little before the upload.
-    const margin = versionId === undefined ? 1000 : AWS_CLOCK_SKEW_MS;
-    const startAfter = `${prefix}${reportTimestamp(new Date(uploadedAt.getTime() - margin))}`;
-    const wanted: ReportMatch = versionId === undefined ? { key, uploadedAt } : { key, versionId };
-    // How long a notification may be neither queued nor reported (between the two checks, or
-    // lost) before giving up.
-    let unseenSince: number | undefined;
-    for (;;) {
-      const found = await findReport(target, prefix, startAfter, wanted);
-      if (found !== undefined) return found;
-      applied = (await target.stores.ledger.inProgress(route.account, key).catch(() => undefined))?.rows ?? applied;
-      const now = Date.now();
-      if (info.kind === 'local') {
-        const queued = await queueState(info.home, key, uploadedAt);
-        if (queued === 'dead-lettered') {
-          throw new CliError(
-            `the import of ${key} failed on every attempt and was dead-lettered (${info.home}/dead-letter): see the stack's console for the error`,
-          );
-        }
-        unseenSince = queued === 'queued' ? undefined : (unseenSince ?? now);
-        if (unseenSince !== undefined && now - unseenSince > LOST_AFTER_MS) {
-          throw new CliError(`no import report for ${key}, and the stack has no import of it waiting: see the stack's console for errors`);
-        }
-      }
-      if (hardDeadline !== undefined && now > hardDeadline) {
-        const where =
-          info.kind === 'aws'
-            ? `; an import that failed on every attempt waits in the dead-letter queue${info.importDeadLetterQueueUrl === undefined ? '' : ` ${info.importDeadLetterQueueUrl}`} and raises the ImportDeadLetters alarm, and its error is in the import function's log`
-            : '';
-        throw new CliError(`no import report for ${key} after ${timeoutSeconds} s${options.timeoutSeconds === undefined ? '' : ' (--timeout)'}; it may still arrive under ${prefix}${where}`);
-      }
-      await new Promise((r) => setTimeout(r, info.kind === 'aws' ? AWS_POLL_MS : POLL_MS));
+interface Waiting {
+  readonly uploadedAt: Date;
+  readonly versionId: string | undefined;
+  readonly status: StatusLine;
+  readonly timeoutSeconds: number | undefined;
+}
+
+/** Poll for the upload's report, showing rows applied; give up when the import is dead-lettered, lost, or past the timeout. */
+async function waitForReport(target: Target, key: string, route: { readonly account: string; readonly name: string }, w: Waiting): Promise<ImportResult> {
+  const info = target.info;
+  const label = basename(key);
+  const waitStart = Date.now();
+  const timeoutSeconds = w.timeoutSeconds ?? (info.kind === 'aws' ? AWS_WAIT_SECONDS : undefined);
+  const hardDeadline = timeoutSeconds === undefined ? undefined : waitStart + timeoutSeconds * 1000;
+  // Rows applied so far, as the import tells its ledger (a long import shows it counting).
+  let applied: number | undefined;
+  w.status.set(() => {
+    const seconds = Math.floor((Date.now() - waitStart) / 1000);
+    if (applied === undefined) return `Uploaded ${label}; waiting for the import report (${seconds} s)`;
+    return applied === 0 ? `Importing ${label}: checking every row first (${seconds} s)` : `Importing ${label}: ${applied.toLocaleString('en-US')} rows applied (${seconds} s)`;
+  });
+  const prefix = `results/${route.account}/${route.name}.`;
+  // Report keys end in a UTC timestamp to the second: list from a little before the upload.
+  const margin = w.versionId === undefined ? 1000 : AWS_CLOCK_SKEW_MS;
+  const startAfter = `${prefix}${reportTimestamp(new Date(w.uploadedAt.getTime() - margin))}`;
+  const wanted: ReportMatch = w.versionId === undefined ? { key, uploadedAt: w.uploadedAt } : { key, versionId: w.versionId };
+  // How long a notification may be neither queued nor reported (between the two checks, or lost) before giving up.
+  let unseenSince: number | undefined;
+  for (;;) {
+    const found = await findReport(target, prefix, startAfter, wanted);
+    if (found !== undefined) return found;
+    applied = (await target.stores.ledger.inProgress(route.account, key).catch(() => undefined))?.rows ?? applied;
+    const now = Date.now();
+    if (info.kind === 'local') unseenSince = await checkLocalQueue(info.home, key, w.uploadedAt, now, unseenSince);
+    if (hardDeadline !== undefined && now > hardDeadline) {
+      const where =
+        info.kind === 'aws'
+          ? `; an import that failed on every attempt waits in the dead-letter queue${info.importDeadLetterQueueUrl === undefined ? '' : ` ${info.importDeadLetterQueueUrl}`} and raises the ImportDeadLetters alarm, and its error is in the import function's log`
+          : '';
+      throw new CliError(`no import report for ${key} after ${timeoutSeconds} s${w.timeoutSeconds === undefined ? '' : ' (--timeout)'}; it may still arrive under ${prefix}${where}`);
     }
-  } catch (err) {
-    if (isConnectionError(err)) {
-      if (info.kind === 'aws') throw new CliError(`lost the connection to AWS (${info.region}): ${(err as Error).message}; try again`, { cause: err });
-      throw new CliError(`lost the local stack at ${info.s3Endpoint}: is it still running? start it with npm start`, { cause: err });
-    }
-    throw err;
-  } finally {
-    status.clear();
+    await new Promise((r) => setTimeout(r, info.kind === 'aws' ? AWS_POLL_MS : POLL_MS));
   }
+}
+
+/** The local stack's queue: a dead-lettered import fails the wait, and so does one neither queued nor reported for long. */
+async function checkLocalQueue(home: string, key: string, uploadedAt: Date, now: number, unseenSince: number | undefined): Promise<number | undefined> {
+  const queued = await queueState(home, key, uploadedAt);
+  if (queued === 'dead-lettered') {
+    throw new CliError(`the import of ${key} failed on every attempt and was dead-lettered (${home}/dead-letter): see the stack's console for the error`);
+  }
+  const since = queued === 'queued' ? undefined : (unseenSince ?? now);
+  if (since !== undefined && now - since > LOST_AFTER_MS) {
+    throw new CliError(`no import report for ${key}, and the stack has no import of it waiting: see the stack's console for errors`);
+  }
+  return since;
 }
 
 /** Which report is the upload's: by its version where the bucket keeps versions, else by time. */
