@@ -133,28 +133,121 @@ interface CallPlan {
 }
 
 async function simulateCall(io: CliIo, plan: CallPlan): Promise<number> {
-  const callSid = `CA${randomBytes(16).toString('hex')}`;
-  const started = Date.now();
-  let simulatedSeconds = 0;
-  const common: Record<string, string> = {
-    CallSid: callSid,
-    AccountSid: plan.accountSid,
-    From: plan.from,
-    To: plan.to,
-    Caller: plan.from,
-    Called: plan.to,
-    Direction: 'inbound',
-    ApiVersion: '2010-04-01',
-  };
-  const sip = /^sips?:[^@]+@([^;>]+)/i.exec(plan.from);
-  if (sip !== null) common.SipDomain = sip[1] as string;
+  return new SimulatedCall(io, plan).run();
+}
 
-  /** POST a webhook as Twilio does; relative action URLs resolve against the base. */
-  async function post(pathOrUrl: string, extra: Record<string, string>): Promise<string> {
-    // Actions on the public URL are posted to the stack's own address, signed as public.
+/** One call as Twilio would run it: webhooks posted and signed, TwiML followed verb by verb. */
+class SimulatedCall {
+  private readonly io: CliIo;
+  private readonly plan: CallPlan;
+  private readonly callSid = `CA${randomBytes(16).toString('hex')}`;
+  private readonly started = Date.now();
+  private readonly common: Record<string, string>;
+  private simulatedSeconds = 0;
+
+  constructor(io: CliIo, plan: CallPlan) {
+    this.io = io;
+    this.plan = plan;
+    this.common = {
+      CallSid: this.callSid,
+      AccountSid: plan.accountSid,
+      From: plan.from,
+      To: plan.to,
+      Caller: plan.from,
+      Called: plan.to,
+      Direction: 'inbound',
+      ApiVersion: '2010-04-01',
+    };
+    const sip = /^sips?:[^@]+@([^;>]+)/i.exec(plan.from);
+    if (sip !== null) this.common.SipDomain = sip[1] as string;
+  }
+
+  async run(): Promise<number> {
+    this.io.stdout.write(`Calling ${this.plan.to} from ${this.plan.from} (call ${this.callSid})\n`);
+    let document: string | undefined = await this.post('/voice/incoming', { CallStatus: 'ringing' });
+    for (let n = 0; n < MAX_DOCUMENTS && document !== undefined; n++) document = await this.follow(document);
+    const duration = Math.max(this.simulatedSeconds, Math.round((Date.now() - this.started) / 1000));
+    await this.post('/voice/status', {
+      // The caller's own leg completed, whatever happened to the dialled one.
+      CallStatus: 'completed',
+      CallDuration: String(duration),
+      Timestamp: new Date().toUTCString(),
+      SequenceNumber: '0',
+      CallbackSource: 'call-progress-events',
+    });
+    this.io.stdout.write(`Call over after ${duration} s; its usage record is stored under ${this.callSid}.\n`);
+    return 0;
+  }
+
+  /** Play a TwiML document's verbs; the next document, or undefined when the call ends. */
+  private async follow(document: string): Promise<string | undefined> {
+    for (const verb of readTwiml(document)) {
+      const step = await this.play(verb);
+      if (step === 'end') return undefined;
+      if (typeof step === 'object') return step.document;
+    }
+    return undefined;
+  }
+
+  private async play(verb: Verb): Promise<'continue' | 'end' | { document: string }> {
+    switch (verb.verb) {
+      case 'Say':
+        this.io.stdout.write(`  🔊 "${verb.text}"\n`);
+        return 'continue';
+      case 'Play':
+        this.io.stdout.write(`  🔊 (audio ${verb.url})\n`);
+        return 'continue';
+      case 'Pause':
+        this.simulatedSeconds += verb.seconds;
+        return 'continue';
+      case 'Gather':
+        return this.gather(verb);
+      case 'Dial':
+        return this.dial(verb);
+      case 'Redirect':
+        return { document: await this.post(verb.url, { CallStatus: 'in-progress' }) };
+      case 'Hangup':
+      case 'Reject':
+        this.io.stdout.write('  ☎ call ends\n');
+        return 'end';
+    }
+  }
+
+  private async gather(verb: Extract<Verb, { verb: 'Gather' }>): Promise<'continue' | 'end' | { document: string }> {
+    for (const p of verb.prompts) if (p.verb === 'Say') this.io.stdout.write(`  🔊 "${p.text}"\n`);
+    const answer = await this.plan.answers.next(verb.prompts.map((p) => (p.verb === 'Say' ? p.text : '')).join(' '));
+    if (answer === undefined) {
+      this.io.stdout.write('  ☎ caller hangs up\n');
+      return 'end';
+    }
+    this.simulatedSeconds += 3;
+    if (answer.digits === '' && answer.finishedOnKey === '' && !verb.actionOnEmptyResult) return 'continue';
+    return { document: await this.post(verb.action ?? '/voice/incoming', { CallStatus: 'in-progress', Digits: answer.digits, FinishedOnKey: answer.finishedOnKey }) };
+  }
+
+  private async dial(verb: Extract<Verb, { verb: 'Dial' }>): Promise<'end' | { document: string }> {
+    const callerId = verb.callerId === undefined ? '' : ` (caller ID ${verb.callerId})`;
+    this.io.stdout.write(`  📞 dialling ${verb.target.value}${callerId}\n`);
+    const answered = this.plan.talk > 0;
+    this.io.stdout.write(answered ? `  📞 answered; talking for ${this.plan.talk} s (simulated)\n` : '  📞 no answer\n');
+    this.simulatedSeconds += this.plan.talk;
+    if (verb.action === undefined) return 'end';
+    return {
+      document: await this.post(verb.action, {
+        CallStatus: 'in-progress',
+        DialCallStatus: answered ? 'completed' : 'no-answer',
+        DialCallSid: `CA${randomBytes(16).toString('hex')}`,
+        ...(answered ? { DialCallDuration: String(this.plan.talk), DialBridged: 'true' } : {}),
+      }),
+    };
+  }
+
+  /** POST a webhook as Twilio does; actions on the public URL go to the stack's own address, signed as public. */
+  private async post(pathOrUrl: string, extra: Record<string, string>): Promise<string> {
+    const { plan } = this;
     const path = pathOrUrl.startsWith(plan.signUrl) ? pathOrUrl.slice(plan.signUrl.length) : pathOrUrl;
     const absolute = /^https?:\/\//i.test(path);
-    const params = { ...common, ...extra };
+    const params = { ...this.common, ...extra };
     const signature = signTwilioRequest(absolute ? path : plan.signUrl + path, params, plan.token);
     let res: Response;
     try {
@@ -171,84 +264,4 @@ async function simulateCall(io: CliIo, plan: CallPlan): Promise<number> {
     if (!res.ok) throw new CliError(`${path} answered ${res.status}: ${body.trim()}`);
     return body;
   }
-
-  io.stdout.write(`Calling ${plan.to} from ${plan.from} (call ${callSid})\n`);
-  let document = await post('/voice/incoming', { CallStatus: 'ringing' });
-  let ended = false;
-  for (let n = 0; n < MAX_DOCUMENTS && !ended; n++) {
-    const verbs = readTwiml(document);
-    let next: string | undefined;
-    for (const verb of verbs) {
-      const step = await play(verb);
-      if (step === 'end') {
-        ended = true;
-        break;
-      }
-      if (typeof step === 'object') {
-        next = step.document;
-        break;
-      }
-    }
-    if (next === undefined) ended = true;
-    else document = next;
-  }
-
-  async function play(verb: Verb): Promise<'continue' | 'end' | { document: string }> {
-    switch (verb.verb) {
-      case 'Say':
-        io.stdout.write(`  🔊 "${verb.text}"\n`);
-        return 'continue';
-      case 'Play':
-        io.stdout.write(`  🔊 (audio ${verb.url})\n`);
-        return 'continue';
-      case 'Pause':
-        simulatedSeconds += verb.seconds;
-        return 'continue';
-      case 'Gather': {
-        for (const p of verb.prompts) if (p.verb === 'Say') io.stdout.write(`  🔊 "${p.text}"\n`);
-        const answer = await plan.answers.next(verb.prompts.map((p) => (p.verb === 'Say' ? p.text : '')).join(' '));
-        if (answer === undefined) {
-          io.stdout.write('  ☎ caller hangs up\n');
-          return 'end';
-        }
-        simulatedSeconds += 3;
-        if (answer.digits === '' && answer.finishedOnKey === '' && !verb.actionOnEmptyResult) return 'continue';
-        return { document: await post(verb.action ?? '/voice/incoming', { CallStatus: 'in-progress', Digits: answer.digits, FinishedOnKey: answer.finishedOnKey }) };
-      }
-      case 'Dial': {
-        const callerId = verb.callerId === undefined ? '' : ` (caller ID ${verb.callerId})`;
-        io.stdout.write(`  📞 dialling ${verb.target.value}${callerId}\n`);
-        const answered = plan.talk > 0;
-        io.stdout.write(answered ? `  📞 answered; talking for ${plan.talk} s (simulated)\n` : '  📞 no answer\n');
-        simulatedSeconds += plan.talk;
-        if (verb.action === undefined) return 'end';
-        return {
-          document: await post(verb.action, {
-            CallStatus: 'in-progress',
-            DialCallStatus: answered ? 'completed' : 'no-answer',
-            DialCallSid: `CA${randomBytes(16).toString('hex')}`,
-            ...(answered ? { DialCallDuration: String(plan.talk), DialBridged: 'true' } : {}),
-          }),
-        };
-      }
-      case 'Redirect':
-        return { document: await post(verb.url, { CallStatus: 'in-progress' }) };
-      case 'Hangup':
-      case 'Reject':
-        io.stdout.write('  ☎ call ends\n');
-        return 'end';
-    }
-  }
-
-  const duration = Math.max(simulatedSeconds, Math.round((Date.now() - started) / 1000));
-  await post('/voice/status', {
-    // The caller's own leg completed, whatever happened to the dialled one.
-    CallStatus: 'completed',
-    CallDuration: String(duration),
-    Timestamp: new Date().toUTCString(),
-    SequenceNumber: '0',
-    CallbackSource: 'call-progress-events',
-  });
-  io.stdout.write(`Call over after ${duration} s; its usage record is stored under ${callSid}.\n`);
-  return 0;
 }
