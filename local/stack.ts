@@ -163,183 +163,208 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
   const home = resolve(options.home);
   const log = options.log;
   await mkdir(home, { recursive: true });
+  await refuseIfRunning(home);
+  const closers = new Closers(log);
+  try {
+    const pepper = await localPepper(home);
+    const storage = await startStorage(home, closers);
+    const imports = startImports(home, storage, pepper, log, closers);
+    const http = await startHttp(options, home, storage, pepper, closers);
+    if (options.seed ?? true) {
+      await seedDemo({ home, s3: storage.s3, stores: storage.stores, queue: imports.queue, reportListeners: imports.reportListeners, log, examplesDir: options.examplesDir ?? EXAMPLES_DIR });
+    }
+    const exports = startExports(options, storage, closers);
+    await writeStackInfo(home, { httpUrl: http.httpUrl, publicUrl: http.publicUrl, s3Endpoint: storage.s3rver.endpoint, dynamodbEndpoint: storage.dynamo.endpoint }, closers);
+    let stopping: Promise<void> | undefined;
+    return {
+      httpUrl: http.httpUrl,
+      publicUrl: http.publicUrl,
+      s3Endpoint: storage.s3rver.endpoint,
+      dynamodbEndpoint: storage.dynamo.endpoint,
+      bucket: LOCAL_BUCKET,
+      tables: LOCAL_TABLES,
+      dynamodb: storage.dynamoClient,
+      routes: http.routes,
+      imports: { idle: () => imports.queue.idle() },
+      exports: { runNow: exports.runNow },
+      stop: () => (stopping ??= closers.closeAll()),
+    };
+  } catch (err) {
+    await closers.closeAll();
+    throw err;
+  }
+}
+
+/** The pid alone could be another program's after a crash and a reboot: ask the stack itself. */
+async function refuseIfRunning(home: string): Promise<void> {
   const running = await readStackInfo(home);
-  // The pid alone could be another program's after a crash and a reboot: ask the stack itself.
   if (running !== undefined && running.pid !== process.pid && (await answers(running.httpUrl))) {
     throw new StackRunningError(
       `a local stack is already running in ${home} (pid ${running.pid}, ${running.httpUrl}): stop it first, or set TOLLGATE_HOME to another folder`,
     );
   }
+}
 
-  // What start-up opened, closed in reverse order (stack.json, put first, goes last).
-  const closers: { readonly name: string; readonly close: () => Promise<void> }[] = [];
-  const closeAll = async (): Promise<void> => {
-    for (const { name, close } of closers.splice(0).reverse()) {
+/** What start-up opened, closed in reverse order (stack.json, put first, goes last). */
+class Closers {
+  private readonly list: { readonly name: string; readonly close: () => Promise<void> }[] = [];
+  private readonly log: Logger;
+
+  constructor(log: Logger) {
+    this.log = log;
+  }
+
+  add(name: string, close: () => Promise<void>): void {
+    this.list.push({ name, close });
+  }
+
+  /** Closed after everything else. */
+  last(name: string, close: () => Promise<void>): void {
+    this.list.unshift({ name, close });
+  }
+
+  async closeAll(): Promise<void> {
+    for (const { name, close } of this.list.splice(0).reverse()) {
       const started = performance.now();
       try {
         await close();
-        log.debug('stopped', { part: name, ms: Math.round(performance.now() - started) });
+        this.log.debug('stopped', { part: name, ms: Math.round(performance.now() - started) });
       } catch (err) {
-        log.warn('error while stopping the local stack', { part: name, error: err });
+        this.log.warn('error while stopping the local stack', { part: name, error: err });
       }
     }
-  };
-
-  try {
-    const pepper = await localPepper(home);
-
-    const dynamo: RunningServer = await startDynalite({ path: join(home, 'dynamodb') });
-    closers.push({ name: 'dynalite', close: () => dynamo.close() });
-    const s3rver: RunningS3 = await startS3rver({ directory: join(home, 's3') });
-    closers.push({ name: 's3rver', close: () => s3rver.close() });
-
-    // dynalite shares this process with every function: when a burst keeps the event loop busy,
-    // a request waits for its turn, not for the network. A loopback connect is refused at once
-    // or made at once, so a long connection timeout loses nothing here (the deployed voice
-    // function keeps its short ones: handlers/voice.ts).
-    const dynamoClient = makeDynamoClient({ endpoint: dynamo.endpoint, connectionTimeoutMs: LOCAL_CONNECTION_TIMEOUT_MS, requestTimeoutMs: 30_000 });
-    closers.push({ name: 'DynamoDB client', close: async () => dynamoClient.destroy() });
-    const s3 = makeS3Client({ endpoint: s3rver.endpoint, region: LOCAL_REGION });
-    closers.push({ name: 'S3 client', close: async () => s3.destroy() });
-    await createTables(dynamoClient, LOCAL_TABLES);
-    await ensureBucket(s3, LOCAL_BUCKET);
-    const stores = makeDynamoStores({ client: dynamoClient, tables: LOCAL_TABLES });
-
-    // The import function, wired to the bucket as in AWS (S3 → SQS → Lambda).
-    const reportListeners = new Set<(report: ImportReport) => void>();
-    const importer: ImporterDeps = {
-      objects: s3Objects(s3, LOCAL_BUCKET),
-      accounts: stores.accounts,
-      users: stores.users,
-      codes: stores.codes,
-      ledger: stores.ledger,
-      pepper: async () => pepper,
-      now: () => new Date(),
-      log,
-      // One import at a time in one process (the queue below), and none while no stack runs in
-      // this home: a claim the importer finds unfinished is a killed run's, to be taken over
-      // at once when its notification is replayed, not after Lambda's 15-minute lease.
-      leaseMs: 0,
-    };
-    const queue = new ImportQueue({
-      dir: join(home, 'queue'),
-      deadLetterDir: join(home, 'dead-letter'),
-      log,
-      handle: async (event: S3Event) => {
-        for (const report of await handleS3Event(importer, event)) for (const listen of reportListeners) listen(report);
-      },
-    });
-    s3rver.server.on('event', (event) => {
-      const notification = importNotification(event, LOCAL_BUCKET);
-      if (notification !== undefined) queue.enqueue(notification);
-    });
-    // Closed before s3rver, so queued imports can still read their objects.
-    closers.push({ name: 'import queue', close: () => queue.close() });
-    queue.replay();
-
-    const server = createServer();
-    const port = await listen(server, options.port);
-    const httpUrl = `http://127.0.0.1:${port}`;
-    const publicUrl = (options.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
-    const routes = new RouteTable().add(['GET'], HEALTH_PATH, async () => {
-      const accounts = await stores.accounts.listAccounts();
-      return jsonResult(200, {
-        status: 'ok',
-        publicUrl,
-        bucket: LOCAL_BUCKET,
-        s3Endpoint: s3rver.endpoint,
-        dynamodbEndpoint: dynamo.endpoint,
-        accounts,
-      });
-    });
-    // The voice routes (docs/call-flow.md), with the same handler the Lambda runs.
-    routes.add(
-      ['POST'],
-      '/voice/*',
-      makeVoiceHandler({
-        accounts: stores.accounts,
-        calls: stores.calls,
-        lockouts: stores.lockouts,
-        callContext: stores.callContext,
-        codes: stores.codes,
-        authTokens: fixedTokens(options.authToken),
-        pepper: async () => pepper,
-        alerts: fileAlerts(join(home, 'alerts.log'), log),
-        publicBaseUrl: publicUrl,
-        emergencyCallerId: options.emergencyCallerId ?? DEFAULT_EMERGENCY_CALLER_ID,
-        now: () => new Date(),
-        log,
-      }),
-      // As many webhooks at once as Lambda containers would run them; the rest wait their turn.
-      { functionName: 'tollgate-voice', concurrency: options.voiceConcurrency ?? VOICE_CONCURRENCY },
-    );
-    server.on('request', makeRequestListener(routes, log));
-    closers.push({ name: 'HTTP server', close: () => closeHttp(server) });
-
-    if (options.seed ?? true) {
-      await seedDemo({ home, s3, stores, queue, reportListeners, log, examplesDir: options.examplesDir ?? EXAMPLES_DIR });
-    }
-
-    // The export function on its schedule. Its own DynamoDB client, so its requests never count
-    // in the voice benchmark's requests per call (which counts `dynamodb`).
-    const exportClient = makeDynamoClient({ endpoint: dynamo.endpoint, connectionTimeoutMs: LOCAL_CONNECTION_TIMEOUT_MS, requestTimeoutMs: 30_000 });
-    closers.push({ name: 'export DynamoDB client', close: async () => exportClient.destroy() });
-    const exportStores = makeDynamoStores({ client: exportClient, tables: LOCAL_TABLES });
-    const runExport = () =>
-      runScheduledExport({
-        accounts: exportStores.accounts,
-        usage: exportStores.calls,
-        ledger: exportStores.exports,
-        lock: exportStores.exports,
-        files: s3ExportFiles(s3, LOCAL_BUCKET),
-        spreadsheet: xlsxFile,
-        now: () => new Date(),
-        log,
-        owner: `local:${process.pid}`,
-      });
-    const exportScheduler =
-      options.exportSchedule === false
-        ? undefined
-        : startHourlyScheduler({ name: 'usage export', run: runExport, log, firstRunMs: options.exportSchedule?.firstRunMs ?? 5_000 });
-    // Stopped before the clients and emulators it uses (closers run in reverse order).
-    if (exportScheduler !== undefined) closers.push({ name: 'export scheduler', close: () => exportScheduler.stop() });
-
-    const info: StackInfo = {
-      pid: process.pid,
-      startedAt: new Date().toISOString(),
-      home,
-      httpUrl,
-      publicUrl,
-      s3Endpoint: s3rver.endpoint,
-      dynamodbEndpoint: dynamo.endpoint,
-      region: LOCAL_REGION,
-      bucket: LOCAL_BUCKET,
-      tables: LOCAL_TABLES,
-    };
-    const infoPath = join(home, 'stack.json');
-    await writeFile(`${infoPath}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
-    await rename(`${infoPath}.tmp`, infoPath);
-    // Removed last, once the data is flushed: while it exists, another start in this home is refused.
-    closers.unshift({ name: 'stack.json', close: () => rm(infoPath, { force: true }) });
-
-    let stopping: Promise<void> | undefined;
-    return {
-      httpUrl,
-      publicUrl,
-      s3Endpoint: s3rver.endpoint,
-      dynamodbEndpoint: dynamo.endpoint,
-      bucket: LOCAL_BUCKET,
-      tables: LOCAL_TABLES,
-      dynamodb: dynamoClient,
-      routes,
-      imports: { idle: () => queue.idle() },
-      exports: { runNow: () => exportScheduler?.runNow() ?? runExport() },
-      stop: () => (stopping ??= closeAll()),
-    };
-  } catch (err) {
-    await closeAll();
-    throw err;
   }
+}
+
+interface Storage {
+  readonly dynamo: RunningServer;
+  readonly s3rver: RunningS3;
+  readonly dynamoClient: DynamoDBClient;
+  readonly s3: S3Client;
+  readonly stores: DynamoStores;
+}
+
+/** dynalite and s3rver on loopback, their clients, the tables and the bucket. */
+async function startStorage(home: string, closers: Closers): Promise<Storage> {
+  const dynamo: RunningServer = await startDynalite({ path: join(home, 'dynamodb') });
+  closers.add('dynalite', () => dynamo.close());
+  const s3rver: RunningS3 = await startS3rver({ directory: join(home, 's3') });
+  closers.add('s3rver', () => s3rver.close());
+  // dynalite shares this process with every function: when a burst keeps the event loop busy,
+  // a request waits for its turn, not for the network. A loopback connect is refused at once
+  // or made at once, so a long connection timeout loses nothing here (the deployed voice
+  // function keeps its short ones: handlers/voice.ts).
+  const dynamoClient = makeDynamoClient({ endpoint: dynamo.endpoint, connectionTimeoutMs: LOCAL_CONNECTION_TIMEOUT_MS, requestTimeoutMs: 30_000 });
+  closers.add('DynamoDB client', async () => dynamoClient.destroy());
+  const s3 = makeS3Client({ endpoint: s3rver.endpoint, region: LOCAL_REGION });
+  closers.add('S3 client', async () => s3.destroy());
+  await createTables(dynamoClient, LOCAL_TABLES);
+  await ensureBucket(s3, LOCAL_BUCKET);
+  return { dynamo, s3rver, dynamoClient, s3, stores: makeDynamoStores({ client: dynamoClient, tables: LOCAL_TABLES }) };
+}
+
+/** The import function, wired to the bucket as in AWS (S3 → SQS → Lambda): a queue on disk with retries and a dead-letter folder. */
+function startImports(home: string, storage: Storage, pepper: string, log: Logger, closers: Closers) {
+  const { stores, s3 } = storage;
+  const reportListeners = new Set<(report: ImportReport) => void>();
+  const importer: ImporterDeps = {
+    objects: s3Objects(s3, LOCAL_BUCKET),
+    accounts: stores.accounts,
+    users: stores.users,
+    codes: stores.codes,
+    ledger: stores.ledger,
+    pepper: async () => pepper,
+    now: () => new Date(),
+    log,
+    // One import at a time in one process (the queue below), and none while no stack runs in
+    // this home: a claim the importer finds unfinished is a killed run's, to be taken over
+    // at once when its notification is replayed, not after Lambda's 15-minute lease.
+    leaseMs: 0,
+  };
+  const queue = new ImportQueue({
+    dir: join(home, 'queue'),
+    deadLetterDir: join(home, 'dead-letter'),
+    log,
+    handle: async (event: S3Event) => {
+      for (const report of await handleS3Event(importer, event)) for (const listen of reportListeners) listen(report);
+    },
+  });
+  storage.s3rver.server.on('event', (event) => {
+    const notification = importNotification(event, LOCAL_BUCKET);
+    if (notification !== undefined) queue.enqueue(notification);
+  });
+  // Closed before s3rver, so queued imports can still read their objects.
+  closers.add('import queue', () => queue.close());
+  queue.replay();
+  return { queue, reportListeners };
+}
+
+/** The HTTP server: `/health` and the voice routes (docs/call-flow.md), with the same handler the Lambda runs. */
+async function startHttp(options: LocalStackOptions, home: string, storage: Storage, pepper: string, closers: Closers) {
+  const { stores } = storage;
+  const log = options.log;
+  const server = createServer();
+  const port = await listen(server, options.port);
+  const httpUrl = `http://127.0.0.1:${port}`;
+  const publicUrl = (options.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
+  const routes = new RouteTable().add(['GET'], HEALTH_PATH, async () =>
+    jsonResult(200, { status: 'ok', publicUrl, bucket: LOCAL_BUCKET, s3Endpoint: storage.s3rver.endpoint, dynamodbEndpoint: storage.dynamo.endpoint, accounts: await stores.accounts.listAccounts() }),
+  );
+  const voice = makeVoiceHandler({
+    accounts: stores.accounts,
+    calls: stores.calls,
+    lockouts: stores.lockouts,
+    callContext: stores.callContext,
+    codes: stores.codes,
+    authTokens: fixedTokens(options.authToken),
+    pepper: async () => pepper,
+    alerts: fileAlerts(join(home, 'alerts.log'), log),
+    publicBaseUrl: publicUrl,
+    emergencyCallerId: options.emergencyCallerId ?? DEFAULT_EMERGENCY_CALLER_ID,
+    now: () => new Date(),
+    log,
+  });
+  // As many webhooks at once as Lambda containers would run them; the rest wait their turn.
+  routes.add(['POST'], '/voice/*', voice, { functionName: 'tollgate-voice', concurrency: options.voiceConcurrency ?? VOICE_CONCURRENCY });
+  server.on('request', makeRequestListener(routes, log));
+  closers.add('HTTP server', () => closeHttp(server));
+  return { httpUrl, publicUrl, routes };
+}
+
+/**
+ * The export function on its schedule. Its own DynamoDB client, so its requests never count in
+ * the voice benchmark's requests per call (which counts `dynamodb`).
+ */
+function startExports(options: LocalStackOptions, storage: Storage, closers: Closers): { runNow: () => Promise<ExportRun> } {
+  const exportClient = makeDynamoClient({ endpoint: storage.dynamo.endpoint, connectionTimeoutMs: LOCAL_CONNECTION_TIMEOUT_MS, requestTimeoutMs: 30_000 });
+  closers.add('export DynamoDB client', async () => exportClient.destroy());
+  const exportStores = makeDynamoStores({ client: exportClient, tables: LOCAL_TABLES });
+  const runExport = () =>
+    runScheduledExport({
+      accounts: exportStores.accounts,
+      usage: exportStores.calls,
+      ledger: exportStores.exports,
+      lock: exportStores.exports,
+      files: s3ExportFiles(storage.s3, LOCAL_BUCKET),
+      spreadsheet: xlsxFile,
+      now: () => new Date(),
+      log: options.log,
+      owner: `local:${process.pid}`,
+    });
+  const scheduler =
+    options.exportSchedule === false ? undefined : startHourlyScheduler({ name: 'usage export', run: runExport, log: options.log, firstRunMs: options.exportSchedule?.firstRunMs ?? 5_000 });
+  // Stopped before the clients and emulators it uses (closers run in reverse order).
+  if (scheduler !== undefined) closers.add('export scheduler', () => scheduler.stop());
+  return { runNow: () => scheduler?.runNow() ?? runExport() };
+}
+
+/** `stack.json`: how the CLI finds the running stack. Removed last, once the data is flushed: while it exists, another start in this home is refused. */
+async function writeStackInfo(home: string, urls: Pick<StackInfo, 'httpUrl' | 'publicUrl' | 's3Endpoint' | 'dynamodbEndpoint'>, closers: Closers): Promise<void> {
+  const info: StackInfo = { pid: process.pid, startedAt: new Date().toISOString(), home, ...urls, region: LOCAL_REGION, bucket: LOCAL_BUCKET, tables: LOCAL_TABLES };
+  const infoPath = join(home, 'stack.json');
+  await writeFile(`${infoPath}.tmp`, `${JSON.stringify(info, null, 2)}\n`);
+  await rename(`${infoPath}.tmp`, infoPath);
+  closers.last('stack.json', () => rm(infoPath, { force: true }));
 }
 
 async function answers(httpUrl: string): Promise<boolean> {
