@@ -113,31 +113,21 @@ export class VoiceApi extends Construct {
       stageName: '$default',
       autoDeploy: true,
       throttle: props.throttle ?? { rateLimit: 200, burstLimit: 400 },
-      // One JSON line per request. No body and no query string values beyond the path: the
-      // codes callers type travel in the body and never reach the logs.
-      accessLogSettings: {
-        destination: new LogGroupLogDestination(accessLogs),
-        format: AccessLogFormat.custom(
-          JSON.stringify({
-            requestId: '$context.requestId',
-            time: '$context.requestTime',
-            ip: '$context.identity.sourceIp',
-            method: '$context.httpMethod',
-            route: '$context.routeKey',
-            path: '$context.path',
-            status: '$context.status',
-            bytes: '$context.responseLength',
-            latencyMs: '$context.responseLatency',
-            integrationLatencyMs: '$context.integrationLatency',
-            integrationError: '$context.integrationErrorMessage',
-            domain: '$context.domainName',
-          }),
-        ),
-      },
+      accessLogSettings: { destination: new LogGroupLogDestination(accessLogs), format: accessLogFormat() },
       ...(domain === undefined ? {} : { domainMapping: { domainName: domain } }),
     });
     this.baseUrl = props.customDomain === undefined ? this.api.apiEndpoint : `https://${props.customDomain.domainName}`;
+    this.addAlarms(alerts);
 
+    // Twilio cannot send IAM or JWT credentials; every request carries X-Twilio-Signature, an
+    // HMAC over the URL and the form that the function checks before anything else (docs/call-flow.md).
+    Validations.of(this.api).acknowledge({
+      id: 'AwsSolutions-APIG4',
+      reason: 'Twilio webhooks cannot carry IAM or JWT credentials; the voice function authenticates every request by its X-Twilio-Signature (HMAC-SHA1 with the account\'s auth token) before it reads or writes anything.',
+    });
+  }
+
+  private addAlarms(alerts: Alerts): void {
     alerts.functionErrors('VoiceErrors', this.fn, 'The voice function');
     alerts.alarm('VoiceDurationP99', {
       metric: this.fn.metricDuration({ period: Duration.minutes(5), statistic: 'p99' }),
@@ -153,17 +143,33 @@ export class VoiceApi extends Construct {
       threshold: 1,
       description: 'The voice API answered Twilio with a 5xx (the function crashed, timed out or was throttled): Twilio went to the fallback URL.',
     });
-
-    // Twilio cannot send IAM or JWT credentials; every request carries X-Twilio-Signature, an
-    // HMAC over the URL and the form that the function checks before anything else (docs/call-flow.md).
-    Validations.of(this.api).acknowledge({
-      id: 'AwsSolutions-APIG4',
-      reason: 'Twilio webhooks cannot carry IAM or JWT credentials; the voice function authenticates every request by its X-Twilio-Signature (HMAC-SHA1 with the account\'s auth token) before it reads or writes anything.',
-    });
   }
 
   /** The full URL of a route, e.g. `url('/voice/incoming')`. */
   url(path: VoicePath): string {
     return `${this.baseUrl}${path}`;
   }
+}
+
+/**
+ * One JSON line per request. No body and no query string values beyond the path: the codes
+ * callers type travel in the body and never reach the logs.
+ */
+function accessLogFormat(): AccessLogFormat {
+  return AccessLogFormat.custom(
+    JSON.stringify({
+      requestId: '$context.requestId',
+      time: '$context.requestTime',
+      ip: '$context.identity.sourceIp',
+      method: '$context.httpMethod',
+      route: '$context.routeKey',
+      path: '$context.path',
+      status: '$context.status',
+      bytes: '$context.responseLength',
+      latencyMs: '$context.responseLatency',
+      integrationLatencyMs: '$context.integrationLatency',
+      integrationError: '$context.integrationErrorMessage',
+      domain: '$context.domainName',
+    }),
+  );
 }
