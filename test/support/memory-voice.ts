@@ -4,7 +4,6 @@
  * counted, users and codes given by the suite, and storage that can be made to fail or to hang
  * (the faults an emergency call must survive). The DynamoDB suites use the real adapters.
  */
-import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
 import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import type { CallState } from '../../functions/core/callflow.ts';
 import { normalizeIdentity } from '../../functions/core/codes.ts';
@@ -12,7 +11,8 @@ import { ACCOUNT_THROTTLE, type LockoutRecord } from '../../functions/core/locko
 import type { Alert, CallContextStore, CallStore, CodeItem, LockoutStore, StoredCallState } from '../../functions/core/ports.ts';
 import type { Settings, UserRecord } from '../../functions/core/settings.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { makeVoiceApp, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
+import { makeVoiceApp, type HttpResult } from '../../functions/services/voice.ts';
+import { signedEvent } from '../integration/support/voice.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
 
 /** How storage behaves: answering, failing at once, or never answering. */
@@ -133,21 +133,16 @@ export function memoryVoice(options: MemoryVoiceOptions) {
   });
 
   /** POST a form to a voice route, signed as Twilio signs it unless `signed` is false. */
-  async function post(path: string, params: Record<string, string>, extra: { signed?: boolean; sourceIp?: string; query?: string } = {}): Promise<HttpResult> {
-    const body = new URLSearchParams(params).toString();
-    const query = extra.query ?? '';
-    const url = `${options.baseUrl}${path}${query === '' ? '' : `?${query}`}`;
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' };
-    if (extra.signed !== false) headers['x-twilio-signature'] = signTwilioRequest(url, params, options.token);
-    const event: HttpEvent = {
-      rawPath: path,
-      rawQueryString: query,
-      headers,
-      body,
-      isBase64Encoded: false,
-      requestContext: { http: { method: 'POST', ...(extra.sourceIp === undefined ? {} : { sourceIp: extra.sourceIp }) } },
-    };
-    return app(event);
+  function post(path: string, params: Record<string, string>, extra: { signed?: boolean; sourceIp?: string; query?: string } = {}): Promise<HttpResult> {
+    const pathAndQuery = extra.query === undefined || extra.query === '' ? path : `${path}?${extra.query}`;
+    return app(
+      signedEvent(pathAndQuery, params, {
+        baseUrl: options.baseUrl,
+        token: options.token,
+        ...(extra.signed === false ? { signature: null } : {}),
+        ...(extra.sourceIp === undefined ? {} : { sourceIp: extra.sourceIp }),
+      }),
+    );
   }
 
   return { app, post, deps, calls, locks, writes, alerts, storage };

@@ -3,6 +3,7 @@
  * them to the voice app (in-process) or to a URL (the local stack's HTTP server).
  */
 import { signTwilioRequest } from '../../../functions/adapters/twilio/signature.ts';
+import { readTwiml, type Verb } from '../../../cli/twiml-reader.ts';
 import type { HttpEvent, HttpResult } from '../../../functions/services/voice.ts';
 
 export const BASE_URL = 'https://voice.test.example';
@@ -20,6 +21,8 @@ export interface PostOptions {
   /** Sign, but send this header instead (or nothing with null). */
   readonly signature?: string | null;
   readonly baseUrl?: string;
+  /** The address the request comes from (the unverified-alert rate limit keys on it). */
+  readonly sourceIp?: string;
 }
 
 /** An HTTP API event for a form post to `pathAndQuery`, signed for `baseUrl`. */
@@ -37,7 +40,7 @@ export function signedEvent(pathAndQuery: string, params: Record<string, string>
     },
     body: Buffer.from(body).toString('base64'),
     isBase64Encoded: true,
-    requestContext: { http: { method: 'POST' } },
+    requestContext: { http: { method: 'POST', ...(options.sourceIp === undefined ? {} : { sourceIp: options.sourceIp }) } },
   };
 }
 
@@ -49,41 +52,29 @@ export interface Heard {
   readonly hangup: boolean;
 }
 
-const attr = (tag: string, name: string) => new RegExp(`${name}="([^"]*)"`).exec(tag)?.[1];
-const unescape = (s: string) => s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-
-/** Read the TwiML of a response (only its body is looked at). */
+/** Read the TwiML of a response (only its body is looked at), with the reader the simulated caller uses. */
 export function hear(result: Pick<HttpResult, 'body'>): Heard {
-  const xml = result.body;
-  const says = [...xml.matchAll(/<Say[^>]*>([^<]*)<\/Say>/g)].map((m) => unescape(m[1] ?? ''));
-  const g = /<Gather([^>]*)>(.*?)<\/Gather>/.exec(xml);
-  const d = /<Dial([^>]*)>(.*?)<\/Dial>/.exec(xml);
-  const noun = (name: string) => {
-    const m = new RegExp(`<${name}[^>]*>([^<]*)</${name}>`).exec(d?.[2] ?? '');
-    return m === null ? undefined : unescape(m[1] ?? '');
-  };
+  const verbs = readTwiml(result.body);
+  const says: string[] = [];
+  for (const v of verbs) {
+    if (v.verb === 'Say') says.push(v.text);
+    if (v.verb === 'Gather') for (const p of v.prompts) if (p.verb === 'Say') says.push(p.text);
+  }
+  const g = verbs.find((v): v is Extract<Verb, { verb: 'Gather' }> => v.verb === 'Gather');
+  const d = verbs.find((v): v is Extract<Verb, { verb: 'Dial' }> => v.verb === 'Dial');
+  const prompt = g?.prompts.find((p): p is Extract<Verb, { verb: 'Say' }> => p.verb === 'Say')?.text ?? '';
   return {
     says,
-    ...(g === null
-      ? {}
-      : {
-          gather: {
-            action: unescape(attr(g[1] ?? '', 'action') ?? ''),
-            ...(attr(g[1] ?? '', 'numDigits') === undefined ? {} : { numDigits: attr(g[1] ?? '', 'numDigits') }),
-            prompt: unescape(/<Say[^>]*>([^<]*)<\/Say>/.exec(g[2] ?? '')?.[1] ?? ''),
-          },
-        }),
-    ...(d === null
+    ...(g === undefined ? {} : { gather: { action: g.action ?? '', ...(g.numDigits === undefined ? {} : { numDigits: String(g.numDigits) }), prompt } }),
+    ...(d === undefined
       ? {}
       : {
           dial: {
-            ...(noun('Number') === undefined ? {} : { number: noun('Number') }),
-            ...(noun('Client') === undefined ? {} : { client: noun('Client') }),
-            ...(noun('Sip') === undefined ? {} : { sip: noun('Sip') }),
-            ...(attr(d[1] ?? '', 'callerId') === undefined ? {} : { callerId: attr(d[1] ?? '', 'callerId') }),
-            ...(attr(d[1] ?? '', 'action') === undefined ? {} : { action: unescape(attr(d[1] ?? '', 'action') ?? '') }),
+            [d.target.kind]: d.target.value,
+            ...(d.callerId === undefined ? {} : { callerId: d.callerId }),
+            ...(d.action === undefined ? {} : { action: d.action }),
           },
         }),
-    hangup: xml.includes('<Hangup/>'),
+    hangup: verbs.some((v) => v.verb === 'Hangup'),
   };
 }
