@@ -2,22 +2,19 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
 import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
-import { parseSettings, type Settings } from '../../functions/core/settings.ts';
+import type { Settings } from '../../functions/core/settings.ts';
 import type { CodeItem } from '../../functions/core/ports.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { makeVoiceApp, type Alert, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
 import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
 import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+import { testSettings } from '../support/settings.ts';
 
 const SID = `AC${'a1'.repeat(16)}`;
 const PEPPER = 'test-pepper';
 
-function settingsOf(doc: Record<string, unknown>): Settings {
-  const parsed = parseSettings({ account: 'acme', twilioAccountSids: [SID], homeCountry: 'US', timeZone: 'America/New_York', ...doc });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  return parsed.value;
-}
+const settingsOf = (doc: Record<string, unknown>): Settings => testSettings({ twilioAccountSids: [SID], ...doc });
 
 const account = (digits: string, extra: Partial<CodeItem> = {}): CodeItem => ({ key: accountCodeKey(digits), kind: 'account', code: digits, enabled: true, ...extra });
 const authorization = (digits: string, level: number, extra: Partial<CodeItem> = {}): CodeItem => {

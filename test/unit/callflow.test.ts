@@ -13,9 +13,10 @@ import { emergencyActions, emergencyNumberAnywhere, emergencyNumberFor } from '.
 import { checkCode, isAllowedFor, isCodeFormat, normalizeIdentity, type CodeCheck, type CodeCheckContext, type StoredCode } from '../../functions/core/codes.ts';
 import { failuresInWindow, isLockedOut, recordFailure, type LockoutRecord } from '../../functions/core/lockout.ts';
 import { DEFAULT_PROMPTS, resolvePrompts, spokenLength } from '../../functions/core/prompts.ts';
-import { parseSettings, type Settings, type SettingsInput, type UserRecord } from '../../functions/core/settings.ts';
+import type { Settings, SettingsInput, UserRecord } from '../../functions/core/settings.ts';
 import type { Action, Outcome, Treatment } from '../../functions/core/types.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+import { testSettings } from '../support/settings.ts';
 
 // ---------------------------------------------------------------------------------------
 // Fixtures: one account, a fixed clock, a few callers, numbers and codes.
@@ -29,18 +30,7 @@ const LONDON = '+442071838750'; // international from a US account
 const SF = '+14155550123'; // national
 
 function settingsOf(patch: Partial<SettingsInput> = {}): Settings {
-  const result = parseSettings({
-    account: 'acme',
-    twilioAccountSids: [SID],
-    homeCountry: 'US',
-    timeZone: 'America/New_York',
-    callerId: MAIN_NUMBER,
-    gatherTimeoutSeconds: 9,
-    entryPoints: { [DOMAIN]: { codes: true } },
-    ...patch,
-  });
-  if (!result.ok) throw new Error(`test settings are invalid: ${JSON.stringify(result.problems)}`);
-  return result.value;
+  return testSettings({ twilioAccountSids: [SID], callerId: MAIN_NUMBER, gatherTimeoutSeconds: 9, entryPoints: { [DOMAIN]: { codes: true } }, ...patch });
 }
 
 /** An account where every national and international call gets `treatment`. */

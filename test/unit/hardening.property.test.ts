@@ -30,12 +30,13 @@ import { normalizeIdentity } from '../../functions/core/codes.ts';
 import { emergencyNumberFor } from '../../functions/core/emergency.ts';
 import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from '../../functions/core/numbering-tables.ts';
 import { resolvePolicy } from '../../functions/core/policy.ts';
-import { parseSettings, type Settings, type UserRecord } from '../../functions/core/settings.ts';
+import type { Settings, UserRecord } from '../../functions/core/settings.ts';
 import type { Treatment } from '../../functions/core/types.ts';
 import { GLOBAL_PER_MINUTE } from '../../functions/services/alert-gate.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
 import { DOMAIN, NOW, settingsArb } from '../support/arbitraries.ts';
 import { memoryVoice, type StorageMode } from '../support/memory-voice.ts';
+import { testSettings } from '../support/settings.ts';
 
 const SEED = Number(process.env.FC_SEED ?? 20261204);
 const SID = 'AC0123456789abcdef0123456789abcdef';
@@ -410,7 +411,5 @@ describe('7: canonical identities and the account-wide throttle', () => {
 });
 
 function settingsOf(extra: Record<string, unknown>): Settings {
-  const parsed = parseSettings({ account: 'acme', twilioAccountSids: [SID], homeCountry: 'US', timeZone: 'America/New_York', entryPoints: { [DOMAIN]: {} }, ...extra });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  return parsed.value;
+  return testSettings({ twilioAccountSids: [SID], entryPoints: { [DOMAIN]: {} }, ...extra });
 }

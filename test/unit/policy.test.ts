@@ -1,15 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { groupOf, resolvePolicy, resolveTreatment, type PolicyInput } from '../../functions/core/policy.ts';
-import { parseSettings, type EntryPointSettings, type Settings, type SettingsInput, type UserRecord } from '../../functions/core/settings.ts';
+import type { EntryPointSettings, Settings, SettingsInput, UserRecord } from '../../functions/core/settings.ts';
 import { CALL_CLASSES, type CallClass, type Treatment } from '../../functions/core/types.ts';
+import { testSettings } from '../support/settings.ts';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
 
-function settingsOf(patch: Partial<SettingsInput> = {}): Settings {
-  const result = parseSettings({ account: 'acme', twilioAccountSids: [SID], homeCountry: 'US', timeZone: 'America/New_York', ...patch });
-  if (!result.ok) throw new Error(`test settings are invalid: ${JSON.stringify(result.problems)}`);
-  return result.value;
-}
+const settingsOf = (patch: Partial<SettingsInput> = {}): Settings => testSettings({ twilioAccountSids: [SID], ...patch });
 
 const user = (fields: Omit<UserRecord, 'id'> = {}): UserRecord => ({ id: 'client:alice', ...fields });
 type Calls = Partial<Record<CallClass | 'default', Treatment>>;

@@ -13,10 +13,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
-import { parseSettings, type Settings } from '../../functions/core/settings.ts';
+import type { Settings } from '../../functions/core/settings.ts';
 import { MAX_BODY_BYTES, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
 import { twimlProblems } from '../fixtures/twilio/twiml-check.ts';
 import { memoryVoice } from '../support/memory-voice.ts';
+import { testSettings } from '../support/settings.ts';
 
 const SID = `AC${'5e'.repeat(16)}`;
 const TOKEN = 'fuzz-token';
@@ -25,18 +26,13 @@ const SEED = Number(process.env.FC_SEED ?? 20261121);
 const PEPPER = 'fuzz-pepper';
 
 function settingsOf(): Settings {
-  const parsed = parseSettings({
-    account: 'acme',
+  return testSettings({
     twilioAccountSids: [SID],
-    homeCountry: 'US',
-    timeZone: 'America/New_York',
     callerId: '+14155550100',
     codeLength: { min: 4, max: 6 },
     calls: { default: 'free', international: 'required', directory: 'optional', premium: 'authorized' },
     entryPoints: { 'acme.sip.twilio.com': { codes: true }, '+14155550100': { forwardTo: 'sip:reception@acme.sip.twilio.com' } },
   });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  return parsed.value;
 }
 
 function newApp() {
