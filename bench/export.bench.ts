@@ -38,16 +38,15 @@ import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, st
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
 const BUDGET_RATIO = 0.5;
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const SIZES = sizes.length > 0 ? sizes : [100_000, 1_000_000];
 const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
 const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : rows <= 100_000 ? 3 : 1);
 
-
-
-
 let workerBundle = '';
-
 
 function runWorker(args: ExportWorkerArgs): Promise<ExportWorkerResult> {
   return runWorkerProcess<ExportWorkerArgs, ExportWorkerResult>(workerBundle, args, 'export');

@@ -40,18 +40,17 @@ import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, st
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
 const BUDGET_RATIO = 0.8;
-const sizes = process.argv.slice(2).map(Number).filter((n) => n > 0);
+const sizes = process.argv
+  .slice(2)
+  .map(Number)
+  .filter((n) => n > 0);
 const SIZES = sizes.length > 0 ? sizes : [100_000, 1_000_000];
 /** Re-imports take as long again (the account is loaded first): by default only the smallest. */
 const reimportSizes = process.argv.includes('--reimport') ? SIZES : SIZES.filter((n) => n <= 100_000);
 /** In the re-import file, one row in ten has a new description. */
 const CHANGED_EVERY = 10;
 
-
-
-
 let workerBundle = '';
-
 
 function runWorker(args: WorkerArgs): Promise<WorkerResult> {
   return runWorkerProcess<WorkerArgs, WorkerResult>(workerBundle, args, 'import');
@@ -212,7 +211,16 @@ try {
     await rm(csv, { force: true });
     if (changed !== undefined) await rm(changed.path, { force: true });
     const raws = results.map((x) => x.raw);
-    const imports: ({ scenario: 'first' | 'reimport' } & ReturnType<typeof summary>)[] = [{ scenario: 'first', ...summary(rows, results.map((x) => x.first), raws) }];
+    const imports: ({ scenario: 'first' | 'reimport' } & ReturnType<typeof summary>)[] = [
+      {
+        scenario: 'first',
+        ...summary(
+          rows,
+          results.map((x) => x.first),
+          raws,
+        ),
+      },
+    ];
     const re = results.map((x) => x.reimport).filter((m): m is Measured => m !== undefined);
     if (re.length > 0) imports.push({ scenario: 'reimport', ...summary(rows, re, raws) });
     runs.push({

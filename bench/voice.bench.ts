@@ -236,7 +236,16 @@ async function latencyAndRequests() {
           const s = (await stores.calls.get(r.callSid))?.state;
           if (s === undefined || s.phase !== 'ended' || !s.statusReceived) lost++;
           else if (r.error === undefined && (s.outcome !== 'completed' || s.code !== DEMO.code || !s.dialCompleted)) {
-            wrong.push({ callSid: s.callSid, phase: s.phase, outcome: s.outcome, codeStatus: s.codeStatus, code: s.code, attempts: s.attempts, dialCompleted: s.dialCompleted, statusReceived: s.statusReceived });
+            wrong.push({
+              callSid: s.callSid,
+              phase: s.phase,
+              outcome: s.outcome,
+              codeStatus: s.codeStatus,
+              code: s.code,
+              attempts: s.attempts,
+              dialCompleted: s.dialCompleted,
+              statusReceived: s.statusReceived,
+            });
           }
         }
         bursts.push({
@@ -262,7 +271,8 @@ async function latencyAndRequests() {
     const perCall = complete.map((c) => c.total);
     const latency = latencyByRoute(sequential);
     return {
-      stack: 'the local stack (startLocalStack, as `tollgate dev`) in a child process: dynalite on LevelDB in a temp home, s3rver, the voice routes behind the API Gateway event adapter; Twilio played from this process over keep-alive HTTP on loopback',
+      stack:
+        'the local stack (startLocalStack, as `tollgate dev`) in a child process: dynalite on LevelDB in a temp home, s3rver, the voice routes behind the API Gateway event adapter; Twilio played from this process over keep-alive HTTP on loopback',
       sequential: {
         calls: CALLS,
         warmupCalls: WARMUP,
@@ -464,13 +474,16 @@ async function bundlesAndColdImport() {
         },
       ];
     }),
-  ) as Record<Variant, {
-    voice: { file: string; bytes: number; gzipBytes: number } & ReturnType<typeof stat>;
-    bare: { file: string; bytes: number; gzipBytes: number } & ReturnType<typeof stat>;
-    ratios: { import: number; importCpu: number; firstResponse: number; process: number; bytes: number };
-    budget: 'pass' | 'FAIL';
-    voicePackages: { package: string; kb: number }[];
-  }>;
+  ) as Record<
+    Variant,
+    {
+      voice: { file: string; bytes: number; gzipBytes: number } & ReturnType<typeof stat>;
+      bare: { file: string; bytes: number; gzipBytes: number } & ReturnType<typeof stat>;
+      ratios: { import: number; importCpu: number; firstResponse: number; process: number; bytes: number };
+      budget: 'pass' | 'FAIL';
+      voicePackages: { package: string; kb: number }[];
+    }
+  >;
   return {
     esbuild: { ...BUILD_OPTIONS, banner: BANNER, metafile: undefined },
     rounds: ROUNDS,
@@ -542,7 +555,16 @@ if (bundles !== undefined) {
   }
 }
 
-const result = { benchmark: 'voice', at: new Date().toISOString(), ...m, loadAverageAtEnd: machine().loadAverage, budgets: { warmP99Ms: BUDGET_P99_MS, dynamodbRequestsPerCall: BUDGET_REQUESTS_PER_CALL, coldImportRatio: BUDGET_IMPORT_RATIO }, headline, latency: live, bundles };
+const result = {
+  benchmark: 'voice',
+  at: new Date().toISOString(),
+  ...m,
+  loadAverageAtEnd: machine().loadAverage,
+  budgets: { warmP99Ms: BUDGET_P99_MS, dynamodbRequestsPerCall: BUDGET_REQUESTS_PER_CALL, coldImportRatio: BUDGET_IMPORT_RATIO },
+  headline,
+  latency: live,
+  bundles,
+};
 const path = await writeResult('voice', result);
 
 console.log(`\nvoice benchmark — ${machineLine(m)}`);

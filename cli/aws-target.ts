@@ -77,9 +77,7 @@ export async function describeStack(clients: AwsClients, stackName: string): Pro
     const missing = REQUIRED.filter((name) => !outputs.has(STACK_OUTPUTS[name])).map((name) => STACK_OUTPUTS[name]);
     if (missing.length > 0) {
       const status = stack.StackStatus === undefined ? '' : ` (status ${stack.StackStatus})`;
-      throw new CliError(
-        `--stack ${stackName}: the stack in ${region} has no output ${missing.join(', ')}${status}; is it a Tollgate stack, and has its deployment finished?`,
-      );
+      throw new CliError(`--stack ${stackName}: the stack in ${region} has no output ${missing.join(', ')}${status}; is it a Tollgate stack, and has its deployment finished?`);
     }
     const value = (name: StackOutputName) => outputs.get(STACK_OUTPUTS[name]) as string;
     const dlq = outputs.get(STACK_OUTPUTS.importDeadLetterQueueUrl);
@@ -104,10 +102,7 @@ export function awsError(err: unknown, stackName: string, region: string): CliEr
     return new CliError(`--stack ${stackName}: there is no such stack in ${region}; check the name, AWS_REGION and AWS_PROFILE`, { cause: err });
   }
   if (name === 'CredentialsProviderError' || (/credential/i.test(message) && /could not|unable|missing|not load/i.test(message))) {
-    return new CliError(
-      `--stack ${stackName}: no AWS credentials were found; sign in (aws sso login, or aws configure) or set AWS_PROFILE`,
-      { cause: err },
-    );
+    return new CliError(`--stack ${stackName}: no AWS credentials were found; sign in (aws sso login, or aws configure) or set AWS_PROFILE`, { cause: err });
   }
   if (name === 'ExpiredToken' || name === 'ExpiredTokenException' || /expired/i.test(message)) {
     return new CliError(`--stack ${stackName}: your AWS credentials have expired; sign in again (aws sso login)`, { cause: err });

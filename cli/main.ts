@@ -15,7 +15,17 @@ import { usersCommands } from './commands/users.ts';
 import { CliError, type CliIo } from './io.ts';
 import { isConnectionError } from './transfer.ts';
 
-export const COMMANDS: readonly Command[] = [devCommand, callCommand, ...settingsCommands, ...codesCommands, ...usersCommands, ...usageCommands, ...callsCommands, ...adminCommands, ...accountsCommands];
+export const COMMANDS: readonly Command[] = [
+  devCommand,
+  callCommand,
+  ...settingsCommands,
+  ...codesCommands,
+  ...usersCommands,
+  ...usageCommands,
+  ...callsCommands,
+  ...adminCommands,
+  ...accountsCommands,
+];
 
 /** In docs/call-flow.md, arriving with later issues. */
 const LATER: Record<string, string> = {};

@@ -22,9 +22,7 @@ export function formatReport(report: ImportReport, location: string): string {
   const lines: string[] = [];
   if (report.status === 'applied') {
     lines.push(`applied: ${report.file} (${report.mode})`);
-    lines.push(
-      `  ${plural(report.rows, 'row')}: ${n(report.created)} created, ${n(report.updated)} updated, ${n(report.unchanged)} unchanged, ${n(report.deleted)} deleted`,
-    );
+    lines.push(`  ${plural(report.rows, 'row')}: ${n(report.created)} created, ${n(report.updated)} updated, ${n(report.unchanged)} unchanged, ${n(report.deleted)} deleted`);
   } else {
     lines.push(`rejected: ${report.file} (${report.mode}): nothing was changed`);
     lines.push(`  ${plural(report.rows, 'row')} read, ${plural(report.errorCount, 'error')}:`);

@@ -141,9 +141,7 @@ export async function resolveAccount(target: Target, requested: string | undefin
   if (requested !== undefined) {
     if (accounts.includes(requested)) return requested;
     const known = accounts.length === 0 ? 'it has none yet' : `its accounts: ${accounts.join(', ')}`;
-    throw new CliError(
-      `account "${requested}" does not exist in ${target.label} (${known}): check --account, or create it with tollgate settings apply FILE`,
-    );
+    throw new CliError(`account "${requested}" does not exist in ${target.label} (${known}): check --account, or create it with tollgate settings apply FILE`);
   }
   if (accounts.length === 1) return accounts[0] as string;
   if (accounts.length === 0) {

@@ -104,7 +104,13 @@ async function upload(target: Target, key: string, source: UploadSource, actor: 
   const transfer = new Upload({
     client: target.s3,
     // The import writes the actor into the report: the audit trail.
-    params: { Bucket: target.bucket, Key: key, Body: body, ContentType: source.contentType, ...(actor === undefined ? {} : { Metadata: { [ACTOR_METADATA]: encodeURIComponent(actor) } }) },
+    params: {
+      Bucket: target.bucket,
+      Key: key,
+      Body: body,
+      ContentType: source.contentType,
+      ...(actor === undefined ? {} : { Metadata: { [ACTOR_METADATA]: encodeURIComponent(actor) } }),
+    },
     partSize: PART_SIZE,
     queueSize: 4,
   });
@@ -156,7 +162,9 @@ async function waitForReport(target: Target, key: string, route: { readonly acco
         info.kind === 'aws'
           ? `; an import that failed on every attempt waits in the dead-letter queue${info.importDeadLetterQueueUrl === undefined ? '' : ` ${info.importDeadLetterQueueUrl}`} and raises the ImportDeadLetters alarm, and its error is in the import function's log`
           : '';
-      throw new CliError(`no import report for ${key} after ${timeoutSeconds} s${w.timeoutSeconds === undefined ? '' : ' (--timeout)'}; it may still arrive under ${prefix}${where}`);
+      throw new CliError(
+        `no import report for ${key} after ${timeoutSeconds} s${w.timeoutSeconds === undefined ? '' : ' (--timeout)'}; it may still arrive under ${prefix}${where}`,
+      );
     }
     await new Promise((r) => setTimeout(r, info.kind === 'aws' ? AWS_POLL_MS : POLL_MS));
   }

@@ -38,7 +38,17 @@ export interface TollgateContext {
   readonly tracing: boolean;
 }
 
-const CONTEXT_KEYS = ['emergencyCallerId', 'stackName', 'accounts', 'alertEmail', 'domainName', 'certificateArn', 'exportsRetentionDays', 'noncurrentVersionDays', 'tracing'] as const;
+const CONTEXT_KEYS = [
+  'emergencyCallerId',
+  'stackName',
+  'accounts',
+  'alertEmail',
+  'domainName',
+  'certificateArn',
+  'exportsRetentionDays',
+  'noncurrentVersionDays',
+  'tracing',
+] as const;
 
 /** Parse and check the context options; throws {@link ContextError} naming the option. */
 export function readTollgateContext(node: ContextSource): TollgateContext {
@@ -105,7 +115,10 @@ function parseAccounts(value: unknown): string[] {
         throw new ContextError(`context accounts is not a JSON list: ${text}`);
       }
     } else {
-      list = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
+      list = text
+        .split(',')
+        .map((s) => s.trim())
+        .filter((s) => s !== '');
     }
   }
   if (!Array.isArray(list)) throw new ContextError('context accounts must be a list of account names, e.g. ["acme"]');

@@ -74,8 +74,7 @@ export class TollgateStack extends Stack {
       this.accountAccess = new AccountAccess(this, 'AccountAccess', { bucket: this.data.bucket, accounts: props.accounts });
     }
 
-    const output = (key: keyof typeof STACK_OUTPUTS, value: string, description: string) =>
-      new CfnOutput(this, STACK_OUTPUTS[key], { value, description });
+    const output = (key: keyof typeof STACK_OUTPUTS, value: string, description: string) => new CfnOutput(this, STACK_OUTPUTS[key], { value, description });
     output('apiUrl', this.voice.baseUrl, 'Base URL of the voice API');
     output('voiceUrl', this.voice.url('/voice/incoming'), 'Twilio Voice URL (HTTP POST) of numbers, SIP domains and TwiML apps');
     output('statusCallbackUrl', this.voice.url('/voice/status'), 'Twilio status callback URL (HTTP POST)');

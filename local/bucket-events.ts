@@ -105,7 +105,9 @@ export class ImportQueue {
 
   /** Queue again the messages a previous run left on disk (it stopped or crashed first). */
   replay(): number {
-    const files = readdirSync(this.options.dir).filter((f) => f.endsWith('.json')).sort();
+    const files = readdirSync(this.options.dir)
+      .filter((f) => f.endsWith('.json'))
+      .sort();
     for (const file of files) {
       const id = file.slice(0, -'.json'.length);
       try {

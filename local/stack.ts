@@ -138,9 +138,7 @@ export async function localPepper(home: string): Promise<string> {
   try {
     const text = (await readFile(path, 'utf8')).trim();
     if (!/^[0-9a-f]{64}$/.test(text)) {
-      throw new Error(
-        `${path} is damaged (expected 64 hex digits): restore it from a backup, or delete ${home} to start over with no data`,
-      );
+      throw new Error(`${path} is damaged (expected 64 hex digits): restore it from a backup, or delete ${home} to start over with no data`);
     }
     if (((await stat(path)).mode & 0o077) !== 0) await chmod(path, 0o600);
     return text;
@@ -171,7 +169,15 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
     const imports = startImports(home, storage, pepper, log, closers);
     const http = await startHttp(options, home, storage, pepper, closers);
     if (options.seed ?? true) {
-      await seedDemo({ home, s3: storage.s3, stores: storage.stores, queue: imports.queue, reportListeners: imports.reportListeners, log, examplesDir: options.examplesDir ?? EXAMPLES_DIR });
+      await seedDemo({
+        home,
+        s3: storage.s3,
+        stores: storage.stores,
+        queue: imports.queue,
+        reportListeners: imports.reportListeners,
+        log,
+        examplesDir: options.examplesDir ?? EXAMPLES_DIR,
+      });
     }
     const exports = startExports(options, storage, closers);
     await writeStackInfo(home, { httpUrl: http.httpUrl, publicUrl: http.publicUrl, s3Endpoint: storage.s3rver.endpoint, dynamodbEndpoint: storage.dynamo.endpoint }, closers);
@@ -199,9 +205,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
 async function refuseIfRunning(home: string): Promise<void> {
   const running = await readStackInfo(home);
   if (running !== undefined && running.pid !== process.pid && (await answers(running.httpUrl))) {
-    throw new StackRunningError(
-      `a local stack is already running in ${home} (pid ${running.pid}, ${running.httpUrl}): stop it first, or set TOLLGATE_HOME to another folder`,
-    );
+    throw new StackRunningError(`a local stack is already running in ${home} (pid ${running.pid}, ${running.httpUrl}): stop it first, or set TOLLGATE_HOME to another folder`);
   }
 }
 
@@ -308,7 +312,14 @@ async function startHttp(options: LocalStackOptions, home: string, storage: Stor
   const httpUrl = `http://127.0.0.1:${port}`;
   const publicUrl = (options.publicUrl ?? `http://localhost:${port}`).replace(/\/+$/, '');
   const routes = new RouteTable().add(['GET'], HEALTH_PATH, async () =>
-    jsonResult(200, { status: 'ok', publicUrl, bucket: LOCAL_BUCKET, s3Endpoint: storage.s3rver.endpoint, dynamodbEndpoint: storage.dynamo.endpoint, accounts: await stores.accounts.listAccounts() }),
+    jsonResult(200, {
+      status: 'ok',
+      publicUrl,
+      bucket: LOCAL_BUCKET,
+      s3Endpoint: storage.s3rver.endpoint,
+      dynamodbEndpoint: storage.dynamo.endpoint,
+      accounts: await stores.accounts.listAccounts(),
+    }),
   );
   const voice = makeVoiceHandler({
     accounts: stores.accounts,
@@ -352,7 +363,9 @@ function startExports(options: LocalStackOptions, storage: Storage, closers: Clo
       owner: `local:${process.pid}`,
     });
   const scheduler =
-    options.exportSchedule === false ? undefined : startHourlyScheduler({ name: 'usage export', run: runExport, log: options.log, firstRunMs: options.exportSchedule?.firstRunMs ?? 5_000 });
+    options.exportSchedule === false
+      ? undefined
+      : startHourlyScheduler({ name: 'usage export', run: runExport, log: options.log, firstRunMs: options.exportSchedule?.firstRunMs ?? 5_000 });
   // Stopped before the clients and emulators it uses (closers run in reverse order).
   if (scheduler !== undefined) closers.add('export scheduler', () => scheduler.stop());
   return { runNow: () => scheduler?.runNow() ?? runExport() };
@@ -378,11 +391,7 @@ async function answers(httpUrl: string): Promise<boolean> {
 function listen(server: Server, port: number): Promise<number> {
   return new Promise((resolvePort, reject) => {
     const onError = (err: NodeJS.ErrnoException): void => {
-      reject(
-        err.code === 'EADDRINUSE'
-          ? new Error(`port ${port} on 127.0.0.1 is in use: set PORT to another port (PORT=0 picks a free one)`, { cause: err })
-          : err,
-      );
+      reject(err.code === 'EADDRINUSE' ? new Error(`port ${port} on 127.0.0.1 is in use: set PORT to another port (PORT=0 picks a free one)`, { cause: err }) : err);
     };
     server.once('error', onError);
     server.listen(port, '127.0.0.1', () => {

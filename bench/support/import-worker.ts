@@ -50,8 +50,14 @@ async function runImport(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
   const mark = () => void (applyStart ??= performance.now());
   const codes: ImportCodeStore = {
     hasCodes: (account) => stores.codes.hasCodes(account),
-    getCodes: (account, keys) => (mark(), stores.codes.getCodes(account, keys)),
-    writeCodes: (account, changes) => (mark(), stores.codes.writeCodes(account, changes)),
+    getCodes: (account, keys) => {
+      mark();
+      return stores.codes.getCodes(account, keys);
+    },
+    writeCodes: (account, changes) => {
+      mark();
+      return stores.codes.writeCodes(account, changes);
+    },
     listCodes: (account) => stores.codes.listCodes(account),
     codeForCallerId: (account, callerId) => stores.codes.codeForCallerId(account, callerId),
   };

@@ -65,10 +65,30 @@ export function benchCall(i: number, n: number): CallState {
     outcome: answered ? ('completed' as const) : kind === 9 ? ('blocked' as const) : ('no-answer' as const),
   };
   if (kind <= 5) {
-    return { ...base, ...ended, treatment: 'required', step: 1, attempts: 1, codeStatus: 'valid', code: String(10_000 + matter), codeDescription: `Client ${matter} - matter ${matter * 7}`, codeKind: 'account' };
+    return {
+      ...base,
+      ...ended,
+      treatment: 'required',
+      step: 1,
+      attempts: 1,
+      codeStatus: 'valid',
+      code: String(10_000 + matter),
+      codeDescription: `Client ${matter} - matter ${matter * 7}`,
+      codeKind: 'account',
+    };
   }
   if (kind === 6) {
-    return { ...base, ...ended, treatment: 'authorized', step: 1, attempts: 1, codeStatus: 'valid', codeRef: (0xa0000000 + (i % 50)).toString(16), codeDescription: `Authorized caller ${i % 50}`, codeKind: 'authorization' };
+    return {
+      ...base,
+      ...ended,
+      treatment: 'authorized',
+      step: 1,
+      attempts: 1,
+      codeStatus: 'valid',
+      codeRef: (0xa0000000 + (i % 50)).toString(16),
+      codeDescription: `Authorized caller ${i % 50}`,
+      codeKind: 'authorization',
+    };
   }
   if (kind === 7) return { ...base, ...ended, treatment: 'free', step: 0, attempts: 0, codeStatus: 'none' };
   if (kind === 8) return { ...base, ...ended, treatment: 'optional', step: 1, attempts: 1, codeStatus: 'skipped' };

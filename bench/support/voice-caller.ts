@@ -71,7 +71,13 @@ export function post(options: CallerOptions, path: string, params: Record<string
   });
 }
 
-const unescapeXml = (s: string) => s.replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&amp;/g, '&');
+const unescapeXml = (s: string) =>
+  s
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&amp;/g, '&');
 
 /** The `action` of the first `<verb …>` in the TwiML, as a path below the public URL. */
 function actionOf(twiml: string, verb: string, publicUrl: string): string | undefined {

@@ -11,7 +11,7 @@ import { expectPositionals, parseCommand, withTarget, type Command } from './com
 
 const bind: Command = {
   name: 'accounts bind',
-  summary: 'bind a Twilio Account SID to an account (the operator\'s decision)',
+  summary: "bind a Twilio Account SID to an account (the operator's decision)",
   help: `Usage: tollgate accounts bind SID ACCOUNT [--local]
 
 Makes the calls of Twilio Account SID (AC followed by 32 hex digits) belong to ACCOUNT, taking

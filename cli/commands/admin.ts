@@ -133,7 +133,9 @@ async function readReports(target: Target, account: string): Promise<ImportRepor
   const keys: string[] = [];
   let ContinuationToken: string | undefined;
   do {
-    const out = await target.s3.send(new ListObjectsV2Command({ Bucket: target.bucket, Prefix: `results/${account}/`, ...(ContinuationToken === undefined ? {} : { ContinuationToken }) }));
+    const out = await target.s3.send(
+      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: `results/${account}/`, ...(ContinuationToken === undefined ? {} : { ContinuationToken }) }),
+    );
     for (const o of out.Contents ?? []) if (o.Key?.endsWith('.json') === true) keys.push(o.Key);
     ContinuationToken = out.IsTruncated === true ? out.NextContinuationToken : undefined;
   } while (ContinuationToken !== undefined);

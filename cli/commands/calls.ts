@@ -3,7 +3,7 @@ import { normalizeIdentity } from '../../functions/core/codes.ts';
 import { isIsoDate, toLocalIso } from '../../functions/core/time.ts';
 import { USAGE_COLUMNS, usageValues, type UsageRecord } from '../../functions/core/usage.ts';
 import { tagCall } from '../../functions/services/tagging.ts';
-import { CliError, usageError, type CliIo } from '../io.ts';
+import { CliError, usageError } from '../io.ts';
 import { plural, TableWriter } from '../output.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
 import { expectPositionals, flag, osUser, parseCommand, requireIdentity, str, targetFlags, withAccount, withTarget, type Command } from './common.ts';

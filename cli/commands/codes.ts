@@ -234,8 +234,8 @@ ${TARGET_HELP}`,
         total === 0 && filtered
           ? `no code of ${account} matches\n`
           : total === 0
-          ? `${account} has no codes yet: add some with tollgate codes import FILE\n`
-          : `${plural(total, 'code')} in ${account} (${counts.account} account, ${counts.authorization} authorization)\n`,
+            ? `${account} has no codes yet: add some with tollgate codes import FILE\n`
+            : `${plural(total, 'code')} in ${account} (${counts.account} account, ${counts.authorization} authorization)\n`,
       );
       return 0;
     });
@@ -314,7 +314,12 @@ ${TARGET_HELP}`,
         return 1;
       }
       const columns = Object.keys(fields).filter((c) => c in CODE_COLUMNS);
-      const body = csvLine(columns, { formulaSafe: false }) + csvLine(columns.map((c) => fields[c] ?? ''), { formulaSafe: false });
+      const body =
+        csvLine(columns, { formulaSafe: false }) +
+        csvLine(
+          columns.map((c) => fields[c] ?? ''),
+          { formulaSafe: false },
+        );
       const key = `imports/${account}/codes/cli-add-${fileStamp()}.csv`;
       const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, changeOptions(io, v));
       const exit = printReport(io, target, result);
@@ -350,7 +355,9 @@ ${TARGET_HELP}`,
     if (codes.length === 0) throw usageError('tollgate codes delete: name at least one CODE (see tollgate codes delete --help)');
     const bad = codes.filter((c) => !new RegExp(`^[0-9]{${CODE_LENGTH_MIN},${CODE_LENGTH_MAX}}$`).test(c));
     if (bad.length > 0) {
-      throw usageError(`tollgate codes delete: ${plural(bad.length, 'argument')} ${bad.length === 1 ? 'is' : 'are'} not a code (${CODE_LENGTH_MIN}-${CODE_LENGTH_MAX} digits, leading zeros kept)`);
+      throw usageError(
+        `tollgate codes delete: ${plural(bad.length, 'argument')} ${bad.length === 1 ? 'is' : 'are'} not a code (${CODE_LENGTH_MIN}-${CODE_LENGTH_MAX} digits, leading zeros kept)`,
+      );
     }
     return withAccount(io, parsed.values, async (target: Target, account) => {
       if (!flag(parsed.values, 'yes')) {

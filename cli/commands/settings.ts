@@ -1,7 +1,7 @@
 /** `tollgate settings validate | apply | show | schema` (docs/settings.md, docs/call-flow.md). */
 import { locateProblems } from '../../functions/core/json-locate.ts';
 import { parseSettingsText, settingsJsonSchema } from '../../functions/core/settings.ts';
-import { CliError, usageError } from '../io.ts';
+import { usageError } from '../io.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { printReport, uploadAndWait } from '../transfer.ts';
 import { CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withAccount, withTarget, type Command } from './common.ts';

@@ -11,7 +11,6 @@ import type { PublishCommand, SNSClient } from '@aws-sdk/client-sns';
 import { appendFile } from 'node:fs/promises';
 import type { Alert, AlertSink, Logger } from '../core/ports.ts';
 
-
 /** One line: what happened, to whom; UNVERIFIED first when Twilio's signature did not check. */
 export function subject(alert: Alert): string {
   const who = alert.account === undefined ? 'unknown account' : `account ${alert.account}`;

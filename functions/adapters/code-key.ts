@@ -41,10 +41,6 @@ export function kindOfKey(key: string): 'account' | 'authorization' | undefined 
  * Both keys the digits a caller typed could name. The voice function fetches both in one
  * batch, then keeps the one of the kind the treatment asks for.
  */
-export function keysForDigits(
-  pepper: string | Uint8Array,
-  account: string,
-  digits: string,
-): { readonly account: string; readonly authorization: string } {
+export function keysForDigits(pepper: string | Uint8Array, account: string, digits: string): { readonly account: string; readonly authorization: string } {
   return { account: accountCodeKey(digits), authorization: authorizationCodeKey(pepper, account, digits) };
 }

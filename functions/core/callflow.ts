@@ -367,7 +367,7 @@ type CodeEvent = Extract<CallEvent, { type: 'code' }>;
 function onCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decision {
   // Twilio retried a step we answered, or the call has moved on: answer as before, change nothing.
   if (state.phase !== 'prompting' || event.step !== state.step + 1) return unchanged(state);
-  const { settings, now } = ctx;
+  const { now } = ctx;
   const digits = event.digits.replace(/#+$/, '');
   const next = { ...state, step: event.step };
   if (codeEntryLocked(state, event, now)) {
@@ -386,7 +386,12 @@ function onCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decisio
 }
 
 /** The tag a code the caller typed gives the call, when it is accepted: valid, or any code of the right length without validation. */
-function acceptedCode(state: CallState, event: CodeEvent, digits: string, ctx: DecideContext): Pick<CallState, 'codeStatus' | 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> | undefined {
+function acceptedCode(
+  state: CallState,
+  event: CodeEvent,
+  digits: string,
+  ctx: DecideContext,
+): Pick<CallState, 'codeStatus' | 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> | undefined {
   const { settings, now } = ctx;
   if (digits === '' || !isCodeFormat(digits, settings.codeLength)) return undefined;
   if (!state.validate && state.treatment !== 'authorized') return { codeStatus: 'unvalidated', code: digits, codeKind: 'account' };
@@ -609,4 +614,3 @@ export function answeredWith(decision: Decision, actions: readonly Action[]): De
 export function errorActions(prompts: Prompts): Action[] {
   return [say(prompts.error), HANGUP];
 }
-

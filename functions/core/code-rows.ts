@@ -7,17 +7,7 @@
  * authorization) or of a delete row that does not say it deletes an account code.
  */
 import type { ColumnSpec, CsvRecord } from './csv.ts';
-import {
-  checkAction,
-  checkE164,
-  checkFlag,
-  checkIdentity,
-  checkText,
-  splitList,
-  unknownGroupsMessage,
-  type Checked,
-  type RowError,
-} from './csv-values.ts';
+import { checkAction, checkE164, checkFlag, checkIdentity, checkText, splitList, unknownGroupsMessage, type Checked, type RowError } from './csv-values.ts';
 import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, type Settings } from './settings.ts';
 import { isIsoDate } from './time.ts';
 import type { CodeKind } from './types.ts';
@@ -91,11 +81,7 @@ export const HIDDEN_CODE = '(hidden: authorization code)';
 
 const FORMULA = /^="(.*)"$/su;
 // What a spreadsheet makes of a code it took for a number: 1.2E+05, 1234.0 / 1234,0, 1,234 / 1.234 / 1 234.
-const SPREADSHEET_NUMBER = [
-  /^[0-9](?:[.,][0-9]+)?E[+-]?[0-9]+$/iu,
-  /^[0-9]+[.,]0+$/u,
-  /^[0-9]{1,3}(?:[,. \u00a0'][0-9]{3})+$/u,
-];
+const SPREADSHEET_NUMBER = [/^[0-9](?:[.,][0-9]+)?E[+-]?[0-9]+$/iu, /^[0-9]+[.,]0+$/u, /^[0-9]{1,3}(?:[,. \u00a0'][0-9]{3})+$/u];
 
 /** The digits of a code cell: trimmed, Excel's `="0042"` unwrapped. */
 function codeText(raw: string): string {
@@ -118,10 +104,7 @@ function checkCode(raw: string, length: { readonly min: number; readonly max: nu
   if (/^[0-9]+$/u.test(v)) {
     if (v.length >= length.min && v.length <= length.max) return { ok: true, value: v };
     const count = secret ? '' : ` (this one has ${v.length})`;
-    const zeros =
-      v.length < length.min
-        ? '; if a spreadsheet dropped leading zeros, format the column as Text and export again, or write the code as ="0042"'
-        : '';
+    const zeros = v.length < length.min ? '; if a spreadsheet dropped leading zeros, format the column as Text and export again, or write the code as ="0042"' : '';
     return { ok: false, message: `codes of this account are ${range} long (codeLength in settings)${count}${zeros}` };
   }
   if (SPREADSHEET_NUMBER.some((re) => re.test(v))) {

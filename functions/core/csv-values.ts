@@ -68,9 +68,7 @@ export function unknownGroupsMessage(unknown: readonly string[], settings: Setti
   const near = unknown.map((u) => defined.find((d) => d.toLowerCase() === u.toLowerCase())).filter((d) => d !== undefined);
   const hint = near.length > 0 ? ` (group names are case-sensitive: did you mean ${near.map((d) => `"${d}"`).join(', ')}?)` : '';
   const list =
-    defined.length === 0
-      ? 'settings.json defines no groups: add them under "groups", or clear this column'
-      : `the groups defined in settings.json are ${defined.join(', ')}`;
+    defined.length === 0 ? 'settings.json defines no groups: add them under "groups", or clear this column' : `the groups defined in settings.json are ${defined.join(', ')}`;
   return `unknown group${unknown.length > 1 ? 's' : ''} ${names}${hint}: ${list}`;
 }
 

@@ -70,8 +70,7 @@ export const MAX_COLUMNS = 1000;
 const formatError = (line: number, message: string, cause?: unknown, column = '', value = ''): CsvFormatError =>
   new CsvFormatError([{ line, column, value, message }], cause === undefined ? undefined : { cause });
 
-const SAVE_AS_UTF8 =
-  'save it as "CSV UTF-8" (Excel: File › Save As › CSV UTF-8 (Comma delimited); Google Sheets: File › Download › Comma-separated values) and upload it again';
+const SAVE_AS_UTF8 = 'save it as "CSV UTF-8" (Excel: File › Save As › CSV UTF-8 (Comma delimited); Google Sheets: File › Download › Comma-separated values) and upload it again';
 
 // ---------------------------------------------------------------------------------------------
 // Bytes → text
@@ -120,10 +119,7 @@ function sniff(head: Uint8Array): Encoding {
   }
   // Without a BOM the file must be UTF-8, which never contains NUL; UTF-16 without a BOM does.
   if (head.subarray(0, 64).includes(0)) {
-    throw formatError(
-      1,
-      `the file contains NUL bytes: it is UTF-16 without a byte-order mark, or not a text file at all; ${SAVE_AS_UTF8}`,
-    );
+    throw formatError(1, `the file contains NUL bytes: it is UTF-16 without a byte-order mark, or not a text file at all; ${SAVE_AS_UTF8}`);
   }
   return 'utf-8';
 }
@@ -239,7 +235,10 @@ export function detectDelimiter(headerLine: string): Delimiter {
 
 /** Header names and synonyms compare without case, spaces, '_' and '-': `Account Code` = `account_code`. */
 export function headerKey(name: string): string {
-  return name.normalize('NFKC').toLowerCase().replace(/[\s_-]+/gu, '');
+  return name
+    .normalize('NFKC')
+    .toLowerCase()
+    .replace(/[\s_-]+/gu, '');
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -305,7 +304,13 @@ function readHeader(cells: readonly string[], line: number, spec: ColumnSpec, ta
   });
   for (const [canonical, def] of Object.entries(spec)) {
     if (def.required === true && !seen.has(canonical)) {
-      const also = def.synonyms !== undefined && def.synonyms.length > 0 ? ` (or ${def.synonyms.slice(0, 2).map((s) => `"${s}"`).join(', ')})` : '';
+      const also =
+        def.synonyms !== undefined && def.synonyms.length > 0
+          ? ` (or ${def.synonyms
+              .slice(0, 2)
+              .map((s) => `"${s}"`)
+              .join(', ')})`
+          : '';
       problems.push({
         line,
         column: canonical,
@@ -352,11 +357,7 @@ function explain(err: CsvError, line: number): CsvFormatError {
       );
     case 'CSV_NON_TRIMABLE_CHAR_AFTER_CLOSING_QUOTE':
     case 'CSV_INVALID_CLOSING_QUOTE':
-      return formatError(
-        line,
-        `a quoted value is followed by more text before the next delimiter: quote the whole value and double the quotes inside it ("5"" screen")`,
-        err,
-      );
+      return formatError(line, `a quoted value is followed by more text before the next delimiter: quote the whole value and double the quotes inside it ("5"" screen")`, err);
     default:
       return formatError(line, `cannot be read as CSV (${err.message}): check the quotes and delimiters on this line`, err);
   }
@@ -428,8 +429,7 @@ function recordFields(record: readonly string[], header: Header, line: number, d
 
 export async function* readCsv(source: AsyncIterable<Uint8Array>, columns: ColumnSpec): AsyncIterable<CsvRecord> {
   const table = lookupTable(columns);
-  const emptyFile = () =>
-    formatError(1, `the file is empty: the first line must name the columns (${Object.keys(columns).join(', ')})`);
+  const emptyFile = () => formatError(1, `the file is empty: the first line must name the columns (${Object.keys(columns).join(', ')})`);
   const text = decodeCsvBytes(source)[Symbol.asyncIterator]();
   let parser: ReturnType<typeof parse> | undefined;
   // Physical lines of the records the parser has produced, counted as it produces them (it runs

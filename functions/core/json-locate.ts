@@ -39,7 +39,8 @@ export function jsonLocations(text: string): Map<string, JsonLocation> {
     i++;
     return text.slice(start, i);
   };
-  const join = (path: string, key: string | number): string => (typeof key === 'number' ? `${path === '(document)' ? '' : path}[${key}]` : path === '(document)' ? key : `${path}.${key}`);
+  const join = (path: string, key: string | number): string =>
+    typeof key === 'number' ? `${path === '(document)' ? '' : path}[${key}]` : path === '(document)' ? key : `${path}.${key}`;
 
   const value = (path: string, keyLine: number): void => {
     skip();

@@ -48,11 +48,7 @@ export function failuresInWindow(record: LockoutRecord | undefined, now: Date, r
  * while a lock is running (another call of the same user raced it) leaves the record as it
  * is: counting it would open a new window without `lockedUntil` and so lift the lock.
  */
-export function recordFailure(
-  record: LockoutRecord | undefined,
-  now: Date,
-  rules: LockoutRules,
-): { readonly record: LockoutRecord; readonly locked: boolean } {
+export function recordFailure(record: LockoutRecord | undefined, now: Date, rules: LockoutRules): { readonly record: LockoutRecord; readonly locked: boolean } {
   if (record !== undefined && isLockedOut(record, now)) return { record, locked: true };
   const counted = failuresInWindow(record, now, rules);
   const windowStart = counted === 0 ? now.toISOString() : (record?.windowStart ?? now.toISOString());

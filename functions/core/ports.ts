@@ -102,9 +102,7 @@ export interface CodeItem extends StoredCode {
 }
 
 /** One change to the code list. `previous` lets the store drop caller-ID entries a code no longer lists. */
-export type CodeChange =
-  | { readonly put: CodeItem; readonly previous?: CodeItem }
-  | { readonly delete: CodeItem };
+export type CodeChange = { readonly put: CodeItem; readonly previous?: CodeItem } | { readonly delete: CodeItem };
 
 export interface CodeStore {
   /** One GetItem (or one batch when several keys are asked): the codes for these keys. */

@@ -15,7 +15,6 @@ const GROUP_NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/;
 // C0 and C1 controls: they have no business in a prompt or a description and break CSV/TTS.
 const CONTROL_CHARS = /[\u0000-\u001f\u007f-\u009f]/;
 
-
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -26,11 +25,9 @@ function isTimeZone(tz: string): boolean {
 }
 
 /** A Twilio `<Dial>` destination: an E.164 number, a Voice SDK client or a SIP URI. */
-export const destinationSchema = z
-  .string()
-  .refine((v) => E164.test(v) || /^client:[A-Za-z0-9_.@-]{1,121}$/.test(v) || /^sips?:[^\s@]+@[^\s@]+$/.test(v), {
-    message: 'must be an E.164 number (+14155550100), client:<identity> or sip:<user>@<domain>',
-  });
+export const destinationSchema = z.string().refine((v) => E164.test(v) || /^client:[A-Za-z0-9_.@-]{1,121}$/.test(v) || /^sips?:[^\s@]+@[^\s@]+$/.test(v), {
+  message: 'must be an E.164 number (+14155550100), client:<identity> or sip:<user>@<domain>',
+});
 
 const e164Schema = z.string().regex(E164, { message: 'must be an E.164 number such as +14155550100' });
 
@@ -44,7 +41,7 @@ const treatmentSchema = z.enum(TREATMENTS, {
  */
 /** What each call class is, for the descriptions editors show. */
 const CLASS_WORDS: Readonly<Record<CallClass, string>> = {
-  emergency: 'emergency numbers (911, 112, the home country\'s); always free, whatever this says',
+  emergency: "emergency numbers (911, 112, the home country's); always free, whatever this says",
   internal: 'another user of the account: a client, a SIP user on one of its domains, a number listed as a user',
   directory: 'directory and operator assistance (411, 0, 00 in NANP; 118xxx in GB)',
   premium: 'premium-rate and shared-cost numbers, at home or abroad',
@@ -52,7 +49,7 @@ const CLASS_WORDS: Readonly<Record<CallClass, string>> = {
   mobile: 'mobile numbers in the home country',
   national: 'other numbers in the home country',
   international: 'numbers abroad: a foreign calling code or NANP country, or dialled with an international prefix, valid or not',
-  external: 'SIP addresses on domains that are not the account\'s; unset, the international treatment applies',
+  external: "SIP addresses on domains that are not the account's; unset, the international treatment applies",
   unknown: 'anything that cannot be read as one of the others; never treated more permissively than international',
 };
 
@@ -63,15 +60,18 @@ const callsShape = {
     z.ZodOptional<typeof treatmentSchema>
   >),
 };
-export const callsSchema = z.strictObject(callsShape).describe('Treatment per call class: free, optional, required, authorized or blocked; a class entry beats default at every level').superRefine((calls, ctx) => {
-  if (calls.emergency !== undefined && calls.emergency !== 'free') {
-    ctx.addIssue({
-      code: 'custom',
-      path: ['emergency'],
-      message: `emergency calls are always free and cannot be "${calls.emergency}"; remove the key or set it to "free"`,
-    });
-  }
-});
+export const callsSchema = z
+  .strictObject(callsShape)
+  .describe('Treatment per call class: free, optional, required, authorized or blocked; a class entry beats default at every level')
+  .superRefine((calls, ctx) => {
+    if (calls.emergency !== undefined && calls.emergency !== 'free') {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['emergency'],
+        message: `emergency calls are always free and cannot be "${calls.emergency}"; remove the key or set it to "free"`,
+      });
+    }
+  });
 export type CallTreatments = Partial<Record<CallClass | 'default', Treatment>>;
 
 const promptText = z
@@ -85,8 +85,16 @@ const promptOverride = (when: string) => promptText.optional().describe(`Said ${
 
 export const promptsSchema = z
   .strictObject({
-    language: z.string().regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language tag such as en-US' }).default('en-US').describe('The language <Say> speaks the prompts in (a BCP 47 tag such as en-US)'),
-    voice: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' }).default('Polly.Joanna').describe('The Twilio <Say> voice, such as Polly.Joanna'),
+    language: z
+      .string()
+      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language tag such as en-US' })
+      .default('en-US')
+      .describe('The language <Say> speaks the prompts in (a BCP 47 tag such as en-US)'),
+    voice: z
+      .string()
+      .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' })
+      .default('Polly.Joanna')
+      .describe('The Twilio <Say> voice, such as Polly.Joanna'),
     accountCode: promptOverride('to ask for an account code'),
     optionalCode: promptOverride('to offer an optional account code (# to go on without one)'),
     authorizationCode: promptOverride('to ask for an authorization code'),
@@ -115,7 +123,9 @@ const levelSchema = z
   .int({ message: 'must be a whole number from 0 to 255' })
   .min(0, { message: 'must be at least 0' })
   .max(255, { message: 'must be at most 255' });
-const validateSchema = z.boolean({ error: 'must be true or false' }).describe('false: any code of the right length is accepted for required and optional calls (tracking only); authorization codes are always checked');
+const validateSchema = z
+  .boolean({ error: 'must be true or false' })
+  .describe('false: any code of the right length is accepted for required and optional calls (tracking only); authorization codes are always checked');
 const proceedSchema = z
   .boolean({ error: 'must be true or false' })
   .describe('required calls only: after the last failed attempt, dial untagged (true) or hang up (false); a group or user may say true only where the account does');
@@ -132,10 +142,16 @@ export type GroupSettings = z.output<typeof groupSchema>;
 
 const entryPointSchema = z
   .strictObject({
-    codes: z.boolean({ error: 'must be true or false' }).default(true).describe('false: calls that really entered here are never prompted (optional, required and authorized become free; blocked stays blocked)'),
+    codes: z
+      .boolean({ error: 'must be true or false' })
+      .default(true)
+      .describe('false: calls that really entered here are never prompted (optional, required and authorized become free; blocked stays blocked)'),
     forwardTo: destinationSchema.optional().describe('A Twilio number only: forward its inbound calls here (E.164, client:… or sip:…) instead of treating them as outbound'),
-    tagByCallerId: z.boolean({ error: 'must be true or false' }).default(true).describe('Forwarded calls: tag the usage record with the account code whose caller_ids list the caller'),
-    callerId: e164Schema.optional().describe('The caller ID for calls through this entry point when the user has none (before the account\'s)'),
+    tagByCallerId: z
+      .boolean({ error: 'must be true or false' })
+      .default(true)
+      .describe('Forwarded calls: tag the usage record with the account code whose caller_ids list the caller'),
+    callerId: e164Schema.optional().describe("The caller ID for calls through this entry point when the user has none (before the account's)"),
   })
   .describe('Settings of one entry point: a Twilio number, a SIP domain or a TwiML app (AP…)');
 export type EntryPointSettings = z.output<typeof entryPointSchema>;
@@ -176,8 +192,18 @@ export const settingsSchema = z
     callerId: e164Schema.optional().describe('The caller ID of calls to the public network when neither the user nor the entry point has one'),
     codeLength: z
       .strictObject({
-        min: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }).describe('The fewest digits a code has'),
-        max: z.number().int().min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` }).max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` }).describe('The most digits a code has'),
+        min: z
+          .number()
+          .int()
+          .min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` })
+          .max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` })
+          .describe('The fewest digits a code has'),
+        max: z
+          .number()
+          .int()
+          .min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` })
+          .max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` })
+          .describe('The most digits a code has'),
       })
       .refine((l) => l.min <= l.max, { message: 'min must not be greater than max', path: ['min'] })
       .default({ min: 4, max: 6 })
@@ -195,7 +221,9 @@ export const settingsSchema = z
     calls: callsSchema.default({ default: 'free' }),
     levels: z
       .strictObject(
-        Object.fromEntries(CALL_CLASSES.map((c) => [c, levelSchema.optional().describe(`the lowest authorization code level that permits ${CLASS_WORDS[c].split(';')[0]}`)])) as Record<CallClass, z.ZodOptional<typeof levelSchema>>,
+        Object.fromEntries(
+          CALL_CLASSES.map((c) => [c, levelSchema.optional().describe(`the lowest authorization code level that permits ${CLASS_WORDS[c].split(';')[0]}`)]),
+        ) as Record<CallClass, z.ZodOptional<typeof levelSchema>>,
       )
       .default({})
       .describe('Per call class, the lowest level (0-255) an authorization code needs; unset is 0'),
@@ -225,7 +253,7 @@ export const settingsSchema = z
       .describe('Digits desk phones dial for an outside line ("9"): removed from a number that starts with them, so 9911 is 911'),
     billingIncrementSeconds: wholeMinutes(60, 3600)
       .default(60)
-      .describe('Seconds each answered call is rounded up to in the monthly summary\'s billable minutes, 60 to 3600 (360: tenths of an hour)'),
+      .describe("Seconds each answered call is rounded up to in the monthly summary's billable minutes, 60 to 3600 (360: tenths of an hour)"),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
     prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
   })
@@ -283,9 +311,7 @@ export interface ValidationProblem {
   readonly message: string;
 }
 
-export type ParseResult<T> =
-  | { readonly ok: true; readonly value: T }
-  | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
+export type ParseResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly problems: readonly ValidationProblem[] };
 
 function formatPath(path: readonly PropertyKey[]): string {
   let out = '';

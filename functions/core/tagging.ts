@@ -42,10 +42,7 @@ export function tagRecord(record: UsageRecord, digits: string, lookup: StoredCod
   }
   if (record.codeKind === 'authorization') {
     const who = record.codeDescription === undefined ? '' : ` ("${record.codeDescription}")`;
-    return refuse(
-      'authorization',
-      `call ${sid} went through on an authorization code${who}: that is the record of who authorized it, so it cannot be tagged with another code`,
-    );
+    return refuse('authorization', `call ${sid} went through on an authorization code${who}: that is the record of who authorized it, so it cannot be tagged with another code`);
   }
   const { min, max } = ctx.settings.codeLength;
   if (!isCodeFormat(digits, ctx.settings.codeLength)) {

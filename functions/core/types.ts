@@ -4,18 +4,7 @@
  */
 
 /** What kind of number was dialled (docs/security.md). */
-export const CALL_CLASSES = [
-  'emergency',
-  'internal',
-  'directory',
-  'premium',
-  'tollfree',
-  'mobile',
-  'national',
-  'international',
-  'external',
-  'unknown',
-] as const;
+export const CALL_CLASSES = ['emergency', 'internal', 'directory', 'premium', 'tollfree', 'mobile', 'national', 'international', 'external', 'unknown'] as const;
 export type CallClass = (typeof CALL_CLASSES)[number];
 
 /** What a class means for a user (docs/settings.md). */
@@ -26,30 +15,11 @@ export const CODE_KINDS = ['account', 'authorization'] as const;
 export type CodeKind = (typeof CODE_KINDS)[number];
 
 /** How the usage record came by its code (docs/data-model.md). */
-export const CODE_STATUSES = [
-  'valid',
-  'unvalidated',
-  'skipped',
-  'invalid',
-  'caller-id',
-  'tagged',
-  'exempt',
-  'none',
-  'locked-out',
-] as const;
+export const CODE_STATUSES = ['valid', 'unvalidated', 'skipped', 'invalid', 'caller-id', 'tagged', 'exempt', 'none', 'locked-out'] as const;
 export type CodeStatus = (typeof CODE_STATUSES)[number];
 
 /** How the call ended (docs/data-model.md). */
-export const OUTCOMES = [
-  'completed',
-  'busy',
-  'no-answer',
-  'failed',
-  'canceled',
-  'blocked',
-  'not-permitted',
-  'abandoned',
-] as const;
+export const OUTCOMES = ['completed', 'busy', 'no-answer', 'failed', 'canceled', 'blocked', 'not-permitted', 'abandoned'] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
 export type Direction = 'outbound' | 'inbound';

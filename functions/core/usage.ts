@@ -248,9 +248,7 @@ export class TotalsBuilder {
   list(): CodeTotals[] {
     const rank = (t: CodeTotals) => (t.kind === 'account' ? 0 : t.kind === 'authorization' ? 1 : 2);
     const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
-    return [...this.byKey.values()].sort(
-      (a, b) => rank(a) - rank(b) || cmp(a.code, b.code) || cmp(a.description, b.description) || cmp(a.key, b.key),
-    );
+    return [...this.byKey.values()].sort((a, b) => rank(a) - rank(b) || cmp(a.code, b.code) || cmp(a.description, b.description) || cmp(a.key, b.key));
   }
 }
 
@@ -432,6 +430,7 @@ export function planExport(input: ExportPlanInput): ExportPlan {
   const write: string[] = [];
   if (first !== undefined) {
     const lookbackStart = addDays(lastDue, -(Math.max(1, input.lookbackDays) - 1));
+    // biome-ignore lint/complexity/useMathMinMax: days are YYYY-MM-DD text, compared as text; Math.max would make them numbers.
     for (let d = first > lookbackStart ? first : lookbackStart; d <= lastDue; d = nextDate(d)) {
       if (!input.written.has(d)) write.push(d);
     }

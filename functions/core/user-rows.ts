@@ -35,9 +35,7 @@ function checkTreatment(raw: string, cls: CallClass | 'default'): { ok: true; va
   const v = raw.trim().toLowerCase();
   if (v === '') return { ok: true, value: undefined };
   if (cls === 'emergency') {
-    return v === 'free'
-      ? { ok: true, value: 'free' }
-      : { ok: false, message: 'emergency calls are always free (Kari\'s Law): leave the column empty or write free' };
+    return v === 'free' ? { ok: true, value: 'free' } : { ok: false, message: "emergency calls are always free (Kari's Law): leave the column empty or write free" };
   }
   const t = TREATMENTS.find((x) => x === v);
   return t !== undefined ? { ok: true, value: t } : { ok: false, message: `must be one of ${TREATMENTS.join(', ')}, or empty for not set` };
@@ -58,7 +56,10 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
 
   const action = checkAction(raw('action'));
   if (!action.ok) fail('action', action.message);
-  const id = raw('user').trim() === '' ? { ok: false as const, message: 'a user is required on every row: client:<identity>, sip:<user>@<domain> or an E.164 number' } : checkIdentity(raw('user'));
+  const id =
+    raw('user').trim() === ''
+      ? { ok: false as const, message: 'a user is required on every row: client:<identity>, sip:<user>@<domain> or an E.164 number' }
+      : checkIdentity(raw('user'));
   if (!id.ok) fail('user', id.message);
   if (action.ok && action.value === 'delete') {
     return id.ok ? { ok: true, row: { line, action: 'delete', user: { id: id.value } } } : { ok: false, errors };
@@ -75,7 +76,7 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
 
   const attemptsText = raw('max_attempts').trim();
   const maxAttempts = /^[1-9]$/u.test(attemptsText) ? Number(attemptsText) : undefined;
-  if (attemptsText !== '' && maxAttempts === undefined) fail('max_attempts', 'must be a whole number from 1 to 9, or empty for the group\'s or account\'s');
+  if (attemptsText !== '' && maxAttempts === undefined) fail('max_attempts', "must be a whole number from 1 to 9, or empty for the group's or account's");
 
   const validate = checkFlag(raw('validate'));
   if (!validate.ok) fail('validate', `${validate.message}, or empty for the group's or account's`);
@@ -83,10 +84,7 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
   const proceed = checkFlag(raw('proceed_after_max_attempts'));
   if (!proceed.ok) fail('proceed_after_max_attempts', `${proceed.message}, or empty for the group's or account's`);
   else if (proceed.value === true && !settings.proceedAfterMaxAttempts) {
-    fail(
-      'proceed_after_max_attempts',
-      'can be true only when the account allows it: set "proceedAfterMaxAttempts": true in settings.json first, or leave this empty',
-    );
+    fail('proceed_after_max_attempts', 'can be true only when the account allows it: set "proceedAfterMaxAttempts": true in settings.json first, or leave this empty');
   }
 
   const calls: CallTreatments = {};

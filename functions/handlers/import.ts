@@ -136,7 +136,9 @@ export function s3Objects(s3: S3Client, bucket: string): ImporterDeps['objects']
     },
     remove,
     async describe(ref) {
-      const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, ...(ref.versionId === undefined ? {} : { VersionId: ref.versionId }) })).catch(() => undefined);
+      const head = await s3
+        .send(new HeadObjectCommand({ Bucket: bucket, Key: ref.key, ...(ref.versionId === undefined ? {} : { VersionId: ref.versionId }) }))
+        .catch(() => undefined);
       // Unversioned, the key may hold another upload by now: its metadata is this event's only if the ETag is.
       if (head === undefined || (ref.versionId === undefined && ref.eTag !== undefined && unquote(head.ETag) !== unquote(ref.eTag))) return { redacted: false };
       const actor = head.Metadata?.[ACTOR_METADATA];
@@ -147,7 +149,9 @@ export function s3Objects(s3: S3Client, bucket: string): ImporterDeps['objects']
 
 function decodeActor(value: string): string {
   try {
-    return decodeURIComponent(value).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ').slice(0, 100);
+    return decodeURIComponent(value)
+      .replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ')
+      .slice(0, 100);
   } catch {
     return value.slice(0, 100);
   }

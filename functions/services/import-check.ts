@@ -64,7 +64,9 @@ export function codeRowCheck(settings: Settings, mode: 'merge' | 'replace'): Row
     if (result.ok && mode === 'replace' && result.row.action === 'delete') {
       return {
         ok: false,
-        errors: [{ line: rec.line, column: 'action', value: 'delete', message: 'a replace file is the whole code list: leave out the codes to remove instead of marking them delete' }],
+        errors: [
+          { line: rec.line, column: 'action', value: 'delete', message: 'a replace file is the whole code list: leave out the codes to remove instead of marking them delete' },
+        ],
       };
     }
     return result;

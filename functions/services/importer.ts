@@ -13,16 +13,7 @@ import { locateProblems } from '../core/json-locate.ts';
 import { USER_COLUMNS } from '../core/user-rows.ts';
 import { checkCodesFile, checkUsersFile, codeRowCheck, MAX_REPORTED_ERRORS, userRowCheck, type RowCheck } from './import-check.ts';
 import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
-import {
-  SidTakenError,
-  type AccountStore,
-  type CodeChange,
-  type CodeItem,
-  type CodeStore,
-  type ImportLedger,
-  type ImportOrder,
-  type UserStore,
-} from '../core/ports.ts';
+import { SidTakenError, type AccountStore, type CodeChange, type CodeItem, type CodeStore, type ImportLedger, type ImportOrder, type UserStore } from '../core/ports.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
 import type { Logger } from './logger.ts';
 
@@ -206,7 +197,6 @@ class Counts {
   deleted = 0;
 }
 
-
 /**
  * Import one object version. Returns the report it wrote, or undefined when the version was
  * already done (a duplicate event) or the key is not an import. Throws only for faults worth
@@ -219,7 +209,10 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     if (ref.key.endsWith('/')) return undefined; // a "folder" made by a console: nothing to import
     deps.log.warn('import skipped', { key: ref.key, reason: route.error });
     if (route.account === undefined) return undefined;
-    const report = { ...rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]), actor: actorOf(await deps.objects.describe(ref), ref) };
+    const report = {
+      ...rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]),
+      actor: actorOf(await deps.objects.describe(ref), ref),
+    };
     await deps.objects.writeReport(reportKey(route.account, baseName(ref.key.split('/').pop() ?? 'import'), startedAt), report);
     return report;
   }
@@ -332,9 +325,7 @@ async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, start
       },
     ]);
   }
-  return route.kind === 'codes'
-    ? importCodes(deps, settings, route.mode, ref, startedAt, progress)
-    : importUsers(deps, settings, ref, startedAt, progress);
+  return route.kind === 'codes' ? importCodes(deps, settings, route.mode, ref, startedAt, progress) : importUsers(deps, settings, ref, startedAt, progress);
 }
 
 /** A report before it names who made the change. */
@@ -433,9 +424,7 @@ async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRe
     await deps.accounts.putSettings(settings);
   } catch (err) {
     if (err instanceof SidTakenError) {
-      return rejected(ref, 'replace', startedAt, deps.now(), [
-        { line: 0, column: 'twilioAccountSids', value: err.accountSid, message: err.message },
-      ]);
+      return rejected(ref, 'replace', startedAt, deps.now(), [{ line: 0, column: 'twilioAccountSids', value: err.accountSid, message: err.message }]);
     }
     throw err;
   }
@@ -459,11 +448,7 @@ async function readText(source: AsyncIterable<Uint8Array>, limit: number): Promi
 // CSV: validate everything first (pass 1), then apply (pass 2, reading the same version again)
 
 /** Pass 2 reads rows that pass 1 accepted; one failing now means the object changed underneath. */
-async function* validRows<R>(
-  source: AsyncIterable<Uint8Array>,
-  columns: ColumnSpec,
-  validate: RowCheck<R>,
-): AsyncIterable<R> {
+async function* validRows<R>(source: AsyncIterable<Uint8Array>, columns: ColumnSpec, validate: RowCheck<R>): AsyncIterable<R> {
   for await (const rec of readCsv(source, columns)) {
     const result = validate(rec);
     if (!result.ok) throw new Error(`line ${rec.line} no longer validates: the object changed while it was imported`);
@@ -493,7 +478,7 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
   };
   if (pass1.errorCount > 0) return refuse(pass1.errors, pass1.rows, pass1.errorCount);
   const byRef = pass1.refs.length === 0 ? new Map<string, CodeItem>() : await resolveRefs(deps.codes, account, pass1.refs);
-  if (byRef instanceof Array) return refuse(byRef.slice(0, MAX_REPORTED_ERRORS), pass1.rows, byRef.length);
+  if (Array.isArray(byRef)) return refuse(byRef.slice(0, MAX_REPORTED_ERRORS), pass1.rows, byRef.length);
   const validate = codeRowCheck(settings, mode);
 
   const pepper = await deps.pepper();
@@ -563,7 +548,8 @@ async function resolveRefs(codes: CodeStore, account: string, refs: readonly { r
   for (const { ref, line } of refs) {
     const items = found.get(ref) ?? [];
     if (items.length === 1) byRef.set(ref, items[0] as CodeItem);
-    else if (items.length === 0) errors.push({ line, column: 'ref', value: ref, message: 'no authorization code of this account has this ref: export the codes to see the refs there are' });
+    else if (items.length === 0)
+      errors.push({ line, column: 'ref', value: ref, message: 'no authorization code of this account has this ref: export the codes to see the refs there are' });
     else errors.push({ line, column: 'ref', value: ref, message: 'more than one authorization code has this ref: name the code by its digits instead' });
   }
   return errors.length > 0 ? errors : byRef;
@@ -599,14 +585,13 @@ function sameCode(a: CodeItem, b: CodeItem): boolean {
   return fields.every((f) => JSON.stringify(a[f] ?? null) === JSON.stringify(b[f] ?? null));
 }
 
-async function applyCodeChunk(
-  store: CodeStore,
-  account: string,
-  keyed: readonly { row: CodeRow; keys: string[] }[],
-  c: Counts,
-  accountWasEmpty: boolean,
-): Promise<void> {
-  const stored = accountWasEmpty ? new Map<string, CodeItem>() : await store.getCodes(account, keyed.flatMap((k) => k.keys));
+async function applyCodeChunk(store: CodeStore, account: string, keyed: readonly { row: CodeRow; keys: string[] }[], c: Counts, accountWasEmpty: boolean): Promise<void> {
+  const stored = accountWasEmpty
+    ? new Map<string, CodeItem>()
+    : await store.getCodes(
+        account,
+        keyed.flatMap((k) => k.keys),
+      );
   const changes: CodeChange[] = [];
   for (const { row, keys } of keyed) {
     c.rows++;
@@ -645,7 +630,10 @@ async function importUsers(deps: ImporterDeps, settings: Settings, ref: ObjectRe
   const account = settings.account;
   const c = new Counts();
   for await (const rows of chunks(validRows(await deps.objects.read(ref), USER_COLUMNS, validate), APPLY_CHUNK)) {
-    const stored = await deps.users.getUsers(account, rows.map((r) => r.user.id));
+    const stored = await deps.users.getUsers(
+      account,
+      rows.map((r) => r.user.id),
+    );
     const puts: UserRecord[] = [];
     const deletes: string[] = [];
     for (const row of rows) {

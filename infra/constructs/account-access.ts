@@ -53,8 +53,7 @@ export class AccountAccess extends Construct {
           // `prefix/*` matches `prefix/` itself too; without the trailing "/", "acme" would list "acme-corp".
           conditions: { StringLike: { 's3:prefix': prefixes.map((p) => `${p}*`) } },
         });
-      const reading = (prefixes: readonly string[]) =>
-        new PolicyStatement({ actions: ['s3:GetObject'], resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) });
+      const reading = (prefixes: readonly string[]) => new PolicyStatement({ actions: ['s3:GetObject'], resources: prefixes.map((p) => bucket.arnForObjects(`${p}*`)) });
 
       const scopeOf = new Construct(this, account);
       const admin = new ManagedPolicy(scopeOf, 'Admin', {
@@ -74,7 +73,11 @@ export class AccountAccess extends Construct {
       const bucketArn = arnReference(bucket);
       const ack = (policy: ManagedPolicy, prefix: string, reason: string) =>
         Validations.of(policy).acknowledge({ id: `AwsSolutions-IAM5[Resource::${bucketArn}/${prefix}*]`, reason });
-      ack(admin, imports, `The admins of ${account} upload settings, codes and users files of any name, but only under imports/${account}/: the folder is the tenant boundary (docs/data-model.md).`);
+      ack(
+        admin,
+        imports,
+        `The admins of ${account} upload settings, codes and users files of any name, but only under imports/${account}/: the folder is the tenant boundary (docs/data-model.md).`,
+      );
       ack(admin, results, `The admins of ${account} read the import reports, named after each file, but only under results/${account}/: the folder is the tenant boundary.`);
       ack(admin, exports, `The admins of ${account} read the usage files, one per day and month, but only under exports/${account}/: the folder is the tenant boundary.`);
       ack(finance, exports, `Finance of ${account} reads the usage files, one per day and month, but only under exports/${account}/: the folder is the tenant boundary.`);

@@ -151,7 +151,7 @@ export class AppFunction extends NodejsFunction {
     if (props.tracing === true) {
       Validations.of(role).acknowledge({
         id: 'AwsSolutions-IAM5[Resource::*]',
-        reason: 'Tracing is on: X-Ray\'s xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so they take *. Nothing else does.',
+        reason: "Tracing is on: X-Ray's xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions, so they take *. Nothing else does.",
       });
     }
     Validations.of(this).acknowledge({

@@ -88,7 +88,8 @@ export class Data extends Construct {
     });
 
     this.twilioTokens = new Secret(this, 'TwilioAuthTokens', {
-      description: 'Tollgate: Twilio auth tokens and account by Account SID, { "AC…": { "account": "acme", "tokens": ["primary", "secondary"] } }; put the real value in after the first deploy',
+      description:
+        'Tollgate: Twilio auth tokens and account by Account SID, { "AC…": { "account": "acme", "tokens": ["primary", "secondary"] } }; put the real value in after the first deploy',
       // An empty map, not a secret: the operator puts the tokens in (README). CloudFormation
       // leaves a value put in later alone as long as this template value does not change.
       secretStringValue: SecretValue.unsafePlainText('{}'),

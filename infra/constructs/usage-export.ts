@@ -52,8 +52,7 @@ export class UsageExport extends Construct {
   constructor(scope: Construct, id: string, props: UsageExportProps) {
     super(scope, id);
     const { data, alerts } = props;
-    const deadLetterQueue = (qid: string) =>
-      new Queue(this, qid, { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
+    const deadLetterQueue = (qid: string) => new Queue(this, qid, { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     this.scheduleDeadLetterQueue = deadLetterQueue('ScheduleDeadLetters');
     this.failureQueue = deadLetterQueue('FailedRuns');
 
@@ -95,16 +94,17 @@ export class UsageExport extends Construct {
     });
 
     acknowledgeObjectWildcards(this.fn, data.bucket, {
-      [BUCKET_PREFIXES.exports]: 'The export function writes usage files under exports/<account>/usage/… for every account (docs/data-model.md); it can read nothing in the bucket and write nowhere else.',
+      [BUCKET_PREFIXES.exports]:
+        'The export function writes usage files under exports/<account>/usage/… for every account (docs/data-model.md); it can read nothing in the bucket and write nowhere else.',
     });
     Validations.of(scheduleRole).acknowledge({
       id: `AwsSolutions-IAM5[Resource::${arnReference(this.fn)}:*]`,
-      reason: 'CDK\'s LambdaInvoke target grants lambda:InvokeFunction on the export function and its versions (ARN:*); that one action, on that one function.',
+      reason: "CDK's LambdaInvoke target grants lambda:InvokeFunction on the export function and its versions (ARN:*); that one action, on that one function.",
     });
     for (const queue of [this.scheduleDeadLetterQueue, this.failureQueue]) {
       Validations.of(queue).acknowledge({
         id: 'AwsSolutions-SQS3',
-        reason: 'This queue is itself a dead-letter queue (of the schedule target, or the function\'s on-failure destination); cdk-nag only recognises SQS redrive policies.',
+        reason: "This queue is itself a dead-letter queue (of the schedule target, or the function's on-failure destination); cdk-nag only recognises SQS redrive policies.",
       });
     }
     alerts.functionErrors('ExportErrors', this.fn, 'The usage export');

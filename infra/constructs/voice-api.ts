@@ -123,7 +123,8 @@ export class VoiceApi extends Construct {
     // HMAC over the URL and the form that the function checks before anything else (docs/call-flow.md).
     Validations.of(this.api).acknowledge({
       id: 'AwsSolutions-APIG4',
-      reason: 'Twilio webhooks cannot carry IAM or JWT credentials; the voice function authenticates every request by its X-Twilio-Signature (HMAC-SHA1 with the account\'s auth token) before it reads or writes anything.',
+      reason:
+        "Twilio webhooks cannot carry IAM or JWT credentials; the voice function authenticates every request by its X-Twilio-Signature (HMAC-SHA1 with the account's auth token) before it reads or writes anything.",
     });
   }
 

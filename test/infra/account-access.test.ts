@@ -36,7 +36,14 @@ describe('per-account access', () => {
     expect(mayPut(admin, 'imports/acme/settings.json')).toBe(true);
     expect(mayPut(admin, 'imports/acme/codes/march.csv')).toBe(true);
     expect(allows(admin, 's3:AbortMultipartUpload', object('imports/acme/codes/big.csv'))).toBe(true);
-    for (const key of ['imports/acme-corp/settings.json', 'imports/globex/codes/x.csv', 'imports/settings.json', 'results/acme/x.json', 'exports/acme/usage/x.csv', 'other/acme/x']) {
+    for (const key of [
+      'imports/acme-corp/settings.json',
+      'imports/globex/codes/x.csv',
+      'imports/settings.json',
+      'results/acme/x.json',
+      'exports/acme/usage/x.csv',
+      'other/acme/x',
+    ]) {
       expect(mayPut(admin, key), key).toBe(false);
     }
     expect(allows(admin, 's3:DeleteObject', object('imports/acme/settings.json'))).toBe(false);
@@ -61,7 +68,7 @@ describe('per-account access', () => {
     expect(finance.flatMap((st) => st.actions).sort()).toEqual(['s3:GetObject', 's3:ListBucket']);
   });
 
-  it('lists only the account\'s own folders, never a prefix that would show another tenant', () => {
+  it("lists only the account's own folders, never a prefix that would show another tenant", () => {
     const { admin, finance } = acme();
     for (const prefix of ['imports/acme/', 'results/acme/', 'exports/acme/', 'results/acme/march.csv.', 'exports/acme/usage/2026/']) {
       expect(mayList(admin, prefix), prefix).toBe(true);

@@ -81,7 +81,10 @@ describe('cdk-nag AwsSolutionsChecks', () => {
     }
     // …and nothing was found that no acknowledgement covers.
     for (const f of findings) {
-      expect(acks.some((a) => a.id === f.id && (f.path === a.path || f.path.startsWith(`${a.path}/`))), `${f.id} at ${f.path}`).toBe(true);
+      expect(
+        acks.some((a) => a.id === f.id && (f.path === a.path || f.path.startsWith(`${a.path}/`))),
+        `${f.id} at ${f.path}`,
+      ).toBe(true);
     }
   });
 });

@@ -74,14 +74,17 @@ describe('the functions', () => {
     }
   });
 
-  it('give the voice function time below Twilio\'s 15 s and the import and export 15 minutes', () => {
+  it("give the voice function time below Twilio's 15 s and the import and export 15 minutes", () => {
     expect(functionProps(ids.voice).Timeout).toBe(10);
     expect(functionProps(ids.import).Timeout).toBe(900);
     expect(functionProps(ids.export).Timeout).toBe(900);
   });
 
-  it('set exactly the variables each handler\'s config reads', () => {
-    const keys = (id: string) => Object.keys(env(id)).filter((k) => k.startsWith('TOLLGATE_')).sort();
+  it("set exactly the variables each handler's config reads", () => {
+    const keys = (id: string) =>
+      Object.keys(env(id))
+        .filter((k) => k.startsWith('TOLLGATE_'))
+        .sort();
     expect(keys(ids.voice)).toEqual([
       'TOLLGATE_ACCOUNTS_TABLE',
       'TOLLGATE_ALERTS_TOPIC_ARN',
@@ -110,7 +113,8 @@ describe('the functions', () => {
 
 describe('the tables', () => {
   const defs = tableDefinitions({ accounts: 'accounts', codes: 'codes', calls: 'calls' });
-  const sortByName = <T extends { AttributeName?: string | undefined }>(xs: readonly T[] | undefined) => [...(xs ?? [])].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName)));
+  const sortByName = <T extends { AttributeName?: string | undefined }>(xs: readonly T[] | undefined) =>
+    [...(xs ?? [])].sort((a, b) => String(a.AttributeName).localeCompare(String(b.AttributeName)));
 
   it.each(['accounts', 'codes', 'calls'] as const)('%s has the keys, indexes and TTL of tables.ts', (name) => {
     const def = defs[name];
@@ -150,9 +154,7 @@ describe('the bucket', () => {
     s.template.hasResourceProperties('AWS::S3::BucketPolicy', {
       Bucket: { Ref: ids.bucket },
       PolicyDocument: {
-        Statement: Match.arrayWith([
-          Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
-        ]),
+        Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Action: 's3:*', Principal: { AWS: '*' }, Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]),
       },
     });
   });
@@ -215,7 +217,7 @@ describe('the queues and the schedule', () => {
     });
   });
 
-  it('keep an export run that failed after Lambda\'s retries', () => {
+  it("keep an export run that failed after Lambda's retries", () => {
     s.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
       FunctionName: { Ref: ids.export },
       MaximumRetryAttempts: 2,
@@ -284,7 +286,7 @@ describe('the secrets and the alerts topic', () => {
     expect(s.json.Resources[logicalId(s.stack.data.twilioTokens)]?.Properties).toMatchObject({ SecretString: '{}' });
   });
 
-  it('encrypts the topic with a rotated key, lets the account\'s alarms publish to it, and subscribes an address only when given', () => {
+  it("encrypts the topic with a rotated key, lets the account's alarms publish to it, and subscribes an address only when given", () => {
     const key = logicalId(s.stack.alerts.key);
     expect(s.json.Resources[ids.topic]?.Properties).toMatchObject({ KmsMasterKeyId: { 'Fn::GetAtt': [key, 'Arn'] } });
     expect(s.json.Resources[key]?.Properties).toMatchObject({ EnableKeyRotation: true });
@@ -336,7 +338,7 @@ describe('the alarms', () => {
     });
   });
 
-  it('go off when the voice function\'s p99 duration passes 3 s', () => {
+  it("go off when the voice function's p99 duration passes 3 s", () => {
     expect(only('Duration', 'FunctionName', ids.voice)).toMatchObject({
       Namespace: 'AWS/Lambda',
       ExtendedStatistic: 'p99',
@@ -472,7 +474,7 @@ describe('what each function may do', () => {
     expect(allows(e, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(false);
   });
 
-  it('only adds X-Ray\'s resource-less actions when tracing is on', () => {
+  it("only adds X-Ray's resource-less actions when tracing is on", () => {
     const traced = synth({ tracing: true });
     const statements = roleStatements(traced.json, logicalId(traced.stack.voice.fn.role!));
     const star = statements.filter((st) => st.resources.includes('*'));

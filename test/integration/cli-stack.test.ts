@@ -75,7 +75,7 @@ afterAll(async () => {
 });
 
 describe('tollgate --stack', () => {
-  it('lists codes from the tables the stack\'s outputs name, in the stack\'s region', async () => {
+  it("lists codes from the tables the stack's outputs name, in the stack's region", async () => {
     const r = await tollgate(['codes', 'list', '--stack', 'Prod']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -105,10 +105,7 @@ describe('tollgate --stack', () => {
 
   it('applies a settings file the same way', async () => {
     const file = join(home, 'acme.json');
-    await writeFile(
-      file,
-      JSON.stringify({ account: 'acme', twilioAccountSids: ['AC0123456789abcdef0123456789abcdef'], homeCountry: 'US', timeZone: 'America/New_York' }),
-    );
+    await writeFile(file, JSON.stringify({ account: 'acme', twilioAccountSids: ['AC0123456789abcdef0123456789abcdef'], homeCountry: 'US', timeZone: 'America/New_York' }));
     const r = await tollgate(['settings', 'apply', file, '--stack', 'Prod']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -122,7 +119,9 @@ describe('tollgate --stack', () => {
     expect(missing.stderr).toBe('tollgate: --stack Nope: there is no such stack in eu-west-1; check the name, AWS_REGION and AWS_PROFILE\n');
     const empty = await tollgate(['codes', 'list', '--stack', 'Empty']);
     expect(empty.code).toBe(1);
-    expect(empty.stderr).toMatch(/^tollgate: --stack Empty: the stack in eu-west-1 has no output ApiUrl, BucketName, AccountsTableName, CodesTableName, CallsTableName \(status CREATE_IN_PROGRESS\)/);
+    expect(empty.stderr).toMatch(
+      /^tollgate: --stack Empty: the stack in eu-west-1 has no output ApiUrl, BucketName, AccountsTableName, CodesTableName, CallsTableName \(status CREATE_IN_PROGRESS\)/,
+    );
   });
 
   it('refuses --local and --stack together', async () => {

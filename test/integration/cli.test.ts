@@ -82,10 +82,7 @@ describe('tollgate settings', () => {
 
   it('applies a settings file through the bucket, creating the account', async () => {
     const settings = JSON.parse(await readFile(join(REPO, 'examples', 'settings.json'), 'utf8')) as Record<string, unknown>;
-    const path = await file(
-      'acme.json',
-      JSON.stringify({ ...settings, account: 'acme', twilioAccountSids: ['AC11111111111111111111111111111111'], entryPoints: {} }),
-    );
+    const path = await file('acme.json', JSON.stringify({ ...settings, account: 'acme', twilioAccountSids: ['AC11111111111111111111111111111111'], entryPoints: {} }));
     const r = await tollgate(['settings', 'apply', path]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^applied: imports\/acme\/settings\.json/m);
@@ -183,7 +180,10 @@ describe('tollgate codes', () => {
   });
 
   it('--dry-run finds exactly the errors the import reports, secrets hidden alike', async () => {
-    const path = await file('mixed.csv', 'code,kind,level,description\n112358,authorization,1,Secret\n112358,account,,Same digits\n12,,,Short\n4455,account,3,Level on an account code\n');
+    const path = await file(
+      'mixed.csv',
+      'code,kind,level,description\n112358,authorization,1,Secret\n112358,account,,Same digits\n12,,,Short\n4455,account,3,Level on an account code\n',
+    );
     const errorLines = (text: string): string[] => text.split('\n').filter((l) => l.startsWith('  line '));
     const dry = await tollgate(['codes', 'import', path, '--account', 'acme', '--dry-run']);
     const real = await tollgate(['codes', 'import', path, '--account', 'acme']);
@@ -350,7 +350,19 @@ describe('tollgate errors', () => {
   });
 
   it('has --help for every command', async () => {
-    for (const command of [['dev'], ['settings', 'validate'], ['settings', 'apply'], ['settings', 'show'], ['settings', 'schema'], ['codes', 'import'], ['codes', 'export'], ['codes', 'list'], ['codes', 'add'], ['codes', 'delete'], ['users', 'import']]) {
+    for (const command of [
+      ['dev'],
+      ['settings', 'validate'],
+      ['settings', 'apply'],
+      ['settings', 'show'],
+      ['settings', 'schema'],
+      ['codes', 'import'],
+      ['codes', 'export'],
+      ['codes', 'list'],
+      ['codes', 'add'],
+      ['codes', 'delete'],
+      ['users', 'import'],
+    ]) {
       const r = await tollgate([...command, '--help']);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^Usage: tollgate ${command.join(' ')}`));
@@ -363,7 +375,10 @@ describe('tollgate accounts bind', () => {
     const sid = 'AC22222222222222222222222222222222';
     const settings = JSON.parse(await readFile(join(REPO, 'examples', 'settings.json'), 'utf8')) as Record<string, unknown>;
     for (const account of ['bind-one', 'bind-two']) {
-      const path = await file(`${account}.json`, JSON.stringify({ ...settings, account, twilioAccountSids: account === 'bind-one' ? [sid] : ['AC33333333333333333333333333333333'], entryPoints: {} }));
+      const path = await file(
+        `${account}.json`,
+        JSON.stringify({ ...settings, account, twilioAccountSids: account === 'bind-one' ? [sid] : ['AC33333333333333333333333333333333'], entryPoints: {} }),
+      );
       expect((await tollgate(['settings', 'apply', path])).code).toBe(0);
     }
     // bind-two cannot take the SID by naming it: the refusal names no other account.
@@ -418,7 +433,10 @@ describe('tollgate lockouts and tollgate audit', () => {
     expect(trail.stdout).toMatch(/^WHEN\s+WHO\s+WHAT\s+OUTCOME$/m);
     expect(trail.stdout).toMatch(/Dana Ops\s+lockouts\/sip:bob@acme\.sip\.twilio\.com\s+applied: 1 deleted/);
     expect(trail.stdout).toMatch(/imports\/acme\/settings\.json\s+applied/);
-    const json = (await tollgate(['audit', '--json', '--since', '2000-01-01', '--account', 'acme'])).stdout.trim().split('\n').map((l) => JSON.parse(l) as { actor: string; file: string });
+    const json = (await tollgate(['audit', '--json', '--since', '2000-01-01', '--account', 'acme'])).stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { actor: string; file: string });
     expect(json.find((r) => r.file === 'lockouts/sip:bob@acme.sip.twilio.com')?.actor).toBe('Dana Ops');
     // Every change names who made it: the CLI's user (or --as), never "unknown".
     expect(json.filter((r) => r.actor === 'unknown').map((r) => r.file)).toEqual([]);

@@ -166,11 +166,22 @@ async function newAccount(account: string, timeZone: string, doc: Record<string,
   if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
   await env.stores.accounts.putSettings(parsed.value);
   if (users.length > 0) await env.stores.users.putUsers(account, users);
-  if (codes.length > 0) await env.stores.codes.writeCodes(account, codes.map((put) => ({ put })));
+  if (codes.length > 0)
+    await env.stores.codes.writeCodes(
+      account,
+      codes.map((put) => ({ put })),
+    );
   return { sid };
 }
 
-const accountCode = (digits: string, description: string, extra: Partial<CodeItem> = {}): CodeItem => ({ key: accountCodeKey(digits), kind: 'account', code: digits, description, enabled: true, ...extra });
+const accountCode = (digits: string, description: string, extra: Partial<CodeItem> = {}): CodeItem => ({
+  key: accountCodeKey(digits),
+  kind: 'account',
+  code: digits,
+  description,
+  enabled: true,
+  ...extra,
+});
 
 interface Dial {
   /** `DialCallStatus`. */
@@ -353,11 +364,35 @@ describe('a day with calls of every outcome and code status', () => {
   });
 
   it.each([
-    ['valid', { outcome: 'completed', code_status: 'valid', code: '0042', code_description: 'Smith v Jones', code_kind: 'account', talk_s: '125', attempts: '1', destination_class: 'national' }],
+    [
+      'valid',
+      {
+        outcome: 'completed',
+        code_status: 'valid',
+        code: '0042',
+        code_description: 'Smith v Jones',
+        code_kind: 'account',
+        talk_s: '125',
+        attempts: '1',
+        destination_class: 'national',
+      },
+    ],
     ['invalid', { outcome: 'blocked', code_status: 'invalid', code: '', talk_s: '0', attempts: '3' }],
     ['skipped', { outcome: 'busy', code_status: 'skipped', code: '', talk_s: '0' }],
     ['unvalidated', { outcome: 'no-answer', code_status: 'unvalidated', code: '5555', code_description: '', code_kind: 'account' }],
-    ['callerId', { direction: 'inbound', outcome: 'failed', code_status: 'caller-id', code: '31337', code_description: 'Contoso, "acquisition"', caller: '+13475550110', destination: '+14155550100', entry_point: '+14155550100' }],
+    [
+      'callerId',
+      {
+        direction: 'inbound',
+        outcome: 'failed',
+        code_status: 'caller-id',
+        code: '31337',
+        code_description: 'Contoso, "acquisition"',
+        caller: '+13475550110',
+        destination: '+14155550100',
+        entry_point: '+14155550100',
+      },
+    ],
     ['exempt', { outcome: 'completed', code_status: 'exempt', destination_class: 'emergency', talk_s: '30' }],
     ['none', { outcome: 'canceled', code_status: 'none', talk_s: '0' }],
     ['notPermitted', { outcome: 'not-permitted', code_status: 'none', destination_class: 'international', talk_s: '0' }],
@@ -566,15 +601,18 @@ describe('a day that changes after it was written', () => {
 
     // Two months on: far outside the days an hourly run checks by itself.
     env.clock.set('2026-06-10T12:00:00.000Z');
-    const tagged = await tagCall({ calls: env.stores.calls, codes: env.stores.codes, accounts: env.stores.accounts, exports: env.stores.exports, now: env.clock }, call.sid, '0042', 'dana');
+    const tagged = await tagCall(
+      { calls: env.stores.calls, codes: env.stores.codes, accounts: env.stores.accounts, exports: env.stores.exports, now: env.clock },
+      call.sid,
+      '0042',
+      'dana',
+    );
     expect(tagged).toMatchObject({ ok: true, changed: true, day: '2026-04-01' });
     env.clock.advance(10 * 60_000);
     const run = await runScheduledExport(onlyAccount('tagold'));
     expect(run.accounts[0]?.files.map((f) => f.key)).toContain(usageDayKey('tagold', '2026-04-01'));
     expect((await csvOf(usageDayKey('tagold', '2026-04-01')))[0]).toMatchObject({ code: '0042', code_description: 'Smith v Jones', code_status: 'tagged' });
-    expect(await csvOf(usageSummaryKey('tagold', '2026-04'))).toEqual([
-      expect.objectContaining({ code: '0042', calls: '1', talk_s: '90', billable_minutes: '2' }),
-    ]);
+    expect(await csvOf(usageSummaryKey('tagold', '2026-04'))).toEqual([expect.objectContaining({ code: '0042', calls: '1', talk_s: '90', billable_minutes: '2' })]);
     // Written once: the next run leaves it alone.
     env.clock.advance(60 * 60_000);
     expect((await runScheduledExport(onlyAccount('tagold'))).accounts[0]?.files).toEqual([]);
@@ -629,7 +667,10 @@ describe('the export handler', () => {
       hasCalls: async (account, day) => account === 'broken' || env.stores.calls.hasCalls(account, day),
     };
     env.clock.set('2026-06-16T05:05:00.000Z');
-    const handler = makeExportHandler({ ...exporter({ usage }), accounts: { listAccounts: async () => ['broken', 'healthy'], getSettings: (a) => env.stores.accounts.getSettings(a) } });
+    const handler = makeExportHandler({
+      ...exporter({ usage }),
+      accounts: { listAccounts: async () => ['broken', 'healthy'], getSettings: (a) => env.stores.accounts.getSettings(a) },
+    });
     const err = await handler({}, { awsRequestId: 'req-1' }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ExportFailedError);
     expect((err as ExportFailedError).accounts).toEqual(['broken']);

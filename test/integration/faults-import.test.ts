@@ -81,7 +81,8 @@ describe('throttled batch writes', () => {
     // The next delivery meets a throttle on each of its first batches, which the SDK's own retry absorbs.
     faults.reset();
     let throttles = 0;
-    faults.plan = (a) => (a.command === 'BatchWriteItem' && a.attempt === 1 && ++throttles <= 4 ? { kind: 'throttle', error: 'ProvisionedThroughputExceededException' } : undefined);
+    faults.plan = (a) =>
+      a.command === 'BatchWriteItem' && a.attempt === 1 && ++throttles <= 4 ? { kind: 'throttle', error: 'ProvisionedThroughputExceededException' } : undefined;
     const [report] = await handleS3Event(h.deps, event);
     expect(report).toMatchObject({ status: 'applied', rows: 600, errorCount: 0 });
     expect(faults.log.filter((a) => a.fault === 'throttle')).toHaveLength(4);

@@ -255,7 +255,12 @@ describe('a write that lands but whose answer is lost', () => {
     const reply = await code(call, '9999');
     // The retry prompt, not the apology: the write had landed.
     expect(reply.heard?.gather?.prompt).toContain(resolvePrompts(settings.prompts, settings.codeLength).invalidCode);
-    expect(faults.attempts('PutItem').map((a) => [a.attempt, a.fault]).slice(0, 2)).toEqual([
+    expect(
+      faults
+        .attempts('PutItem')
+        .map((a) => [a.attempt, a.fault])
+        .slice(0, 2),
+    ).toEqual([
       [1, 'lost-response'],
       [2, undefined],
     ]);
@@ -309,7 +314,15 @@ describe('a callback that never arrives (Twilio gave up on it)', () => {
     const call = await atPrompt('client:mia');
     expect((await code(call, '0042')).heard?.dial?.number).toBe(LONDON);
     expect((await status(call, 95)).status).toBe(200);
-    expect((await stored(call.sid))?.state).toMatchObject({ phase: 'ended', statusReceived: true, dialCompleted: false, outcome: 'completed', durationS: 95, talkS: 0, code: '0042' });
+    expect((await stored(call.sid))?.state).toMatchObject({
+      phase: 'ended',
+      statusReceived: true,
+      dialCompleted: false,
+      outcome: 'completed',
+      durationS: 95,
+      talkS: 0,
+      code: '0042',
+    });
   });
 
   it('still ends a dialled call as one record from its dial result alone, timed by the clock', async () => {

@@ -133,7 +133,10 @@ const FIELDS = ['From', 'To', 'Digits', 'CallStatus', 'CallDuration', 'DialCallS
 
 describe('webhooks given hostile requests through the local HTTP server', () => {
   const request = fc.record({
-    path: fc.oneof({ weight: 6, arbitrary: fc.constantFrom(...ROUTES) }, { weight: 1, arbitrary: fc.constantFrom('/voice', '/voice/', '/voice/x', '//voice/incoming', '/voice/%00', '/health/') }),
+    path: fc.oneof(
+      { weight: 6, arbitrary: fc.constantFrom(...ROUTES) },
+      { weight: 1, arbitrary: fc.constantFrom('/voice', '/voice/', '/voice/x', '//voice/incoming', '/voice/%00', '/health/') },
+    ),
     query: fc.oneof(
       fc.constant(''),
       fc.constantFrom('step=1', 'step=2', 'step=0', 'step=-1', 'step=abc', 'step=1e1', 'step=%2B1', 'step=99999999999', 'step=1&step=2', 'step='),
@@ -173,7 +176,10 @@ describe('webhooks given hostile requests through the local HTTP server', () => 
         const label = `${pathAndQuery} → ${res.status} ${res.body.slice(0, 160)}`;
         expect([200, 400, 403, 404, 405, 413], label).toContain(res.status);
         // Nothing a caller sent ends up in a response header.
-        expect(Object.keys(res.headers).filter((h) => h.startsWith('x-injected')), label).toEqual([]);
+        expect(
+          Object.keys(res.headers).filter((h) => h.startsWith('x-injected')),
+          label,
+        ).toEqual([]);
         if (res.status === 200) {
           expect(res.headers['content-type'], label).toMatch(/^text\/xml\b/);
           expect(twimlProblems(res.body, { emptyAllowed: r.path === '/voice/status' }), label).toEqual([]);
@@ -189,7 +195,12 @@ describe('webhooks given hostile requests through the local HTTP server', () => 
 
   it('take 10,000 signed form fields under 64 KB, and refuse 64 KB + 1 declared or streamed with 413, storing nothing', async () => {
     const sid = newCallSid();
-    const fields: [string, string][] = [['AccountSid', acme.sid], ['CallSid', sid], ['From', 'client:alice'], ['To', '+12125550100']];
+    const fields: [string, string][] = [
+      ['AccountSid', acme.sid],
+      ['CallSid', sid],
+      ['From', 'client:alice'],
+      ['To', '+12125550100'],
+    ];
     for (let i = 0; i < 10_000; i++) fields.push([i.toString(36), '']);
     const form = new URLSearchParams(fields).toString();
     expect(Buffer.byteLength(form)).toBeLessThan(64 * 1024);
@@ -210,12 +221,23 @@ describe('webhooks given hostile requests through the local HTTP server', () => 
   it('store CRLF and formula payloads in From as data, and never echo them into headers', async () => {
     const sid = newCallSid();
     const from = '=HYPERLINK("http://evil.example","x")\r\nX-Injected: yes';
-    const form = new URLSearchParams([['AccountSid', acme.sid], ['CallSid', sid], ['From', '+14155550123'], ['To', '+12125550100'], ['Caller', from]]).toString();
+    const form = new URLSearchParams([
+      ['AccountSid', acme.sid],
+      ['CallSid', sid],
+      ['From', '+14155550123'],
+      ['To', '+12125550100'],
+      ['Caller', from],
+    ]).toString();
     const res = await rawPost('/voice/incoming', signedHeaders('/voice/incoming', form), Buffer.from(form));
     expect(res.status).toBe(200);
     expect(res.headers['x-injected']).toBeUndefined();
     // From itself may not carry a line break (400, nothing stored).
-    const bad = new URLSearchParams([['AccountSid', acme.sid], ['CallSid', newCallSid()], ['From', from], ['To', '+12125550100']]).toString();
+    const bad = new URLSearchParams([
+      ['AccountSid', acme.sid],
+      ['CallSid', newCallSid()],
+      ['From', from],
+      ['To', '+12125550100'],
+    ]).toString();
     const before = await callItems();
     const refused = await rawPost('/voice/incoming', signedHeaders('/voice/incoming', bad), Buffer.from(bad));
     expect(refused.status).toBe(400);
@@ -330,7 +352,7 @@ describe('CSV files no spreadsheet should have written, through the bucket', () 
     const report = await importFile('imports/acme/codes/formulas.csv', `code,description\r\n${rows.join('\r\n')}\r\n`);
     expect(report).toMatchObject({ status: 'applied', rows: FORMULAS.length });
     const stored = new Map((await codes()).map((c) => [c.code, c.description]));
-    FORMULAS.forEach((f, i) => expect(stored.get(String(3001 + i)), JSON.stringify(f)).toBe(f.trim()));
+    for (const [i, f] of FORMULAS.entries()) expect(stored.get(String(3001 + i)), JSON.stringify(f)).toBe(f.trim());
 
     const exported = await exportedDescriptions();
     for (const [i, f] of FORMULAS.entries()) {
@@ -348,7 +370,10 @@ describe('CSV files no spreadsheet should have written, through the bucket', () 
       { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
       { weight: 1, arbitrary: fc.integer({ min: 95, max: 130 }).map((n) => 'd'.repeat(n)) },
     );
-    const code = fc.oneof({ weight: 30, arbitrary: fc.constantFrom(...pool) }, { weight: 1, arbitrary: fc.constantFrom('=0042', '00 42', '１２３４', '1.2E+05', '42', '', '4000\r\n4007') });
+    const code = fc.oneof(
+      { weight: 30, arbitrary: fc.constantFrom(...pool) },
+      { weight: 1, arbitrary: fc.constantFrom('=0042', '00 42', '１２３４', '1.2E+05', '42', '', '4000\r\n4007') },
+    );
     const kind = fc.oneof({ weight: 30, arbitrary: fc.constantFrom('', '', 'account', 'ACCOUNT', 'authorization') }, { weight: 1, arbitrary: fc.constantFrom('=1', 'both') });
     const row = fc.record({ code, description, kind });
     const file = fc.record({
@@ -387,8 +412,7 @@ describe('CSV files no spreadsheet should have written, through the bucket', () 
     await fc.assert(
       fc.asyncProperty(file, async (f) => {
         const n = ++uploads;
-        const key =
-          f.target === 'settings' ? 'imports/acme/settings.json' : f.target === 'users' ? `imports/acme/users/fuzz-${n}.csv` : `imports/acme/${f.target}/fuzz-${n}.csv`;
+        const key = f.target === 'settings' ? 'imports/acme/settings.json' : f.target === 'users' ? `imports/acme/users/fuzz-${n}.csv` : `imports/acme/${f.target}/fuzz-${n}.csv`;
         const bytes = encode(f);
         const before = await snapshot();
         const report = await importFile(key, bytes);

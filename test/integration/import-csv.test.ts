@@ -148,10 +148,7 @@ describe('importing codes files as spreadsheets save them', () => {
     ]);
     expect(report.rows).toBe(5);
 
-    const report2 = await rejected(
-      `imports/${account}/codes/quotes2.csv`,
-      'code,description\n5003,"two\nlines, and a ""quote"""\n\n12x4,after the break\n',
-    );
+    const report2 = await rejected(`imports/${account}/codes/quotes2.csv`, 'code,description\n5003,"two\nlines, and a ""quote"""\n\n12x4,after the break\n');
     expect(report2.errors.map((e) => [e.line, e.column])).toEqual([
       [2, 'description'],
       [5, 'code'],
@@ -167,10 +164,7 @@ describe('importing codes files as spreadsheets save them', () => {
 
   it('skips blank lines and lines of nothing but delimiters anywhere in the file', async () => {
     const account = await newAccount();
-    const report = await applied(
-      `imports/${account}/codes/blanks.csv`,
-      crlf(['', ';;', 'Account Code;Description', ';;;', '', '1234;one', ';', '', '5678;two', ';;;;', '']),
-    );
+    const report = await applied(`imports/${account}/codes/blanks.csv`, crlf(['', ';;', 'Account Code;Description', ';;;', '', '1234;one', ';', '', '5678;two', ';;;;', '']));
     expect(report.rows).toBe(2);
     expect((await h.codes(account)).map((c) => c.code)).toEqual(['1234', '5678']);
   });
@@ -180,8 +174,7 @@ describe('rejecting what a spreadsheet broke', () => {
   it('rejects 1.2E+05, 1234.0 and 1,234 with the hint that a spreadsheet changed the code, and a short code with the leading-zeros hint', async () => {
     const account = await newAccount();
     const report = await rejected(`imports/${account}/codes/numbers.csv`, fixture('spreadsheet-numbers.csv'));
-    const hint = (v: string) =>
-      `looks like a spreadsheet changed the code into a number (${v}): format the column as Text and export again, or write it as ="0042"`;
+    const hint = (v: string) => `looks like a spreadsheet changed the code into a number (${v}): format the column as Text and export again, or write it as ="0042"`;
     expect(report.errors).toEqual([
       { line: 2, column: 'code', value: '1.2E+05', message: hint('1.2E+05') },
       { line: 3, column: 'code', value: '1234.0', message: hint('1234.0') },
@@ -217,9 +210,7 @@ describe('rejecting what a spreadsheet broke', () => {
   it('rejects a code that appears twice, ="0042" and 0042 being the same code and 42 another', async () => {
     const account = await newAccount({ codeLength: { min: 2, max: 8 } });
     const report = await rejected(`imports/${account}/codes/dups.csv`, fixture('duplicate-code.csv'));
-    expect(report.errors).toEqual([
-      { line: 4, column: 'code', value: '0042', message: expect.stringMatching(/^duplicate of line 2: each code may appear once in a file/) },
-    ]);
+    expect(report.errors).toEqual([{ line: 4, column: 'code', value: '0042', message: expect.stringMatching(/^duplicate of line 2: each code may appear once in a file/) }]);
     expect(await h.codes(account)).toEqual([]);
   });
 

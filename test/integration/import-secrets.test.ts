@@ -133,9 +133,10 @@ describe('authorization code digits', () => {
     const original = 'code,kind,level\n73915264,authorization,4\n918273,authorization,1\n';
     const objects = {
       ...h.deps.objects,
-      read: async () => (async function* () {
-        yield Buffer.from(original);
-      })(),
+      read: async () =>
+        (async function* () {
+          yield Buffer.from(original);
+        })(),
       describe: async () => ({ redacted: false }),
     };
     const result = await makeImportHandler({ ...h.deps, objects, codes: failing })({ Records: [{ messageId: 'm1', body: JSON.stringify(again) }] });

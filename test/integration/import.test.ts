@@ -13,22 +13,7 @@ import { handleS3Event, makeImportHandler, type S3Event } from '../../functions/
 import { MAX_REPORTED_ERRORS, reportTimestamp, type ImportCodeStore, type ImportReport } from '../../functions/services/importer.ts';
 import { crlf, settingsJson, startImportHarness, type ImportHarness } from './support/bucket.ts';
 
-const REPORT_FIELDS = [
-  'actor',
-  'created',
-  'deleted',
-  'errorCount',
-  'errors',
-  'file',
-  'finishedAt',
-  'mode',
-  'rows',
-  'startedAt',
-  'status',
-  'unchanged',
-  'updated',
-  'versionId',
-];
+const REPORT_FIELDS = ['actor', 'created', 'deleted', 'errorCount', 'errors', 'file', 'finishedAt', 'mode', 'rows', 'startedAt', 'status', 'unchanged', 'updated', 'versionId'];
 
 let h: ImportHarness;
 beforeEach(async () => {
@@ -226,11 +211,9 @@ describe('settings.json and accounts', () => {
     expect((await h.reportKeys('globex')).filter((k) => k.includes('/settings.'))).toHaveLength(3);
   });
 
-  it('rejects a settings.json uploaded under another account\'s prefix, creating neither account', async () => {
+  it("rejects a settings.json uploaded under another account's prefix, creating neither account", async () => {
     const report = await rejected('imports/initech/settings.json', settingsJson('globex'));
-    expect(report.errors).toEqual([
-      { line: 0, column: 'account', value: 'globex', message: expect.stringContaining('uploaded under imports/initech/') },
-    ]);
+    expect(report.errors).toEqual([{ line: 0, column: 'account', value: 'globex', message: expect.stringContaining('uploaded under imports/initech/') }]);
     expect(await h.reportKeys('initech')).toHaveLength(1);
     expect(await h.storage.stores.accounts.getSettings('initech')).toBeUndefined();
     expect(await h.storage.stores.accounts.getSettings('globex')).toBeUndefined();
@@ -247,9 +230,7 @@ describe('settings.json and accounts', () => {
   it('rejects a codes file for an account that does not exist, saying so; the same file applies once the account exists', async () => {
     const body = 'code,description\n1234,Acme\n';
     const report = await rejected('imports/nobody/codes/first.csv', body);
-    expect(report.errors).toEqual([
-      { line: 0, column: '', value: 'nobody', message: 'account "nobody" does not exist: upload imports/nobody/settings.json first' },
-    ]);
+    expect(report.errors).toEqual([{ line: 0, column: '', value: 'nobody', message: 'account "nobody" does not exist: upload imports/nobody/settings.json first' }]);
     expect(await h.reportKeys('nobody')).toEqual([`results/nobody/first.${reportTimestamp(new Date(report.startedAt))}.json`]);
     expect(await h.codes('nobody')).toEqual([]);
 
@@ -276,7 +257,10 @@ describe('users files (users/)', () => {
     expect(bad.errors).toEqual([{ line: 2, column: 'group', value: 'Lawyers', message: expect.stringContaining('did you mean "lawyers"') }]);
     expect((await h.storage.stores.users.getUsers('acme', ['client:erin'])).size).toBe(0);
 
-    const changes = await applied('imports/acme/users/more.csv', 'user,name,group,action\nclient:alice,Alice Müller-Lang,lawyers,\n+14155550199,,,delete\nclient:erin,Erin,staff,\n');
+    const changes = await applied(
+      'imports/acme/users/more.csv',
+      'user,name,group,action\nclient:alice,Alice Müller-Lang,lawyers,\n+14155550199,,,delete\nclient:erin,Erin,staff,\n',
+    );
     expect(changes).toMatchObject({ rows: 3, created: 1, updated: 1, deleted: 1 });
     const after = [];
     for await (const u of h.storage.stores.users.listUsers('acme')) after.push(u.id);
@@ -499,7 +483,8 @@ describe('progress', () => {
   it('tells the ledger how many rows it has applied while it runs, for whoever waits on it', async () => {
     await h.close();
     h = await startImportHarness({ forward: false });
-    await h.deliver((await h.upload('imports/acme/settings.json', settingsJson('acme')), h.lastEvent('imports/acme/settings.json')));
+    await h.upload('imports/acme/settings.json', settingsJson('acme'));
+    await h.deliver(h.lastEvent('imports/acme/settings.json'));
     const lines = ['code,description'];
     for (let i = 0; i < 10_000; i++) lines.push(`${String(100_000 + i)},Client ${i}`);
     const key = 'imports/acme/codes/big.csv';

@@ -53,11 +53,15 @@ describe('the API Gateway adapter', () => {
   it('hands a Twilio form post over as Twilio signed it: raw path and query, base64 body', async () => {
     const form = 'CallSid=CA123&From=client%3Aalice&To=%2B442079460000&Digits=0042';
     // node:http, not fetch: fetch would re-encode the apostrophe, and the point is that nothing does.
-    const res = await send(`/voice/code?step=2&note=O'Brien%20x`, {
-      'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
-      'X-Twilio-Signature': 'abc=',
-      cookie: 'a=1; b=2',
-    }, form);
+    const res = await send(
+      `/voice/code?step=2&note=O'Brien%20x`,
+      {
+        'Content-Type': 'application/x-www-form-urlencoded; charset=utf-8',
+        'X-Twilio-Signature': 'abc=',
+        cookie: 'a=1; b=2',
+      },
+      form,
+    );
     expect(res.status).toBe(200);
     expect(res.headers['content-type']).toBe('text/xml');
     expect(res.body).toBe('<Response><Hangup/></Response>');
@@ -224,6 +228,10 @@ describe('a function with a concurrency limit', () => {
   });
 
   it('refuses two different limits for one function', () => {
-    expect(() => new RouteTable().add(['GET'], '/a', async () => ({ statusCode: 200 }), { functionName: 'f', concurrency: 2 }).add(['GET'], '/b', async () => ({ statusCode: 200 }), { functionName: 'f', concurrency: 3 })).toThrow(/share one limit/);
+    expect(() =>
+      new RouteTable()
+        .add(['GET'], '/a', async () => ({ statusCode: 200 }), { functionName: 'f', concurrency: 2 })
+        .add(['GET'], '/b', async () => ({ statusCode: 200 }), { functionName: 'f', concurrency: 3 }),
+    ).toThrow(/share one limit/);
   });
 });

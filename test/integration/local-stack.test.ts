@@ -157,9 +157,7 @@ describe('npm start', () => {
     const csv = `code,description\n${UPLOADED.map((c) => `${c},Uploaded matter ${c}`).join('\n')}\n`;
     const uploaded = Date.now();
     await s3.send(new PutObjectCommand({ Bucket: info.bucket, Key: key, Body: csv, ContentType: 'text/csv' }));
-    const reportKey = await until('the import report', 30_000, async () =>
-      (await reportsUnder(s3, info.bucket, 'results/demo/from_sdk.')).find((k) => k.endsWith('.json')),
-    );
+    const reportKey = await until('the import report', 30_000, async () => (await reportsUnder(s3, info.bucket, 'results/demo/from_sdk.')).find((k) => k.endsWith('.json')));
     timings.uploadToReport = Date.now() - uploaded;
     const body = await s3.send(new GetObjectCommand({ Bucket: info.bucket, Key: reportKey }));
     const report = JSON.parse((await body.Body?.transformToString()) ?? '') as ImportReport;

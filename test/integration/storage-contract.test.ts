@@ -62,9 +62,7 @@ describe('batchWrite', () => {
   });
 
   it('never waits longer than the cap, and waits a random share of it', async () => {
-    const { client } = scriptedClient((input, call) =>
-      call < 6 ? { UnprocessedItems: (input as BatchWriteItemCommand['input']).RequestItems } : {},
-    );
+    const { client } = scriptedClient((input, call) => (call < 6 ? { UnprocessedItems: (input as BatchWriteItemCommand['input']).RequestItems } : {}));
     const { delays, sleep } = recordingSleep();
     const randoms = [0, 0.5, 0.25, 0.999, 0.75];
     await batchWrite(client, 't', [put(1)], { sleep, random: () => randoms.shift() ?? 0, baseDelayMs: 10, maxDelayMs: 50 });
@@ -98,7 +96,14 @@ describe('batchWrite', () => {
       if (call === 2) throw Object.assign(new Error('boom'), { name: 'InternalServerError' });
       return {};
     });
-    await expect(batchWrite(client, 't', Array.from({ length: 250 }, (_, i) => put(i)), { concurrency: 2 })).rejects.toThrow('boom');
+    await expect(
+      batchWrite(
+        client,
+        't',
+        Array.from({ length: 250 }, (_, i) => put(i)),
+        { concurrency: 2 },
+      ),
+    ).rejects.toThrow('boom');
     expect(sent.length).toBeLessThan(10);
   });
 });

@@ -19,7 +19,7 @@ import { silentLogger } from '../../functions/services/logger.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 import { cliRunner, type CliRunner } from './support/cli-io.ts';
 
-const REPO = join(import.meta.dirname, '..', '..');
+const _REPO = join(import.meta.dirname, '..', '..');
 const NY = 'America/New_York';
 
 let home: string;

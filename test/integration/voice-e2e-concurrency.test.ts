@@ -72,9 +72,7 @@ describe.each([100])('%i simultaneous calls', (CALLS) => {
     const since = new Date(Date.now() - 60_000);
     const plan = Array.from({ length: CALLS }, (_, i) => ({ kind: KINDS[i % KINDS.length] as Kind, i }));
     const started = performance.now();
-    const runs: { kind: Kind; i: number; run: CallRun }[] = await Promise.all(
-      plan.map(async ({ kind, i }) => ({ kind, i, run: await busy.twilio.call(scriptFor(kind, i)) })),
-    );
+    const runs: { kind: Kind; i: number; run: CallRun }[] = await Promise.all(plan.map(async ({ kind, i }) => ({ kind, i, run: await busy.twilio.call(scriptFor(kind, i)) })));
     const ms = performance.now() - started;
 
     const notPermitted = resolvePrompts(busy.settings.prompts, busy.settings.codeLength).notPermitted;
@@ -109,6 +107,8 @@ describe.each([100])('%i simultaneous calls', (CALLS) => {
     });
     expect(alerted.size).toBe(CALLS / KINDS.length);
     const gate = e2e.stack.routes.gate('tollgate-voice');
-    console.info(`${CALLS} calls, ${runs.reduce((n, r) => n + r.run.replies.length, 0)} webhooks, in ${Math.round(ms)} ms; at most ${gate?.maxActive} handled and ${gate?.maxWaiting} waiting at once`);
+    console.info(
+      `${CALLS} calls, ${runs.reduce((n, r) => n + r.run.replies.length, 0)} webhooks, in ${Math.round(ms)} ms; at most ${gate?.maxActive} handled and ${gate?.maxWaiting} waiting at once`,
+    );
   }, 300_000);
 });

@@ -42,7 +42,10 @@ function alertSink() {
 
 async function alerts(): Promise<AlertLine[]> {
   const text = await readFile(join(home, 'alerts.log'), 'utf8').catch(() => '');
-  return text.split('\n').filter(Boolean).map((l) => JSON.parse(l) as AlertLine);
+  return text
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as AlertLine);
 }
 
 beforeAll(async () => {

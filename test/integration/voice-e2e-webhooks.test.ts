@@ -111,7 +111,7 @@ describe('signatures and refusals (docs/call-flow.md)', () => {
     expect(alert?.callerId).toBe(reply.heard?.dial?.callerId);
   });
 
-  it("verifies a query string with an apostrophe against the raw query as received (twilio-node issue 1183)", async () => {
+  it('verifies a query string with an apostrophe against the raw query as received (twilio-node issue 1183)', async () => {
     for (const [query, wire] of [
       ["step=1&x=O'Brien", 'raw'],
       ['step=1&x=O%27Brien', 'fetch'],
@@ -217,7 +217,15 @@ describe('one usage record per call, whatever order the callbacks arrive in (doc
       expect(run.dialComplete?.heard?.hangup).toBe(true);
       expect(run.statusReply.status).toBe(200);
       expect(run.statusReply.body).toMatch(/<Response\/>$/);
-      expect(await onlyRecord(run.callSid)).toMatchObject({ outcome: 'completed', talkS: 95, durationS: 104, codeStatus: 'valid', attempts: 1, dialCompleted: true, statusReceived: true });
+      expect(await onlyRecord(run.callSid)).toMatchObject({
+        outcome: 'completed',
+        talkS: 95,
+        durationS: 104,
+        codeStatus: 'valid',
+        attempts: 1,
+        dialCompleted: true,
+        statusReceived: true,
+      });
     });
 
     it(`records a busy dialled party as busy, not completed (${order})`, async () => {

@@ -34,7 +34,11 @@ describe('voice webhooks against dynalite', () => {
 
   async function setup(doc: Record<string, unknown>, codes: CodeItem[] = []): Promise<void> {
     await env.stores.accounts.putSettings(settingsOf(doc));
-    if (codes.length > 0) await env.stores.codes.writeCodes('acme', codes.map((put) => ({ put })));
+    if (codes.length > 0)
+      await env.stores.codes.writeCodes(
+        'acme',
+        codes.map((put) => ({ put })),
+      );
     alerts = [];
     app = makeVoiceApp({
       ...env.stores,
@@ -48,7 +52,15 @@ describe('voice webhooks against dynalite', () => {
     });
   }
 
-  const call = (callSid: string, from: string, to: string) => ({ CallSid: callSid, AccountSid: SID, From: from, To: to, CallStatus: 'in-progress', Direction: 'inbound', ApiVersion: '2010-04-01' });
+  const call = (callSid: string, from: string, to: string) => ({
+    CallSid: callSid,
+    AccountSid: SID,
+    From: from,
+    To: to,
+    CallStatus: 'in-progress',
+    Direction: 'inbound',
+    ApiVersion: '2010-04-01',
+  });
 
   beforeEach(() => env.clock.set('2026-06-15T14:00:00.000Z'));
 

@@ -31,14 +31,9 @@ export const calls = fc.record(
   { requiredKeys: [] },
 );
 
-const group = fc.record(
-  { calls, maxAttempts: fc.integer({ min: 1, max: 9 }), validate: fc.boolean(), proceedAfterMaxAttempts: fc.boolean() },
-  { requiredKeys: [] },
-);
+const group = fc.record({ calls, maxAttempts: fc.integer({ min: 1, max: 9 }), validate: fc.boolean(), proceedAfterMaxAttempts: fc.boolean() }, { requiredKeys: [] });
 
-const codeLength = fc
-  .tuple(fc.integer({ min: 2, max: 14 }), fc.integer({ min: 2, max: 14 }))
-  .map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) }));
+const codeLength = fc.tuple(fc.integer({ min: 2, max: 14 }), fc.integer({ min: 2, max: 14 })).map(([a, b]) => ({ min: Math.min(a, b), max: Math.max(a, b) }));
 
 /** A valid settings document (only what the schema accepts), parsed so defaults apply. */
 export const settingsArb: fc.Arbitrary<Settings> = fc
@@ -94,4 +89,3 @@ export const settingsArb: fc.Arbitrary<Settings> = fc
     if (!parsed.ok) throw new Error(`the generator made an invalid document: ${JSON.stringify(parsed.problems)}`);
     return parsed.value;
   });
-

@@ -80,7 +80,8 @@ export function memoryVoice(options: MemoryVoiceOptions) {
       }),
     async *listLocked(account, now) {
       for (const [key, record] of locks) {
-        if (key.startsWith(`${account}#`) && record.lockedUntil !== undefined && Date.parse(record.lockedUntil) > now.getTime()) yield { user: key.slice(account.length + 1), record };
+        if (key.startsWith(`${account}#`) && record.lockedUntil !== undefined && Date.parse(record.lockedUntil) > now.getTime())
+          yield { user: key.slice(account.length + 1), record };
       }
     },
     clear: (account, user) =>

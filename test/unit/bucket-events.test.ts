@@ -45,9 +45,7 @@ describe('importNotification', () => {
     const event = importNotification(s3rverEvent('imports/acme/codes/my file.csv', 'ObjectCreated:Post'), 'tollgate-local') as S3Event;
     expect(event.Records?.[0]?.s3?.object?.key).toBe('imports/acme/codes/my+file.csv');
     // The sequencer is what tells two uploads of the same bytes apart in an unversioned bucket.
-    expect(objectRefs(event)).toEqual([
-      { key: 'imports/acme/codes/my file.csv', eTag: 'd41d8cd98f00b204e9800998ecf8427e', size: 10, sequencer: '18C0' },
-    ]);
+    expect(objectRefs(event)).toEqual([{ key: 'imports/acme/codes/my file.csv', eTag: 'd41d8cd98f00b204e9800998ecf8427e', size: 10, sequencer: '18C0' }]);
   });
 
   it.each([

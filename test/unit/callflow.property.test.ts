@@ -11,10 +11,10 @@ import { classify } from '../../functions/core/classify.ts';
 import { checkCode, type StoredCode } from '../../functions/core/codes.ts';
 import type { LockoutRecord } from '../../functions/core/lockout.ts';
 import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from '../../functions/core/numbering-tables.ts';
-import { parseSettings, type Settings, type UserRecord } from '../../functions/core/settings.ts';
-import { CALL_CLASSES, TREATMENTS, type Action } from '../../functions/core/types.ts';
+import type { Settings, UserRecord } from '../../functions/core/settings.ts';
+import type { Action } from '../../functions/core/types.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
-import { CALLERS, calls, DOMAIN, GROUP_NAMES, HOMES, MAIN_NUMBER, NOW, settingsArb, treatment } from '../support/arbitraries.ts';
+import { CALLERS, calls, DOMAIN, GROUP_NAMES, MAIN_NUMBER, NOW, settingsArb } from '../support/arbitraries.ts';
 
 const at = (minutes: number) => new Date(NOW.getTime() + minutes * 60_000).toISOString();
 
@@ -161,7 +161,11 @@ interface Scenario {
 /** Run a call to its end; returns every response that changed the call, in order. */
 function simulate(s: Scenario): Decision[] {
   const ctx = { settings: s.settings, now: NOW };
-  let d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: s.from, to: s.to, sipDomain: DOMAIN }, user: s.user, lockout: s.lockout, emergencyCallerId: EMERGENCY_CALLER_ID }, ctx);
+  let d = decide(
+    undefined,
+    { type: 'start', call: { callSid: 'CA1', from: s.from, to: s.to, sipDomain: DOMAIN }, user: s.user, lockout: s.lockout, emergencyCallerId: EMERGENCY_CALLER_ID },
+    ctx,
+  );
   const responses = [d];
   expectMovesOn(d, s.settings);
   for (let i = 0; d.actions.at(-1)?.type === 'gather'; i++) {
@@ -219,7 +223,13 @@ describe('call flow properties', () => {
     fc.assert(
       fc.property(failing, ({ settings: base, treatment, guesses, silent }) => {
         // Every class prompts, nobody overrides, and the lockout is out of reach.
-        const settings: Settings = { ...base, calls: { default: treatment }, groups: {}, entryPoints: {}, lockout: { failures: 100, windowMinutes: 15, lockMinutes: 60, accountFailures: 10_000 } };
+        const settings: Settings = {
+          ...base,
+          calls: { default: treatment },
+          groups: {},
+          entryPoints: {},
+          lockout: { failures: 100, windowMinutes: 15, lockMinutes: 60, accountFailures: 10_000 },
+        };
         // Without validation any code of the right length is accepted: there, only a wrong length fails.
         const tooLong = '1'.repeat(settings.codeLength.max + 1);
         const turns: Turn[] = guesses.map((digits, i) => ({
@@ -276,16 +286,18 @@ describe('call flow properties', () => {
   });
 
   it('dials an emergency number on the first response, whatever the settings, user or lockout', () => {
-    const emergency = fc
-      .record({ settings: settingsArb, user: userArb, from: fc.constantFrom(...CALLERS), lockout: lockoutRecord, pick: fc.nat() })
-      .map((r) => {
-        const forms = emergencyForms(r.settings.homeCountry);
-        return { ...r, to: forms[r.pick % forms.length] as string };
-      });
+    const emergency = fc.record({ settings: settingsArb, user: userArb, from: fc.constantFrom(...CALLERS), lockout: lockoutRecord, pick: fc.nat() }).map((r) => {
+      const forms = emergencyForms(r.settings.homeCountry);
+      return { ...r, to: forms[r.pick % forms.length] as string };
+    });
     fc.assert(
       fc.property(emergency, ({ settings, user, from, lockout, to }) => {
         expect(classify(to, { homeCountry: settings.homeCountry })).toBe('emergency');
-        const d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from, to, sipDomain: DOMAIN }, user, lockout, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings, now: NOW });
+        const d = decide(
+          undefined,
+          { type: 'start', call: { callSid: 'CA1', from, to, sipDomain: DOMAIN }, user, lockout, emergencyCallerId: EMERGENCY_CALLER_ID },
+          { settings, now: NOW },
+        );
         expect(d.actions).toHaveLength(1);
         const dial = d.actions[0];
         expect(dial?.type).toBe('dial');
@@ -310,7 +322,11 @@ describe('call flow properties', () => {
         const to = forms[pick % forms.length] as string;
         const user: UserRecord = { id: CALLERS[0], calls: { default: 'blocked' } };
         const lockout: LockoutRecord = { windowStart: at(-1), failures: 0, lockedUntil: at(60) };
-        const d = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to }, user, lockout, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings, now: NOW });
+        const d = decide(
+          undefined,
+          { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to }, user, lockout, emergencyCallerId: EMERGENCY_CALLER_ID },
+          { settings, now: NOW },
+        );
         expect(d.actions.map((a) => a.type)).toEqual(['dial']);
       }),
       { numRuns: 200 },
@@ -331,16 +347,20 @@ describe('call flow properties', () => {
     fc.assert(
       fc.property(prompted, ({ settings, user, lockout, seed, to }) => {
         const ctx = { settings, now: NOW };
-        const first = decide(undefined, { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to, sipDomain: DOMAIN }, user, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID }, ctx);
+        const first = decide(
+          undefined,
+          { type: 'start', call: { callSid: 'CA1', from: CALLERS[0], to, sipDomain: DOMAIN }, user, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID },
+          ctx,
+        );
         if (first.state.phase !== 'prompting') return; // e.g. an entry point with codes off
         const state: CallState = first.state;
         const { min, max } = settings.codeLength;
-        const digits = String(seed).padStart(max, '7').slice(0, min + (seed % (max - min + 1)));
+        const digits = String(seed)
+          .padStart(max, '7')
+          .slice(0, min + (seed % (max - min + 1)));
         const kind = state.treatment === 'authorized' ? 'authorization' : 'account';
         const good: StoredCode =
-          kind === 'account'
-            ? { kind, code: digits, description: 'Matter 1', enabled: true }
-            : { kind, ref: 'abcdef01', description: 'Intl', enabled: true, level: 2 };
+          kind === 'account' ? { kind, code: digits, description: 'Matter 1', enabled: true } : { kind, ref: 'abcdef01', description: 'Intl', enabled: true, level: 2 };
         const failing: [string, StoredCode | undefined][] = [
           ['not-found', undefined],
           ['disabled', { ...good, enabled: false }],

@@ -1,14 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  CallFlowError,
-  decide,
-  dialTargetFor,
-  errorActions,
-  routeCall,
-  type CallState,
-  type Decision,
-  type IncomingCall,
-} from '../../functions/core/callflow.ts';
+import { CallFlowError, decide, dialTargetFor, errorActions, routeCall, type CallState, type Decision, type IncomingCall } from '../../functions/core/callflow.ts';
 import { emergencyActions, emergencyNumberAnywhere, emergencyNumberFor } from '../../functions/core/emergency.ts';
 import { checkCode, isAllowedFor, isCodeFormat, normalizeIdentity, type CodeCheck, type CodeCheckContext, type StoredCode } from '../../functions/core/codes.ts';
 import { failuresInWindow, isLockedOut, recordFailure, type LockoutRecord } from '../../functions/core/lockout.ts';
@@ -78,11 +69,7 @@ interface EnterOptions {
 /** The caller answers the outstanding gather of `d` with `digits`. */
 function enter(settings: Settings, d: Decision | CallState, digits: string, options: EnterOptions = {}): Decision {
   const state = 'state' in d ? d.state : d;
-  return decide(
-    state,
-    { type: 'code', step: options.step ?? state.step + 1, digits, lookup: options.lookup, lockout: options.lockout },
-    { settings, now: options.now ?? NOW },
-  );
+  return decide(state, { type: 'code', step: options.step ?? state.step + 1, digits, lookup: options.lookup, lockout: options.lockout }, { settings, now: options.now ?? NOW });
 }
 
 /** Answer every gather with the same wrong digits until the call dials or hangs up. */
@@ -337,17 +324,17 @@ describe('call flow', () => {
       expect(enter(settings, start(settings), '#').state.codeStatus).toBe('skipped');
     });
 
-    it.each([['required', prompts.accountCode], ['authorized', prompts.authorizationCode]] as const)(
-      'counts as a failed attempt on a %s prompt',
-      (treatment, prompt) => {
-        const settings = withTreatment(treatment);
-        const d = enter(settings, start(settings), '');
-        // The caller hears that nothing was entered, not that a code was refused.
-        expect(d.actions).toEqual([{ type: 'gather', prompt: `${prompts.noCode} ${prompt}`, step: 2, timeoutSeconds: 9 }]);
-        expect(prompts.noCode).toBe('No code was entered. Please try again.');
-        expect(d.state).toMatchObject({ attempts: 1, codeStatus: 'none' });
-      },
-    );
+    it.each([
+      ['required', prompts.accountCode],
+      ['authorized', prompts.authorizationCode],
+    ] as const)('counts as a failed attempt on a %s prompt', (treatment, prompt) => {
+      const settings = withTreatment(treatment);
+      const d = enter(settings, start(settings), '');
+      // The caller hears that nothing was entered, not that a code was refused.
+      expect(d.actions).toEqual([{ type: 'gather', prompt: `${prompts.noCode} ${prompt}`, step: 2, timeoutSeconds: 9 }]);
+      expect(prompts.noCode).toBe('No code was entered. Please try again.');
+      expect(d.state).toMatchObject({ attempts: 1, codeStatus: 'none' });
+    });
 
     it('hangs up a required call after silence on every attempt', () => {
       const settings = withTreatment('required');
@@ -468,7 +455,7 @@ describe('call flow', () => {
       expect(tryCode({ ...ACCOUNT_CODE, users: ['client:bob'] })).toBe('none');
     });
 
-    it("lets a member of a listed group use the code, including the default group of an unknown caller", () => {
+    it('lets a member of a listed group use the code, including the default group of an unknown caller', () => {
       expect(tryCode({ ...ACCOUNT_CODE, groups: ['lawyers'] }, { id: ALICE, group: 'lawyers' })).toBe('valid');
       expect(tryCode({ ...ACCOUNT_CODE, groups: ['staff'] })).toBe('valid');
     });
@@ -638,7 +625,11 @@ describe('call flow', () => {
 
     it('does not raise a second alert when the first webhook is retried', () => {
       const first = start(hostile, { to: '911' });
-      const again = decide(first.state, { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: '911' }, user: undefined, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings: hostile, now: NOW });
+      const again = decide(
+        first.state,
+        { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: '911' }, user: undefined, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID },
+        { settings: hostile, now: NOW },
+      );
       expect(again).toEqual({ state: first.state, actions: first.actions, effects: [], changed: false });
     });
 
@@ -669,7 +660,8 @@ describe('call flow', () => {
     });
     const client = '+12125551234';
     const clientCode: StoredCode = { ...ACCOUNT_CODE, callerIds: [client] };
-    const inbound = (to: string, callerIdMatch?: StoredCode, now = NOW) => start(settings, { from: client, to, call: { sipDomain: undefined }, ...(callerIdMatch ? { callerIdMatch } : {}), now });
+    const inbound = (to: string, callerIdMatch?: StoredCode, now = NOW) =>
+      start(settings, { from: client, to, call: { sipDomain: undefined }, ...(callerIdMatch ? { callerIdMatch } : {}), now });
 
     it('forwards a call to the forwardTo destination without a prompt, tagged by caller ID', () => {
       const d = inbound(MAIN_NUMBER, clientCode);
@@ -727,9 +719,16 @@ describe('call flow', () => {
         kind: 'outbound',
         entryPoint: 'AP0123456789abcdef0123456789abcdef',
       });
-      expect(routeCall({ callSid: 'CA1', from: ALICE, to: `sip:${LONDON}@ACME.sip.twilio.com`, sipDomain: 'ACME.sip.twilio.com' }, settings)).toMatchObject({ kind: 'outbound', entryPoint: DOMAIN });
+      expect(routeCall({ callSid: 'CA1', from: ALICE, to: `sip:${LONDON}@ACME.sip.twilio.com`, sipDomain: 'ACME.sip.twilio.com' }, settings)).toMatchObject({
+        kind: 'outbound',
+        entryPoint: DOMAIN,
+      });
       // Where the call entered is what Twilio says, never the destination's domain.
-      expect(routeCall({ callSid: 'CA1', from: client, to: `sip:${LONDON}@ACME.sip.twilio.com` }, settings)).toEqual({ kind: 'outbound', entryPoint: undefined, settings: undefined });
+      expect(routeCall({ callSid: 'CA1', from: client, to: `sip:${LONDON}@ACME.sip.twilio.com` }, settings)).toEqual({
+        kind: 'outbound',
+        entryPoint: undefined,
+        settings: undefined,
+      });
     });
   });
 
@@ -827,7 +826,11 @@ describe('call flow', () => {
 
     it('replays the first answer when the first webhook is retried', () => {
       const first = start(settings);
-      const again = decide(first.state, { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: LONDON }, user: undefined, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID }, { settings, now: later(1) });
+      const again = decide(
+        first.state,
+        { type: 'start', call: { callSid: 'CA0001', from: ALICE, to: LONDON }, user: undefined, lockout: undefined, emergencyCallerId: EMERGENCY_CALLER_ID },
+        { settings, now: later(1) },
+      );
       expect(again).toEqual({ state: first.state, actions: first.actions, effects: [], changed: false });
     });
 

@@ -168,10 +168,7 @@ describe('classify', () => {
 
   it('never throws and always answers a call class, whatever it is given', () => {
     const classes: readonly string[] = CALL_CLASSES;
-    const destination = fc.oneof(
-      fc.string(),
-      fc.stringMatching(/^(?:sips?:|tel:|client:)?\+?[0-9 ().\-]{0,20}(?:@[a-z.]{0,20})?$/),
-    );
+    const destination = fc.oneof(fc.string(), fc.stringMatching(/^(?:sips?:|tel:|client:)?\+?[0-9 ().-]{0,20}(?:@[a-z.]{0,20})?$/));
     fc.assert(
       fc.property(destination, fc.string({ maxLength: 3 }), (d, home) => {
         expect(classes).toContain(classify(d, { homeCountry: home }));
@@ -237,9 +234,11 @@ describe('isEmergency', () => {
   });
 
   it('never throws', () => {
-    fc.assert(fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (d, home) => {
-      expect(typeof isEmergency(d, { homeCountry: home })).toBe('boolean');
-    }));
+    fc.assert(
+      fc.property(fc.string(), fc.option(fc.string(), { nil: undefined }), (d, home) => {
+        expect(typeof isEmergency(d, { homeCountry: home })).toBe('boolean');
+      }),
+    );
     expect(isEmergency(null as unknown as string, undefined)).toBe(false);
   });
 });

@@ -2,15 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  CODE_COLUMNS,
-  DuplicateTracker,
-  HIDDEN_CODE,
-  duplicateCodeError,
-  validateCodeRow,
-  type CodeRow,
-  type RowError,
-} from '../../functions/core/code-rows.ts';
+import { CODE_COLUMNS, DuplicateTracker, HIDDEN_CODE, duplicateCodeError, validateCodeRow, type CodeRow, type RowError } from '../../functions/core/code-rows.ts';
 import { readCsv, type CsvRecord } from '../../functions/core/csv.ts';
 import { parseSettings, type Settings, type SettingsInput } from '../../functions/core/settings.ts';
 
@@ -130,9 +122,7 @@ describe('validateCodeRow', () => {
     });
 
     it('refuses line breaks and control characters', () => {
-      expect(error({ code: '0042', description: 'two\r\nlines' }, 'description').message).toBe(
-        'contains a line break (Alt+Enter in Excel): put it on one line',
-      );
+      expect(error({ code: '0042', description: 'two\r\nlines' }, 'description').message).toBe('contains a line break (Alt+Enter in Excel): put it on one line');
       expect(error({ code: '0042', description: 'tab\there' }, 'description').message).toContain('control character');
       expect(error({ code: '0042', description: 'bell\u0007' }, 'description').message).toContain('control character');
     });
@@ -194,17 +184,12 @@ describe('validateCodeRow', () => {
       expect(error({ code: '0042', expires: '2026-02-30' }, 'expires').message).toBe('is not a real date: check the month and day (YYYY-MM-DD)');
     });
 
-    it.each(['31.12.2026', '12/31/2026', '31/12/26', '46022', '2026-12-31 00:00:00', '2026-12-31T00:00:00Z'])(
-      'explains that a spreadsheet reformatted %s',
-      (expires) => {
-        expect(error({ code: '0042', expires }, 'expires').message).toMatch(/^looks like a spreadsheet reformatted the date: write it as YYYY-MM-DD/);
-      },
-    );
+    it.each(['31.12.2026', '12/31/2026', '31/12/26', '46022', '2026-12-31 00:00:00', '2026-12-31T00:00:00Z'])('explains that a spreadsheet reformatted %s', (expires) => {
+      expect(error({ code: '0042', expires }, 'expires').message).toMatch(/^looks like a spreadsheet reformatted the date: write it as YYYY-MM-DD/);
+    });
 
     it('refuses words', () => {
-      expect(error({ code: '0042', expires: 'never' }, 'expires').message).toBe(
-        'must be the last valid day, written YYYY-MM-DD (e.g. 2026-12-31), or empty for no expiry',
-      );
+      expect(error({ code: '0042', expires: 'never' }, 'expires').message).toBe('must be the last valid day, written YYYY-MM-DD (e.g. 2026-12-31), or empty for no expiry');
     });
   });
 
@@ -220,9 +205,7 @@ describe('validateCodeRow', () => {
     });
 
     it('refuses a level on an account code, saying what to do', () => {
-      expect(error({ code: '0042', level: '1' }, 'level').message).toBe(
-        'a level applies only to authorization codes: clear it, or set kind to authorization',
-      );
+      expect(error({ code: '0042', level: '1' }, 'level').message).toBe('a level applies only to authorization codes: clear it, or set kind to authorization');
     });
   });
 
@@ -312,7 +295,7 @@ describe('validateCodeRow', () => {
       });
     });
 
-    it('a delete row may name a code outside today\'s codeLength, made before it changed', () => {
+    it("a delete row may name a code outside today's codeLength, made before it changed", () => {
       expect(row({ code: '42', action: 'delete' }).code).toBe('42');
       expect(row({ code: '12345678901234', action: 'delete' }).code).toBe('12345678901234');
       expect(error({ code: '123456789012345', action: 'delete' }, 'code').message).toMatch(/^codes of this account are 2-14 digits long/);
@@ -375,7 +358,14 @@ describe('validateCodeRow', () => {
       fc.assert(
         fc.property(
           fc.stringMatching(/^[0-9]{6,9}$/),
-          fc.constantFrom((c: string) => c, (c: string) => `${c}0000000`, (c: string) => `${c.slice(0, 3)}`, (c: string) => `${c}.0`, (c: string) => `="${c}"`, (c: string) => `${c}x`),
+          fc.constantFrom(
+            (c: string) => c,
+            (c: string) => `${c}0000000`,
+            (c: string) => `${c.slice(0, 3)}`,
+            (c: string) => `${c}.0`,
+            (c: string) => `="${c}"`,
+            (c: string) => `${c}x`,
+          ),
           fc.constantFrom('authorization', 'AUTH', 'authorisation', 'secret', 'pin'),
           fc.record({ description: junk, enabled: junk, expires: junk, level: junk, users: junk, groups: junk, caller_ids: junk, action: fc.constantFrom('', 'upsert', 'remove') }),
           (digits, mangle, kind, rest) => {
@@ -497,9 +487,7 @@ describe('codes files as spreadsheets save them', () => {
       const first = seen.see(c.row.code, c.line);
       if (first !== undefined) duplicates.push(duplicateCodeError(c.row, first));
     }
-    expect(duplicates).toEqual([
-      { line: 4, column: 'code', value: '0042', message: 'duplicate of line 2: each code may appear once in a file; keep one of the two rows' },
-    ]);
+    expect(duplicates).toEqual([{ line: 4, column: 'code', value: '0042', message: 'duplicate of line 2: each code may appear once in a file; keep one of the two rows' }]);
   });
 });
 

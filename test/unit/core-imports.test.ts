@@ -172,7 +172,11 @@ describe('the pure core', () => {
   });
 
   it('really walked the core: every file under functions/core, including the call flow and its imports', () => {
-    const onDisk = disk.list(CORE).map((f) => path.relative(ROOT, f)).filter((f) => f.endsWith('.ts')).sort();
+    const onDisk = disk
+      .list(CORE)
+      .map((f) => path.relative(ROOT, f))
+      .filter((f) => f.endsWith('.ts'))
+      .sort();
     expect(onDisk.length).toBeGreaterThanOrEqual(10);
     expect(result.visited).toEqual(expect.arrayContaining(onDisk));
     expect(result.visited).toContain('functions/core/callflow.ts');
@@ -240,7 +244,8 @@ describe('the core import detector', () => {
   it('does not take comments for imports or environment reads', () => {
     expect(
       check({
-        'functions/core/doc.ts': "/**\n * Unlike the adapter, which does `import twilio from 'twilio'`, this reads no process.env.\n */\n// import fs from 'node:fs';\nexport const x = 1;",
+        'functions/core/doc.ts':
+          "/**\n * Unlike the adapter, which does `import twilio from 'twilio'`, this reads no process.env.\n */\n// import fs from 'node:fs';\nexport const x = 1;",
       }),
     ).toEqual([]);
   });

@@ -4,15 +4,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import {
-  CsvFormatError,
-  MAX_COLUMNS,
-  decodeCsvBytes,
-  detectDelimiter,
-  readCsv,
-  type ColumnSpec,
-  type CsvRecord,
-} from '../../functions/core/csv.ts';
+import { CsvFormatError, MAX_COLUMNS, decodeCsvBytes, detectDelimiter, readCsv, type ColumnSpec, type CsvRecord } from '../../functions/core/csv.ts';
 
 const FIXTURES = join(import.meta.dirname, '../fixtures/csv');
 const fixture = (name: string): Uint8Array => readFileSync(join(FIXTURES, name));
@@ -208,13 +200,7 @@ describe('readCsv', () => {
     });
 
     it('gives the same records when the bytes arrive one at a time', async () => {
-      for (const name of [
-        'excel-de-utf8-bom-semicolon.csv',
-        'excel-unicode-text-utf16le-tab.txt',
-        'google-sheets-utf8-lf.csv',
-        'quotes-and-newlines.csv',
-        'excel-mac-cr.csv',
-      ]) {
+      for (const name of ['excel-de-utf8-bom-semicolon.csv', 'excel-unicode-text-utf16le-tab.txt', 'google-sheets-utf8-lf.csv', 'quotes-and-newlines.csv', 'excel-mac-cr.csv']) {
         expect(await records(fixture(name), 1), name).toEqual(await records(fixture(name)));
       }
     });
@@ -256,9 +242,7 @@ describe('readCsv', () => {
 
     it('refuses two columns that mean the same, naming both', async () => {
       const err = await formatError(read('Account Code,description,code\n0042,Acme,0042\n'));
-      expect(err.problems[0]?.message).toBe(
-        'column "code" (column 3) is the same column as "Account Code" (column 1), both mean code: delete one of them',
-      );
+      expect(err.problems[0]?.message).toBe('column "code" (column 3) is the same column as "Account Code" (column 1), both mean code: delete one of them');
     });
 
     it('refuses a file without a required column', async () => {
@@ -483,7 +467,13 @@ describe('readCsv', () => {
       const value = fc.string({ unit: char, maxLength: 12 });
       await fc.assert(
         fc.asyncProperty(
-          fc.array(fc.tuple(value.filter((v) => v.trim() !== ''), value), { maxLength: 20 }),
+          fc.array(
+            fc.tuple(
+              value.filter((v) => v.trim() !== ''),
+              value,
+            ),
+            { maxLength: 20 },
+          ),
           fc.constantFrom(',', ';', '\t'),
           fc.constantFrom('\r\n', '\n'),
           fc.boolean(),

@@ -116,30 +116,36 @@ describe('1 and 2: emergency numbers in every spelling dial at once, always with
   it('a cold voice function answers every spelling with a caller ID, whatever storage does, and the alert names it', async () => {
     const modes: StorageMode[] = ['up', 'down', 'hung'];
     await fc.assert(
-      fc.asyncProperty(emergencyCase, fc.constantFrom(...modes), fc.boolean(), fc.constantFrom('/voice/incoming', '/voice/fallback'), async ({ settings, to: { n, to }, user }, mode, signed, path) => {
-        const voice = memoryVoice({
-          settings: { ...settings, twilioAccountSids: [SID] },
-          accountSid: SID,
-          token: TOKEN,
-          baseUrl: BASE,
-          users: user === undefined ? [] : [{ id: user.id, ...(user.callerId === undefined ? {} : { callerId: user.callerId }) }],
-        });
-        voice.storage.mode = mode;
-        const from = `sip:alice@${DOMAIN}`;
-        const reply = await voice.post(path, { AccountSid: SID, CallSid: freshCallSid(), From: from, To: to, SipDomain: DOMAIN }, { signed });
-        expect(reply.statusCode, `${path} ${to} (${mode}, signed ${signed}): ${reply.body}`).toBe(200);
-        const dial = dialOf(reply.body);
-        expect(dial.target).toEqual({ kind: 'number', value: n });
-        expect(dial.callerId, `${path} ${to} (${mode}, signed ${signed})`).toMatch(/^\+[1-9][0-9]{1,14}$/);
-        // With storage answering and a verified request, the user's own caller ID (then the
-        // entry point's, the account's); unverified, the account's from the settings storage
-        // gave; with nothing to go on (storage down or hung, the fallback URL), the deployment's.
-        const answering = path === '/voice/incoming' && mode === 'up';
-        const best = answering && signed ? expectedCallerId(settings, user) : answering ? (settings.callerId ?? EMERGENCY_CALLER_ID) : EMERGENCY_CALLER_ID;
-        expect(dial.callerId).toBe(best);
-        for (const alert of voice.alerts) expect(alert.callerId).toBe(dial.callerId);
-        if (path === '/voice/incoming' && mode === 'up' && signed) expect(voice.alerts).toHaveLength(1);
-      }),
+      fc.asyncProperty(
+        emergencyCase,
+        fc.constantFrom(...modes),
+        fc.boolean(),
+        fc.constantFrom('/voice/incoming', '/voice/fallback'),
+        async ({ settings, to: { n, to }, user }, mode, signed, path) => {
+          const voice = memoryVoice({
+            settings: { ...settings, twilioAccountSids: [SID] },
+            accountSid: SID,
+            token: TOKEN,
+            baseUrl: BASE,
+            users: user === undefined ? [] : [{ id: user.id, ...(user.callerId === undefined ? {} : { callerId: user.callerId }) }],
+          });
+          voice.storage.mode = mode;
+          const from = `sip:alice@${DOMAIN}`;
+          const reply = await voice.post(path, { AccountSid: SID, CallSid: freshCallSid(), From: from, To: to, SipDomain: DOMAIN }, { signed });
+          expect(reply.statusCode, `${path} ${to} (${mode}, signed ${signed}): ${reply.body}`).toBe(200);
+          const dial = dialOf(reply.body);
+          expect(dial.target).toEqual({ kind: 'number', value: n });
+          expect(dial.callerId, `${path} ${to} (${mode}, signed ${signed})`).toMatch(/^\+[1-9][0-9]{1,14}$/);
+          // With storage answering and a verified request, the user's own caller ID (then the
+          // entry point's, the account's); unverified, the account's from the settings storage
+          // gave; with nothing to go on (storage down or hung, the fallback URL), the deployment's.
+          const answering = path === '/voice/incoming' && mode === 'up';
+          const best = answering && signed ? expectedCallerId(settings, user) : answering ? (settings.callerId ?? EMERGENCY_CALLER_ID) : EMERGENCY_CALLER_ID;
+          expect(dial.callerId).toBe(best);
+          for (const alert of voice.alerts) expect(alert.callerId).toBe(dial.callerId);
+          if (path === '/voice/incoming' && mode === 'up' && signed) expect(voice.alerts).toHaveLength(1);
+        },
+      ),
       { seed: SEED, numRuns: 120 },
     );
   });
@@ -164,7 +170,10 @@ describe('3: unverified emergency requests', () => {
     fc.constantFrom('Evil\r\nSubject: pay now', 'sip:x@y\nFrom: security@corp', `${'A'.repeat(500)}`, '<script>alert(1)</script>'),
   );
   const request = fc.record({
-    callSid: fc.oneof(fc.constantFrom('CA00000000000000000000000000000001', 'CA00000000000000000000000000000002'), fc.stringMatching(/^[0-9a-f]{32}$/).map((h) => `CA${h}`)),
+    callSid: fc.oneof(
+      fc.constantFrom('CA00000000000000000000000000000001', 'CA00000000000000000000000000000002'),
+      fc.stringMatching(/^[0-9a-f]{32}$/).map((h) => `CA${h}`),
+    ),
     accountSid: fc.constantFrom(SID, 'AC11111111111111111111111111111111', 'ACnot-a-sid'),
     sourceIp: fc.constantFrom('198.51.100.1', '198.51.100.2', '203.0.113.9'),
     from: fromText,
@@ -202,7 +211,11 @@ describe('3: unverified emergency requests', () => {
   it('folds a flood of 2,000 forged requests into a handful of alerts', async () => {
     const voice = memoryVoice({ settings: settingsOf({}), accountSid: SID, token: TOKEN, baseUrl: BASE });
     for (let i = 0; i < 2_000; i++) {
-      const reply = await voice.post('/voice/incoming', { AccountSid: SID, CallSid: freshCallSid(), From: `line ${i}\nmore`, To: '911' }, { signed: false, sourceIp: `10.0.${i % 7}.1` });
+      const reply = await voice.post(
+        '/voice/incoming',
+        { AccountSid: SID, CallSid: freshCallSid(), From: `line ${i}\nmore`, To: '911' },
+        { signed: false, sourceIp: `10.0.${i % 7}.1` },
+      );
       expect(reply.statusCode).toBe(200);
     }
     expect(voice.alerts).toHaveLength(1);
@@ -366,8 +379,8 @@ describe('7: canonical identities and the account-wide throttle', () => {
       escape: fc.boolean(),
     });
     fc.assert(
-      fc.property(cases, ({ user, upper, port, params, headers, display, scheme, escape }) => {
-        const u = escape ? `%${user.charCodeAt(0).toString(16)}${user.slice(1)}` : user;
+      fc.property(cases, ({ user, upper, port, params, headers, display, scheme, escape: encoded }) => {
+        const u = encoded ? `%${user.charCodeAt(0).toString(16)}${user.slice(1)}` : user;
         const host = upper ? DOMAIN.toUpperCase() : DOMAIN;
         const spelled = `${scheme}:${upper ? u.toUpperCase() : u}@${host}${port}${params}${headers}`;
         const from = display === '' ? spelled : `${display}<${spelled}>`;

@@ -33,13 +33,33 @@ async function* chunks(bytes: Uint8Array, size: number): AsyncIterable<Uint8Arra
 }
 
 const cell = fc.oneof(
-  fc.constantFrom('=HYPERLINK("http://x","y")', "=cmd|' /C calc'!A0", '@SUM(A1)', '+1', '-1', '\t=1', '\r\n', '"', '""', '="0042"', '0042', '1.2E+05', 'authorization', 'delete', 'true', ''),
+  fc.constantFrom(
+    '=HYPERLINK("http://x","y")',
+    "=cmd|' /C calc'!A0",
+    '@SUM(A1)',
+    '+1',
+    '-1',
+    '\t=1',
+    '\r\n',
+    '"',
+    '""',
+    '="0042"',
+    '0042',
+    '1.2E+05',
+    'authorization',
+    'delete',
+    'true',
+    '',
+  ),
   fc.string({ unit: 'binary', maxLength: 20 }),
   fc.integer({ min: 60_000, max: 70_000 }).map((n) => 'x'.repeat(n)),
 );
 const structured = fc
   .tuple(
-    fc.array(fc.oneof(fc.constantFrom('code', 'description', 'kind', 'level', 'users', 'groups', 'caller_ids', 'action', 'expires', 'enabled'), cell), { minLength: 1, maxLength: 6 }),
+    fc.array(fc.oneof(fc.constantFrom('code', 'description', 'kind', 'level', 'users', 'groups', 'caller_ids', 'action', 'expires', 'enabled'), cell), {
+      minLength: 1,
+      maxLength: 6,
+    }),
     fc.array(fc.array(cell, { maxLength: 7 }), { maxLength: 8 }),
     fc.constantFrom(',', ';', '\t'),
     fc.constantFrom('\r\n', '\n', '\r'),
@@ -50,7 +70,11 @@ const structured = fc
     return Buffer.from([header, ...rows].map((r) => r.map(q).join(d)).join(eol));
   });
 const wide = fc.integer({ min: 900, max: 10_000 }).map((n) => Buffer.from(`code${','.repeat(n)}\r\n1234${','.repeat(n)}\r\n`));
-const anyFile = fc.oneof(fc.uint8Array({ maxLength: 3_000 }).map((b) => Buffer.from(b)), structured, wide);
+const anyFile = fc.oneof(
+  fc.uint8Array({ maxLength: 3_000 }).map((b) => Buffer.from(b)),
+  structured,
+  wide,
+);
 
 describe('the first pass over hostile files', () => {
   it('always answers with rows and report-shaped errors, whatever the bytes and however they arrive', async () => {
@@ -86,10 +110,17 @@ describe('the first pass over hostile files', () => {
 describe('the settings document', () => {
   it('parses to settings or to problems for any text, never throwing', () => {
     fc.assert(
-      fc.property(fc.oneof(fc.string({ unit: 'binary', maxLength: 500 }), fc.json({ maxDepth: 4 }), fc.object().map((o) => JSON.stringify({ account: 'acme', ...o }))), (text) => {
-        const parsed = parseSettingsText(text);
-        if (!parsed.ok) expect(parsed.problems.length).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ unit: 'binary', maxLength: 500 }),
+          fc.json({ maxDepth: 4 }),
+          fc.object().map((o) => JSON.stringify({ account: 'acme', ...o })),
+        ),
+        (text) => {
+          const parsed = parseSettingsText(text);
+          if (!parsed.ok) expect(parsed.problems.length).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 300, seed: SEED },
     );
   });

@@ -42,7 +42,11 @@ describe('where a settings problem is', () => {
     );
     const missing = parseSettingsText('{\n  "account": "acme",\n  "homeCountry": "US",\n  "timeZone": "UTC"\n}');
     if (missing.ok) throw new Error('twilioAccountSids is required');
-    expect(locateProblems('{\n  "account": "acme",\n  "homeCountry": "US",\n  "timeZone": "UTC"\n}', missing.problems)[0]).toMatchObject({ path: 'twilioAccountSids', line: 1, value: '' });
+    expect(locateProblems('{\n  "account": "acme",\n  "homeCountry": "US",\n  "timeZone": "UTC"\n}', missing.problems)[0]).toMatchObject({
+      path: 'twilioAccountSids',
+      line: 1,
+      value: '',
+    });
     const broken = '{\n  "account": "acme",\n  "homeCountry": "US"\n  "timeZone": "UTC"\n}';
     const syntax = parseSettingsText(broken);
     if (syntax.ok) throw new Error('not JSON');

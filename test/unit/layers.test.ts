@@ -30,12 +30,13 @@ describe('the layer rules', () => {
     write('functions/core/a.ts', "import { b } from './b.ts';\nimport { readFileSync } from 'node:fs';\nexport const a = b + String(readFileSync);\n");
     write('functions/core/b.ts', "import { a } from './a.ts';\nexport const b = String(a);\n");
     write('functions/services/s.ts', "import { store } from '../adapters/dynamodb/store.ts';\nexport const s = store;\n");
-    write('functions/adapters/dynamodb/store.ts', "export const store = 1;\n");
+    write('functions/adapters/dynamodb/store.ts', 'export const store = 1;\n');
     write('functions/adapters/alerts.ts', "import { s } from '../services/s.ts';\nexport const alerts = s;\n");
     write('functions/handlers/h.ts', "import { run } from '../../cli/main.ts';\nexport const h = run;\n");
     write('cli/main.ts', 'export const run = 1;\n');
     const run = spawnSync(CRUISE, ['--config', CONFIG, 'functions', 'cli'], { cwd: broken, encoding: 'utf8' });
     expect(run.status).not.toBe(0);
-    for (const rule of ['no-circular', 'core-does-no-io', 'adapters-point-inward', 'services-use-ports', 'functions-stand-alone']) expect(run.stdout, rule).toContain(`error ${rule}`);
+    for (const rule of ['no-circular', 'core-does-no-io', 'adapters-point-inward', 'services-use-ports', 'functions-stand-alone'])
+      expect(run.stdout, rule).toContain(`error ${rule}`);
   });
 });

@@ -153,8 +153,20 @@ describe('policy', () => {
     it.each<readonly [string, Partial<SettingsInput>, UserRecord | undefined, Treatment, boolean]>([
       ['false by default', {}, undefined, 'required', false],
       ['the account value for required', { proceedAfterMaxAttempts: true }, undefined, 'required', true],
-      ['a group may turn it off under an account that allows it', { proceedAfterMaxAttempts: true, groups: { g: { proceedAfterMaxAttempts: false } }, defaultGroup: 'g' }, undefined, 'required', false],
-      ['a user may turn it back on where the account allows it', { proceedAfterMaxAttempts: true, groups: { g: { proceedAfterMaxAttempts: false } } }, user({ group: 'g', proceedAfterMaxAttempts: true }), 'required', true],
+      [
+        'a group may turn it off under an account that allows it',
+        { proceedAfterMaxAttempts: true, groups: { g: { proceedAfterMaxAttempts: false } }, defaultGroup: 'g' },
+        undefined,
+        'required',
+        false,
+      ],
+      [
+        'a user may turn it back on where the account allows it',
+        { proceedAfterMaxAttempts: true, groups: { g: { proceedAfterMaxAttempts: false } } },
+        user({ group: 'g', proceedAfterMaxAttempts: true }),
+        'required',
+        true,
+      ],
       ['a user record may not turn it on under an account that says false', { proceedAfterMaxAttempts: false }, user({ proceedAfterMaxAttempts: true }), 'required', false],
       ['never for authorized, even when everyone allows it', { proceedAfterMaxAttempts: true }, user({ proceedAfterMaxAttempts: true }), 'authorized', false],
       ['not applicable to optional', { proceedAfterMaxAttempts: true }, undefined, 'optional', false],

@@ -37,7 +37,18 @@ describe('the settings reference', () => {
 
   it('lists every top-level key and the nested ones', () => {
     const block = settingsReferenceBlock();
-    for (const key of ['account', 'calls.international', 'levels.premium', 'groups.<group>.calls', 'entryPoints.<entry point>.forwardTo', 'lockout.accountFailures', 'outsideLinePrefix', 'prompts.noCode', 'gatherTimeoutSeconds', 'homeCountry']) {
+    for (const key of [
+      'account',
+      'calls.international',
+      'levels.premium',
+      'groups.<group>.calls',
+      'entryPoints.<entry point>.forwardTo',
+      'lockout.accountFailures',
+      'outsideLinePrefix',
+      'prompts.noCode',
+      'gatherTimeoutSeconds',
+      'homeCountry',
+    ]) {
       expect(block).toContain(`| \`${key}\` |`);
     }
   });

@@ -1,13 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import {
-  entryPointKind,
-  parseSettings,
-  parseSettingsText,
-  settingsJsonSchema,
-  type ParseResult,
-  type Settings,
-  type ValidationProblem,
-} from '../../functions/core/settings.ts';
+import { entryPointKind, parseSettings, parseSettingsText, settingsJsonSchema, type ParseResult, type Settings, type ValidationProblem } from '../../functions/core/settings.ts';
 
 const SID = 'AC0123456789abcdef0123456789abcdef';
 
@@ -49,7 +41,7 @@ function problemsOf(result: ParseResult<Settings>): readonly ValidationProblem[]
   return result.problems;
 }
 
-function valueOf(result: ParseResult<Settings>): Settings {
+function parsedValue(result: ParseResult<Settings>): Settings {
   if (!result.ok) throw new Error(`expected the document to parse: ${JSON.stringify(result.problems)}`);
   return result.value;
 }
@@ -59,9 +51,9 @@ const doc = (patch: Record<string, unknown>) => ({ ...MINIMAL, ...patch });
 
 describe('settings', () => {
   it('accepts the example of docs/settings.md and keeps every value as written', () => {
-    const s = valueOf(parseSettings(FULL_EXAMPLE));
+    const s = parsedValue(parseSettings(FULL_EXAMPLE));
     expect(s.calls).toEqual(FULL_EXAMPLE.calls);
-    expect(s.groups['lawyers']).toEqual({ calls: { default: 'required', internal: 'free' }, maxAttempts: 4 });
+    expect(s.groups.lawyers).toEqual({ calls: { default: 'required', internal: 'free' }, maxAttempts: 4 });
     expect(s.defaultGroup).toBe('staff');
     expect(s.levels).toEqual({ international: 1, premium: 2 });
     expect(s.entryPoints['+14155550100']).toEqual({
@@ -72,7 +64,7 @@ describe('settings', () => {
   });
 
   it('applies every default to a minimal document', () => {
-    const s = valueOf(parseSettings(MINIMAL));
+    const s = parsedValue(parseSettings(MINIMAL));
     expect(s).toEqual({
       ...MINIMAL,
       codeLength: { min: 4, max: 6 },
@@ -92,7 +84,7 @@ describe('settings', () => {
   });
 
   it('fills in entry point defaults: codes on, tagging by caller ID on', () => {
-    const s = valueOf(parseSettings(doc({ entryPoints: { 'acme.sip.twilio.com': {} } })));
+    const s = parsedValue(parseSettings(doc({ entryPoints: { 'acme.sip.twilio.com': {} } })));
     expect(s.entryPoints['acme.sip.twilio.com']).toEqual({ codes: true, tagByCallerId: true });
   });
 
@@ -133,7 +125,12 @@ describe('settings', () => {
     ['an unknown key in an entry point', doc({ entryPoints: { '+14155550100': { forward: 'client:bob' } } }), 'entryPoints.+14155550100', /unknown key "forward"/],
     ['a defaultGroup that is not a group', doc({ defaultGroup: 'staff' }), 'defaultGroup', /names the group "staff", which is not defined/],
     ['an entry point key that is neither number, domain nor app', doc({ entryPoints: { 'not a key': {} } }), 'entryPoints.not a key', /entry point keys are/],
-    ['forwarding from a SIP domain', doc({ entryPoints: { 'acme.sip.twilio.com': { forwardTo: '+14155550199' } } }), 'entryPoints.acme.sip.twilio.com.forwardTo', /only a Twilio number can forward/],
+    [
+      'forwarding from a SIP domain',
+      doc({ entryPoints: { 'acme.sip.twilio.com': { forwardTo: '+14155550199' } } }),
+      'entryPoints.acme.sip.twilio.com.forwardTo',
+      /only a Twilio number can forward/,
+    ],
     [
       'forwarding from a TwiML app',
       doc({ entryPoints: { AP0123456789abcdef0123456789abcdef: { forwardTo: '+14155550199' } } }),
@@ -141,7 +138,12 @@ describe('settings', () => {
       /only a Twilio number can forward/,
     ],
     ['forwarding a number to itself', doc({ entryPoints: { '+14155550100': { forwardTo: '+14155550100' } } }), 'entryPoints.+14155550100.forwardTo', /to itself/],
-    ['forwarding to something that cannot be dialled', doc({ entryPoints: { '+14155550100': { forwardTo: 'reception' } } }), 'entryPoints.+14155550100.forwardTo', /E\.164 number .* client:<identity> or sip:<user>@<domain>/],
+    [
+      'forwarding to something that cannot be dialled',
+      doc({ entryPoints: { '+14155550100': { forwardTo: 'reception' } } }),
+      'entryPoints.+14155550100.forwardTo',
+      /E\.164 number .* client:<identity> or sip:<user>@<domain>/,
+    ],
     ['a prompt with a control character', doc({ prompts: { invalidCode: 'No\u0007' } }), 'prompts.invalidCode', /control characters/],
     ['a missing account', { twilioAccountSids: [SID], homeCountry: 'US', timeZone: 'America/New_York' }, 'account', /is required/],
   ];
@@ -170,18 +172,18 @@ describe('settings', () => {
   });
 
   it('lets a group proceed after the last attempt when the account allows it', () => {
-    const s = valueOf(parseSettings(doc({ proceedAfterMaxAttempts: true, groups: { staff: { proceedAfterMaxAttempts: true } } })));
-    expect(s.groups['staff']?.proceedAfterMaxAttempts).toBe(true);
+    const s = parsedValue(parseSettings(doc({ proceedAfterMaxAttempts: true, groups: { staff: { proceedAfterMaxAttempts: true } } })));
+    expect(s.groups.staff?.proceedAfterMaxAttempts).toBe(true);
   });
 
   it('lets emergency say free explicitly, at the account and in a group', () => {
-    const s = valueOf(parseSettings(doc({ calls: { default: 'blocked', emergency: 'free' }, groups: { g: { calls: { emergency: 'free' } } } })));
+    const s = parsedValue(parseSettings(doc({ calls: { default: 'blocked', emergency: 'free' }, groups: { g: { calls: { emergency: 'free' } } } })));
     expect(s.calls.emergency).toBe('free');
   });
 
   it('accepts a fixed code length and the extremes 2 and 14', () => {
-    expect(valueOf(parseSettings(doc({ codeLength: { min: 5, max: 5 } }))).codeLength).toEqual({ min: 5, max: 5 });
-    expect(valueOf(parseSettings(doc({ codeLength: { min: 2, max: 14 } }))).codeLength).toEqual({ min: 2, max: 14 });
+    expect(parsedValue(parseSettings(doc({ codeLength: { min: 5, max: 5 } }))).codeLength).toEqual({ min: 5, max: 5 });
+    expect(parsedValue(parseSettings(doc({ codeLength: { min: 2, max: 14 } }))).codeLength).toEqual({ min: 2, max: 14 });
   });
 
   it('reports every problem of a document at once, not only the first', () => {
@@ -209,7 +211,7 @@ describe('settings', () => {
 
   describe('parseSettingsText', () => {
     it('parses a file saved with a byte order mark', () => {
-      const s = valueOf(parseSettingsText(`\uFEFF${JSON.stringify(FULL_EXAMPLE, null, 2)}`));
+      const s = parsedValue(parseSettingsText(`\uFEFF${JSON.stringify(FULL_EXAMPLE, null, 2)}`));
       expect(s.account).toBe('acme');
     });
 
@@ -235,12 +237,10 @@ describe('settings', () => {
     const schema = settingsJsonSchema();
 
     it('is an object schema that lists every top-level property and allows no others', () => {
-      expect(schema['type']).toBe('object');
-      expect(schema['additionalProperties']).toBe(false);
+      expect(schema.type).toBe('object');
+      expect(schema.additionalProperties).toBe(false);
       // Every key of docs/settings.md, plus `$schema` so a document can point an editor at this schema.
-      expect(Object.keys(schema['properties'] as object).sort()).toEqual(
-        [...Object.keys(FULL_EXAMPLE), '$schema'].sort(),
-      );
+      expect(Object.keys(schema.properties as object).sort()).toEqual([...Object.keys(FULL_EXAMPLE), '$schema'].sort());
     });
 
     it('accepts a "$schema" pointer in a document', () => {
@@ -248,14 +248,14 @@ describe('settings', () => {
     });
 
     it('requires what has no default and names itself', () => {
-      expect([...(schema['required'] as string[])].sort()).toEqual(['account', 'homeCountry', 'timeZone', 'twilioAccountSids']);
-      expect(schema['$id']).toBe('https://tollgate.dev/schemas/settings.json');
-      expect(typeof schema['$schema']).toBe('string');
+      expect([...(schema.required as string[])].sort()).toEqual(['account', 'homeCountry', 'timeZone', 'twilioAccountSids']);
+      expect(schema.$id).toBe('https://tollgate.dev/schemas/settings.json');
+      expect(typeof schema.$schema).toBe('string');
     });
 
     it('offers the treatments for editors to complete', () => {
-      const calls = (schema['properties'] as Record<string, { properties?: Record<string, { enum?: string[] }> }>)['calls'];
-      expect(calls?.properties?.['international']?.enum).toEqual(['free', 'optional', 'required', 'authorized', 'blocked']);
+      const calls = (schema.properties as Record<string, { properties?: Record<string, { enum?: string[] }> }>).calls;
+      expect(calls?.properties?.international?.enum).toEqual(['free', 'optional', 'required', 'authorized', 'blocked']);
     });
 
     it('is plain JSON', () => {

@@ -6,8 +6,7 @@ const LONDON = 'Europe/London';
 const HOUR = 3_600_000;
 
 /** Hours from the start of a local day to the start of the next. */
-const dayLengthHours = (date: string, tz: string) =>
-  (startOfLocalDay(nextDate(date), tz).getTime() - startOfLocalDay(date, tz).getTime()) / HOUR;
+const dayLengthHours = (date: string, tz: string) => (startOfLocalDay(nextDate(date), tz).getTime() - startOfLocalDay(date, tz).getTime()) / HOUR;
 
 describe('time', () => {
   describe('localDate', () => {

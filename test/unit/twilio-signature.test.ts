@@ -1,11 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  publicUrl,
-  signTwilioRequest,
-  verifyTwilioSignature,
-  type TwilioParams,
-} from '../../functions/adapters/twilio/signature.ts';
+import { publicUrl, signTwilioRequest, verifyTwilioSignature, type TwilioParams } from '../../functions/adapters/twilio/signature.ts';
 import { clientIncoming, gatherDigits, parseForm, pstnIncoming, sipIncoming } from '../fixtures/twilio/forms.ts';
 
 /**
@@ -137,7 +132,7 @@ describe('verifyTwilioSignature', () => {
     });
   });
 
-  it('accepts an apostrophe in a form value (CallerCity=Trezzo Sull\'Adda)', () => {
+  it("accepts an apostrophe in a form value (CallerCity=Trezzo Sull'Adda)", () => {
     const form = parseForm(pstnIncoming);
     expect(form.FromCity).toBe("Trezzo Sull'Adda");
     const at = `${BASE}/voice/incoming`;
@@ -150,9 +145,7 @@ describe('verifyTwilioSignature', () => {
     const form = parseForm(sipIncoming);
     expect(verifyTwilioSignature(withPort, form, referenceSignature(without, form, 'tok'), ['tok'])).toBe(true);
     expect(verifyTwilioSignature(without, form, referenceSignature(withPort, form, 'tok'), ['tok'])).toBe(true);
-    expect(
-      verifyTwilioSignature('http://localhost/voice/incoming', form, referenceSignature('http://localhost:80/voice/incoming', form, 'tok'), ['tok']),
-    ).toBe(true);
+    expect(verifyTwilioSignature('http://localhost/voice/incoming', form, referenceSignature('http://localhost:80/voice/incoming', form, 'tok'), ['tok'])).toBe(true);
   });
 
   it('verifies a URL with non-ASCII characters signed as received', () => {

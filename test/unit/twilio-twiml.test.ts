@@ -52,15 +52,13 @@ describe('renderTwiml', () => {
     const dialHead = '<Dial action="/voice/dial-complete" method="POST" answerOnBridge="true"';
 
     it('dials a number with an action and the caller ID', () => {
-      expect(
-        renderTwiml([{ type: 'dial', target: { kind: 'number', number: '+442079460000' }, callerId: '+442079460999' }], options),
-      ).toBe(`${HEAD}${dialHead} callerId="+442079460999"><Number>+442079460000</Number></Dial></Response>`);
+      expect(renderTwiml([{ type: 'dial', target: { kind: 'number', number: '+442079460000' }, callerId: '+442079460999' }], options)).toBe(
+        `${HEAD}${dialHead} callerId="+442079460999"><Number>+442079460000</Number></Dial></Response>`,
+      );
     });
 
     it('leaves callerId out when there is none, so Twilio presents the caller', () => {
-      expect(renderTwiml([{ type: 'dial', target: { kind: 'number', number: '911' } }], options)).toBe(
-        `${HEAD}${dialHead}><Number>911</Number></Dial></Response>`,
-      );
+      expect(renderTwiml([{ type: 'dial', target: { kind: 'number', number: '911' } }], options)).toBe(`${HEAD}${dialHead}><Number>911</Number></Dial></Response>`);
     });
 
     it.each([
@@ -70,17 +68,13 @@ describe('renderTwiml', () => {
       ['a SIP URI given without its scheme', { kind: 'sip', uri: 'alice@pbx.example.com' } as const, '<Sip>sip:alice@pbx.example.com</Sip>'],
       ['a SIPS URI', { kind: 'sip', uri: 'sips:alice@pbx.example.com' } as const, '<Sip>sips:alice@pbx.example.com</Sip>'],
     ])('dials %s', (_, target, noun) => {
-      expect(renderTwiml([{ type: 'dial', target, callerId: '+18005550100' }], options)).toBe(
-        `${HEAD}${dialHead} callerId="+18005550100">${noun}</Dial></Response>`,
-      );
+      expect(renderTwiml([{ type: 'dial', target, callerId: '+18005550100' }], options)).toBe(`${HEAD}${dialHead} callerId="+18005550100">${noun}</Dial></Response>`);
     });
   });
 
   describe('say and hangup', () => {
     it('says a message and hangs up', () => {
-      expect(renderTwiml([{ type: 'say', text: 'This call is not permitted.' }, hangup], options)).toBe(
-        `${HEAD}${SAY}This call is not permitted.</Say><Hangup/></Response>`,
-      );
+      expect(renderTwiml([{ type: 'say', text: 'This call is not permitted.' }, hangup], options)).toBe(`${HEAD}${SAY}This call is not permitted.</Say><Hangup/></Response>`);
     });
 
     it('hangs up on its own', () => {
@@ -88,10 +82,7 @@ describe('renderTwiml', () => {
     });
 
     it('escapes markup in spoken text and in attributes', () => {
-      const xml = renderTwiml(
-        [{ type: 'say', text: `Tom & Jerry's <b>"code"</b>: <&>"'` }, gather({ prompt: `<&>"'` })],
-        { speech: { voice: 'Polly."Amy"', language: 'en-GB' } },
-      );
+      const xml = renderTwiml([{ type: 'say', text: `Tom & Jerry's <b>"code"</b>: <&>"'` }, gather({ prompt: `<&>"'` })], { speech: { voice: 'Polly."Amy"', language: 'en-GB' } });
       const say = '<Say voice="Polly.&quot;Amy&quot;" language="en-GB">';
       expect(xml).toBe(
         HEAD +
@@ -102,9 +93,7 @@ describe('renderTwiml', () => {
     });
 
     it('drops characters XML cannot carry from spoken text instead of failing the call', () => {
-      expect(renderTwiml([{ type: 'say', text: 'bell\u0007 and \uD800lone' }, hangup], options)).toBe(
-        `${HEAD}${SAY}bell and lone</Say><Hangup/></Response>`,
-      );
+      expect(renderTwiml([{ type: 'say', text: 'bell\u0007 and \uD800lone' }, hangup], options)).toBe(`${HEAD}${SAY}bell and lone</Say><Hangup/></Response>`);
     });
 
     it('keeps non-ASCII text as UTF-8', () => {
@@ -115,8 +104,7 @@ describe('renderTwiml', () => {
   });
 
   describe('baseUrl', () => {
-    const gatherAttrs = (action: string) =>
-      `<Gather input="dtmf" finishOnKey="#" timeout="8" actionOnEmptyResult="true" action="${action}" method="POST">`;
+    const gatherAttrs = (action: string) => `<Gather input="dtmf" finishOnKey="#" timeout="8" actionOnEmptyResult="true" action="${action}" method="POST">`;
 
     it.each([
       ['a bare host', 'http://localhost:3000', 'http://localhost:3000/voice/code?step=2'],
@@ -128,9 +116,7 @@ describe('renderTwiml', () => {
     });
 
     it('makes the dial action absolute too', () => {
-      expect(
-        renderTwiml([{ type: 'dial', target: { kind: 'number', number: '+15005550006' } }], { speech, baseUrl: 'https://x.example/prod/' }),
-      ).toBe(
+      expect(renderTwiml([{ type: 'dial', target: { kind: 'number', number: '+15005550006' } }], { speech, baseUrl: 'https://x.example/prod/' })).toBe(
         `${HEAD}<Dial action="https://x.example/prod/voice/dial-complete" method="POST" answerOnBridge="true"><Number>+15005550006</Number></Dial></Response>`,
       );
     });

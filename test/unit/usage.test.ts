@@ -261,7 +261,16 @@ describe('per-code totals and the summary', () => {
     b.add(auth('CA8', '9f8e7d6c', 400));
     const lines = b.list().map((t) => summaryLine(t, NY));
     expect(lines[0]).toMatch(/^0042,Smith v Jones,account,1,125,6,/);
-    expect(lines.filter((l) => l.includes(',Partners,authorization,')).map((l) => l.split(',').slice(4, 6).concat(l.trim().split(',').at(-1) ?? ''))).toEqual(
+    expect(
+      lines
+        .filter((l) => l.includes(',Partners,authorization,'))
+        .map((l) =>
+          l
+            .split(',')
+            .slice(4, 6)
+            .concat(l.trim().split(',').at(-1) ?? ''),
+        ),
+    ).toEqual(
       expect.arrayContaining([
         ['100', '6', 'a1b2c3d4'],
         ['400', '12', '9f8e7d6c'],

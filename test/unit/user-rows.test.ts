@@ -33,8 +33,7 @@ function errors(fields: Record<string, string>, s: Settings = ACME): RowError[] 
   if (result.ok) throw new Error(`expected errors, got ${JSON.stringify(result.row)}`);
   return result.errors;
 }
-const message = (fields: Record<string, string>, column: string, s: Settings = ACME): string | undefined =>
-  errors(fields, s).find((e) => e.column === column)?.message;
+const message = (fields: Record<string, string>, column: string, s: Settings = ACME): string | undefined => errors(fields, s).find((e) => e.column === column)?.message;
 
 async function* fileSource(name: string): AsyncGenerator<Uint8Array> {
   yield readFileSync(join(import.meta.dirname, '../fixtures/csv', name));
@@ -115,24 +114,18 @@ describe('validateUserRow', () => {
     });
 
     it('is required', () => {
-      expect(message({ user: ' ', name: 'Alice' }, 'user')).toBe(
-        'a user is required on every row: client:<identity>, sip:<user>@<domain> or an E.164 number',
-      );
+      expect(message({ user: ' ', name: 'Alice' }, 'user')).toBe('a user is required on every row: client:<identity>, sip:<user>@<domain> or an E.164 number');
     });
 
     it('says how to write an identity', () => {
-      expect(message({ user: 'alice' }, 'user')).toBe(
-        'must be client:<identity> (Voice SDK), sip:<user>@<domain> (SIP) or an E.164 number such as +14155550123',
-      );
+      expect(message({ user: 'alice' }, 'user')).toBe('must be client:<identity> (Voice SDK), sip:<user>@<domain> (SIP) or an E.164 number such as +14155550123');
       expect(message({ user: 'client:' }, 'user')).toContain('e.g. client:alice');
       expect(message({ user: '4155550123' }, 'user')).toContain('must start with + and the country code');
     });
   });
 
   it('refuses an unknown group, listing the defined ones', () => {
-    expect(message({ user: 'client:alice', group: 'partners' }, 'group')).toBe(
-      'unknown group "partners": the groups defined in settings.json are staff, lawyers, interns',
-    );
+    expect(message({ user: 'client:alice', group: 'partners' }, 'group')).toBe('unknown group "partners": the groups defined in settings.json are staff, lawyers, interns');
   });
 
   it('refuses a caller ID that is not E.164', () => {
@@ -140,15 +133,11 @@ describe('validateUserRow', () => {
   });
 
   it.each(['0', '10', '3.0', 'three', '-1'])('refuses max_attempts %j', (max_attempts) => {
-    expect(message({ user: 'client:alice', max_attempts }, 'max_attempts')).toBe(
-      "must be a whole number from 1 to 9, or empty for the group's or account's",
-    );
+    expect(message({ user: 'client:alice', max_attempts }, 'max_attempts')).toBe("must be a whole number from 1 to 9, or empty for the group's or account's");
   });
 
   it('refuses a validate that is not a flag', () => {
-    expect(message({ user: 'client:alice', validate: 'sometimes' }, 'validate')).toBe(
-      "must be true or false (yes/no and 1/0 work too), or empty for the group's or account's",
-    );
+    expect(message({ user: 'client:alice', validate: 'sometimes' }, 'validate')).toBe("must be true or false (yes/no and 1/0 work too), or empty for the group's or account's");
   });
 
   describe('proceed_after_max_attempts', () => {
@@ -174,17 +163,13 @@ describe('validateUserRow', () => {
     });
 
     it('refuses a word that is not a treatment', () => {
-      expect(message({ user: 'client:alice', international: 'ask' }, 'international')).toBe(
-        'must be one of free, optional, required, authorized, blocked, or empty for not set',
-      );
+      expect(message({ user: 'client:alice', international: 'ask' }, 'international')).toBe('must be one of free, optional, required, authorized, blocked, or empty for not set');
     });
 
     it('allows emergency only to be free', () => {
       expect(row({ user: 'client:alice', emergency: 'Free' }).user.calls).toEqual({ emergency: 'free' });
       for (const t of ['blocked', 'required', 'optional', 'authorized', 'never']) {
-        expect(message({ user: 'client:alice', emergency: t }, 'emergency')).toBe(
-          "emergency calls are always free (Kari's Law): leave the column empty or write free",
-        );
+        expect(message({ user: 'client:alice', emergency: t }, 'emergency')).toBe("emergency calls are always free (Kari's Law): leave the column empty or write free");
       }
     });
   });

@@ -23,7 +23,7 @@ const SID = `AC${'5e'.repeat(16)}`;
 const TOKEN = 'fuzz-token';
 const BASE = 'https://voice.fuzz.example';
 const SEED = Number(process.env.FC_SEED ?? 20261121);
-const PEPPER = 'fuzz-pepper';
+const _PEPPER = 'fuzz-pepper';
 
 function settingsOf(): Settings {
   return testSettings({
@@ -107,10 +107,29 @@ const shortText = fc.oneof(
 /** With a few huge values too: 1,000 to 20,000 characters, some of which grow ninefold when form-encoded. */
 const text = fc.oneof(
   { weight: 8, arbitrary: shortText },
-  { weight: 1, arbitrary: fc.tuple(fc.constantFrom(...NASTY), fc.integer({ min: 1_000, max: 20_000 })).map(([s, n]) => s.repeat(Math.ceil(n / Math.max(1, s.length))).slice(0, n)) },
+  {
+    weight: 1,
+    arbitrary: fc.tuple(fc.constantFrom(...NASTY), fc.integer({ min: 1_000, max: 20_000 })).map(([s, n]) => s.repeat(Math.ceil(n / Math.max(1, s.length))).slice(0, n)),
+  },
 );
 
-const TWILIO_FIELDS = ['AccountSid', 'CallSid', 'From', 'To', 'Digits', 'FinishedOnKey', 'CallStatus', 'CallDuration', 'DialCallStatus', 'DialCallDuration', 'SipDomain', 'ApplicationSid', 'Direction', 'Caller', 'Called'];
+const TWILIO_FIELDS = [
+  'AccountSid',
+  'CallSid',
+  'From',
+  'To',
+  'Digits',
+  'FinishedOnKey',
+  'CallStatus',
+  'CallDuration',
+  'DialCallStatus',
+  'DialCallDuration',
+  'SipDomain',
+  'ApplicationSid',
+  'Direction',
+  'Caller',
+  'Called',
+];
 
 interface Plan {
   readonly method: string;
@@ -137,20 +156,22 @@ const query = fc.oneof(
   fc.string({ unit: 'grapheme-ascii', maxLength: 40 }),
 );
 
-const formFields = fc.tuple(
-  fc.record({
-    AccountSid: fc.oneof({ weight: 5, arbitrary: fc.constant(SID) }, { weight: 1, arbitrary: text }),
-    CallSid: fc.oneof({ weight: 5, arbitrary: fc.constant('<call>') }, { weight: 1, arbitrary: text }),
-  }),
-  fc.array(fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...TWILIO_FIELDS) }, { weight: 1, arbitrary: text }), text), { maxLength: 12 }),
-  // Sometimes 10,000 fields: distinct short names, or one name repeated.
-  fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 0, 10_000),
-  fc.boolean(),
-).map(([required, more, many, repeatOne]) => {
-  const fields: [string, string][] = [['AccountSid', required.AccountSid], ['CallSid', required.CallSid], ...more.map(([k, v]) => [k, v] as [string, string])];
-  for (let i = 0; i < many; i++) fields.push(repeatOne ? ['Digits', String(i % 10)] : [i.toString(36), '']);
-  return fields;
-});
+const formFields = fc
+  .tuple(
+    fc.record({
+      AccountSid: fc.oneof({ weight: 5, arbitrary: fc.constant(SID) }, { weight: 1, arbitrary: text }),
+      CallSid: fc.oneof({ weight: 5, arbitrary: fc.constant('<call>') }, { weight: 1, arbitrary: text }),
+    }),
+    fc.array(fc.tuple(fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...TWILIO_FIELDS) }, { weight: 1, arbitrary: text }), text), { maxLength: 12 }),
+    // Sometimes 10,000 fields: distinct short names, or one name repeated.
+    fc.constantFrom(0, 0, 0, 0, 0, 0, 0, 0, 10_000),
+    fc.boolean(),
+  )
+  .map(([required, more, many, repeatOne]) => {
+    const fields: [string, string][] = [['AccountSid', required.AccountSid], ['CallSid', required.CallSid], ...more.map(([k, v]) => [k, v] as [string, string])];
+    for (let i = 0; i < many; i++) fields.push(repeatOne ? ['Digits', String(i % 10)] : [i.toString(36), '']);
+    return fields;
+  });
 
 const plan: fc.Arbitrary<Plan> = fc.record({
   method: fc.oneof({ weight: 9, arbitrary: fc.constant('POST') }, { weight: 1, arbitrary: fc.constantFrom('GET', 'PUT', 'DELETE', 'post', 'HEAD') }),
@@ -160,7 +181,23 @@ const plan: fc.Arbitrary<Plan> = fc.record({
   ),
   query,
   body: fc.oneof(
-    { weight: 1, arbitrary: fc.record({ kind: fc.constant('bytes' as const), bytes: fc.uint8Array({ maxLength: 2_000 }), contentType: fc.option(fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', 'application/json', 'multipart/form-data; boundary=x', 'application/x-www-form-urlencoded; charset=ISO-8859-1'), { nil: undefined }) }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        kind: fc.constant('bytes' as const),
+        bytes: fc.uint8Array({ maxLength: 2_000 }),
+        contentType: fc.option(
+          fc.constantFrom(
+            'application/x-www-form-urlencoded',
+            'text/plain',
+            'application/json',
+            'multipart/form-data; boundary=x',
+            'application/x-www-form-urlencoded; charset=ISO-8859-1',
+          ),
+          { nil: undefined },
+        ),
+      }),
+    },
     { weight: 4, arbitrary: fc.record({ kind: fc.constant('form' as const), fields: formFields, signed: fc.constantFrom('valid', 'valid', 'valid', 'wrong', 'none') }) },
   ),
   existing: fc.constantFrom('none', 'prompting', 'dialled'),
@@ -201,7 +238,9 @@ async function startCall(app: (e: HttpEvent) => Promise<HttpResult>, to: string)
   const callSid = freshCallSid();
   const params = { AccountSid: SID, CallSid: callSid, From: 'client:alice', To: to };
   const body = encodeForm(Object.entries(params));
-  const res = await app(event('POST', '/voice/incoming', '', Buffer.from(body), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, params, TOKEN) }, true));
+  const res = await app(
+    event('POST', '/voice/incoming', '', Buffer.from(body), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, params, TOKEN) }, true),
+  );
   expect(res.statusCode).toBe(200);
   return callSid;
 }
@@ -280,11 +319,23 @@ describe('voice webhooks given hostile requests', () => {
     const before = JSON.stringify(stores.calls.get(callSid));
     await fc.assert(
       fc.asyncProperty(
-        fc.oneof(fc.constantFrom('abc', '-1', '0', '1.5', '1e1', '0x1', ' 1', '+1', '01', '100', '99999999999999999999', '', 'Infinity', '1%00'), fc.string({ maxLength: 8 }).filter((s) => !/^[1-9][0-9]?$/.test(s))),
+        fc.oneof(
+          fc.constantFrom('abc', '-1', '0', '1.5', '1e1', '0x1', ' 1', '+1', '01', '100', '99999999999999999999', '', 'Infinity', '1%00'),
+          fc.string({ maxLength: 8 }).filter((s) => !/^[1-9][0-9]?$/.test(s)),
+        ),
         async (step) => {
           const q = `step=${encodeURIComponent(step)}`;
           const params = { AccountSid: SID, CallSid: callSid, From: 'client:alice', To: '+442079460018', Digits: '0042' };
-          const res = await app(event('POST', '/voice/code', q, Buffer.from(encodeForm(Object.entries(params))), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/code?${q}`, params, TOKEN) }, true));
+          const res = await app(
+            event(
+              'POST',
+              '/voice/code',
+              q,
+              Buffer.from(encodeForm(Object.entries(params))),
+              { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/code?${q}`, params, TOKEN) },
+              true,
+            ),
+          );
           expect(res.statusCode, `step=${JSON.stringify(step)}`).toBe(400);
           expect(res.body).toMatch(/step/);
         },
@@ -306,7 +357,16 @@ describe('voice webhooks given hostile requests', () => {
           const params: Record<string, string> = { AccountSid: SID, CallSid: freshCallSid(), From: 'client:alice', To: '+442079460018' };
           params[field] = value.slice(0, at) + bad + value.slice(at);
           const body = encodeForm(Object.entries(params));
-          const res = await app(event('POST', '/voice/incoming', '', Buffer.from(body), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, parsedForm(body), TOKEN) }, true));
+          const res = await app(
+            event(
+              'POST',
+              '/voice/incoming',
+              '',
+              Buffer.from(body),
+              { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, parsedForm(body), TOKEN) },
+              true,
+            ),
+          );
           expect(res.statusCode, JSON.stringify(params)).toBe(400);
           expect(res.body).toContain(field);
           expect(stores.writes.count).toBe(0);
@@ -321,9 +381,24 @@ describe('voice webhooks given hostile requests', () => {
       // Fields Twilio could send (a body over 64 KB is refused before anything is read: test above).
       fc.asyncProperty(fc.array(fc.tuple(shortText, shortText), { maxLength: 8 }), fc.constantFrom('911', '112', '+1911'), async (extra, to) => {
         const { app } = newApp();
-        const fields: [string, string][] = [['AccountSid', SID], ['CallSid', freshCallSid()], ['From', 'client:alice'], ['To', to], ...extra.filter(([k]) => !['AccountSid', 'CallSid', 'To'].includes(k))];
+        const fields: [string, string][] = [
+          ['AccountSid', SID],
+          ['CallSid', freshCallSid()],
+          ['From', 'client:alice'],
+          ['To', to],
+          ...extra.filter(([k]) => !['AccountSid', 'CallSid', 'To'].includes(k)),
+        ];
         const body = encodeForm(fields);
-        const res = await app(event('POST', '/voice/incoming', '', Buffer.from(body), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, parsedForm(body), TOKEN) }, true));
+        const res = await app(
+          event(
+            'POST',
+            '/voice/incoming',
+            '',
+            Buffer.from(body),
+            { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, parsedForm(body), TOKEN) },
+            true,
+          ),
+        );
         expect(res.statusCode).toBe(200);
         expect(twimlProblems(res.body)).toEqual([]);
         expect(res.body).toMatch(/<Dial[^>]*><Number>(911|112)<\/Number><\/Dial>/);

@@ -206,9 +206,7 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
   }
 
   async get(account: string, objectKey: string, versionId: string): Promise<LedgerEntry | undefined> {
-    const out = await this.client.send(
-      new GetItemCommand({ TableName: this.table, Key: ledgerKey(account, objectKey, versionId), ConsistentRead: true }),
-    );
+    const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: ledgerKey(account, objectKey, versionId), ConsistentRead: true }));
     const status = str(out.Item, 'status');
     const at = str(out.Item, 'at');
     if (status === undefined || at === undefined || !LEDGER_STATUSES.has(status)) return undefined;

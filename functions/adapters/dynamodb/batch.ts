@@ -135,12 +135,7 @@ async function pool<T>(chunks: readonly T[], concurrency: number, work: (c: T) =
  * wins, as if they had been applied in order; so the result is the same whatever batch each
  * lands in or how the batches interleave.
  */
-export async function batchWrite(
-  client: DynamoDBClient,
-  table: string,
-  requests: readonly WriteRequest[],
-  options: BatchOptions = {},
-): Promise<BatchStats> {
+export async function batchWrite(client: DynamoDBClient, table: string, requests: readonly WriteRequest[], options: BatchOptions = {}): Promise<BatchStats> {
   const o = resolve(options);
   const byKey = new Map<string, WriteRequest>();
   for (const req of requests) {

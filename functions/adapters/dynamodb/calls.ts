@@ -3,7 +3,16 @@
  * is one consistent read and one conditional write), and lockout records. Items carry the
  * TTL attribute `expiresAt`; every read treats an expired item as absent.
  */
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, ScanCommand, type DynamoDBClient, type PutItemCommandInput, type QueryCommandInput, type QueryCommandOutput } from '@aws-sdk/client-dynamodb';
+import {
+  DeleteItemCommand,
+  GetItemCommand,
+  PutItemCommand,
+  QueryCommand,
+  type DynamoDBClient,
+  type PutItemCommandInput,
+  type QueryCommandInput,
+  type QueryCommandOutput,
+} from '@aws-sdk/client-dynamodb';
 import type { CallState } from '../../core/callflow.ts';
 import { normalizeIdentity } from '../../core/codes.ts';
 import { isLockedOut, type LockoutRecord } from '../../core/lockout.ts';
@@ -11,7 +20,7 @@ import type { CallStore, LockoutStore, StoredCall, StoredCallState, UsageSource 
 import { localDate } from '../../core/time.ts';
 import { fromItem, num, str, toItem, type Item } from './attributes.ts';
 import { randomUUID } from 'node:crypto';
-import { epochSeconds, isConditionalCheckFailed, isExpired, isOwnWrite, queryPages, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
+import { epochSeconds, isConditionalCheckFailed, isExpired, isOwnWrite, queryPages, scanItems, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 import { CALLS_BY_DAY_INDEX, TTL_ATTRIBUTE } from './tables.ts';
 import { backoffDelay } from './batch.ts';
 
@@ -66,8 +75,16 @@ export class DynamoCallStore implements CallStore, UsageSource {
     const condition: Pick<PutItemCommandInput, 'ConditionExpression' | 'ExpressionAttributeNames' | 'ExpressionAttributeValues'> =
       options.expectedRevision === undefined
         ? // A new call; an expired leftover under the same CallSid does not count.
-          { ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now', ExpressionAttributeNames: { '#exp': TTL_ATTRIBUTE }, ExpressionAttributeValues: { ':now': { N: String(epochSeconds(now)) } } }
-        : { ConditionExpression: '#rev = :expected', ExpressionAttributeNames: { '#rev': 'revision' }, ExpressionAttributeValues: { ':expected': { N: String(options.expectedRevision) } } };
+          {
+            ConditionExpression: 'attribute_not_exists(pk) OR #exp <= :now',
+            ExpressionAttributeNames: { '#exp': TTL_ATTRIBUTE },
+            ExpressionAttributeValues: { ':now': { N: String(epochSeconds(now)) } },
+          }
+        : {
+            ConditionExpression: '#rev = :expected',
+            ExpressionAttributeNames: { '#rev': 'revision' },
+            ExpressionAttributeValues: { ':expected': { N: String(options.expectedRevision) } },
+          };
     try {
       await this.client.send(new PutItemCommand({ TableName: this.table, Item: item, ...condition }));
       return revision;
@@ -151,10 +168,7 @@ export class DynamoCallStore implements CallStore, UsageSource {
  * index, the TTL, when it was written and its revision. Exported for tools that load usage
  * records in bulk (the export benchmark).
  */
-export function callItem(
-  state: CallState,
-  options: { readonly timeZone: string; readonly now: Date; readonly revision: number; readonly retentionMs?: number },
-): Item {
+export function callItem(state: CallState, options: { readonly timeZone: string; readonly now: Date; readonly revision: number; readonly retentionMs?: number }): Item {
   const started = new Date(state.startedAt);
   if (Number.isNaN(started.getTime())) throw new RangeError(`call ${state.callSid}: startedAt is not an instant: ${state.startedAt}`);
   return {
@@ -254,23 +268,16 @@ export class DynamoLockoutStore implements LockoutStore {
    */
   async *listLocked(account: string, now: Date): AsyncIterable<{ readonly user: string; readonly record: LockoutRecord }> {
     const prefix = `LOCK#${account}#`;
-    let ExclusiveStartKey: Item | undefined;
-    do {
-      const out = await this.client.send(
-        new ScanCommand({
-          TableName: this.table,
-          FilterExpression: 'begins_with(pk, :prefix) AND attribute_exists(lockedUntil)',
-          ExpressionAttributeValues: { ':prefix': { S: prefix } },
-          ...(ExclusiveStartKey === undefined ? {} : { ExclusiveStartKey }),
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const record = toLockout(item, now);
-        const user = str(item, 'pk')?.slice(prefix.length);
-        if (record !== undefined && user !== undefined && isLockedOut(record, now)) yield { user, record };
-      }
-      ExclusiveStartKey = out.LastEvaluatedKey;
-    } while (ExclusiveStartKey !== undefined);
+    const input = {
+      TableName: this.table,
+      FilterExpression: 'begins_with(pk, :prefix) AND attribute_exists(lockedUntil)',
+      ExpressionAttributeValues: { ':prefix': { S: prefix } },
+    };
+    for await (const item of scanItems(this.client, input)) {
+      const record = toLockout(item, now);
+      const user = str(item, 'pk')?.slice(prefix.length);
+      if (record !== undefined && user !== undefined && isLockedOut(record, now)) yield { user, record };
+    }
   }
 
   async clear(account: string, user: string): Promise<void> {

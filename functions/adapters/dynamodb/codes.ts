@@ -167,13 +167,18 @@ export class DynamoCodeStore implements CodeStore {
    * memory is bounded by 32 pages whatever the size of the list.
    */
   async *listCodes(account: string): AsyncGenerator<CodeItem> {
-    const cursors = SHARD_IDS.map((shard) => new ShardCursor(queryPages(this.client, {
-      TableName: this.table,
-      KeyConditionExpression: 'pk = :pk',
-      ExpressionAttributeValues: { ':pk': { S: `${account}#${shard}` } },
-      ConsistentRead: true,
-      ...(this.pageSize === undefined ? {} : { Limit: this.pageSize }),
-    })));
+    const cursors = SHARD_IDS.map(
+      (shard) =>
+        new ShardCursor(
+          queryPages(this.client, {
+            TableName: this.table,
+            KeyConditionExpression: 'pk = :pk',
+            ExpressionAttributeValues: { ':pk': { S: `${account}#${shard}` } },
+            ConsistentRead: true,
+            ...(this.pageSize === undefined ? {} : { Limit: this.pageSize }),
+          }),
+        ),
+    );
     try {
       await Promise.all(cursors.map((c) => c.fill()));
       let live = cursors.filter((c) => c.head !== undefined);

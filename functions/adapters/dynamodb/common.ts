@@ -1,5 +1,5 @@
 /** What every DynamoDB store shares: its options, clock, error tests and Query paging. */
-import { GetItemCommand, QueryCommand, type DynamoDBClient, type QueryCommandInput } from '@aws-sdk/client-dynamodb';
+import { GetItemCommand, paginateQuery, paginateScan, type DynamoDBClient, type QueryCommandInput, type ScanCommandInput } from '@aws-sdk/client-dynamodb';
 import type { Item } from './attributes.ts';
 import type { BatchOptions } from './batch.ts';
 import type { TableNames } from './tables.ts';
@@ -62,14 +62,14 @@ export function isExpired(item: Item, now: Date, ttlAttribute = 'expiresAt'): bo
   return n !== undefined && Number(n) <= epochSeconds(now);
 }
 
-/** Every page of a Query, one request at a time, as the caller consumes them. */
+/** Every page of a Query (the SDK's paginator), one request at a time, as the caller consumes them. */
 export async function* queryPages(client: DynamoDBClient, input: QueryCommandInput): AsyncGenerator<Item[]> {
-  let ExclusiveStartKey: Item | undefined;
-  do {
-    const out = await client.send(new QueryCommand({ ...input, ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}) }));
-    yield out.Items ?? [];
-    ExclusiveStartKey = out.LastEvaluatedKey;
-  } while (ExclusiveStartKey !== undefined);
+  for await (const page of paginateQuery({ client }, input)) yield page.Items ?? [];
+}
+
+/** Every item a Scan finds (the SDK's paginator), page by page. */
+export async function* scanItems(client: DynamoDBClient, input: ScanCommandInput): AsyncGenerator<Item> {
+  for await (const page of paginateScan({ client }, input)) yield* page.Items ?? [];
 }
 
 /** Every item of a Query, streamed page by page. */

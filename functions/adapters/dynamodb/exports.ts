@@ -106,7 +106,12 @@ export class DynamoExportLedger implements ExportLedger, ExportLock {
       if (Number(sk.slice(prefix.length)) >= chunks.length) stale.push(sk);
     }
     if (stale.length > 0) {
-      await batchWrite(this.client, this.table, stale.map((sk) => ({ DeleteRequest: { Key: { pk: pk(account), sk: { S: sk } } } })), this.batch);
+      await batchWrite(
+        this.client,
+        this.table,
+        stale.map((sk) => ({ DeleteRequest: { Key: { pk: pk(account), sk: { S: sk } } } })),
+        this.batch,
+      );
     }
     // An update, not a put: a change reported (`changedAt`) while the day was being written
     // stays, so the next run writes the day again.

@@ -1,5 +1,17 @@
 /** The composition root's one call: every DynamoDB store over one client and one set of tables. */
-import type { AccountStore, CallContextStore, CallStore, CodeStore, ExportLedger, ExportLock, ImportLedger, ImportOrder, LockoutStore, UsageSource, UserStore } from '../../core/ports.ts';
+import type {
+  AccountStore,
+  CallContextStore,
+  CallStore,
+  CodeStore,
+  ExportLedger,
+  ExportLock,
+  ImportLedger,
+  ImportOrder,
+  LockoutStore,
+  UsageSource,
+  UserStore,
+} from '../../core/ports.ts';
 import { DynamoCallContextStore } from './call-context.ts';
 import { DynamoAccountStore, DynamoImportLedger, type AccountStoreOptions } from './accounts.ts';
 import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';

@@ -22,14 +22,7 @@
  *   <CallSid>                            call state + usage record in one item
  *   LOCK#<acct>#<user>                   lockout record
  */
-import {
-  CreateTableCommand,
-  DeleteTableCommand,
-  DescribeTableCommand,
-  UpdateTimeToLiveCommand,
-  type CreateTableCommandInput,
-  type DynamoDBClient,
-} from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DeleteTableCommand, DescribeTableCommand, UpdateTimeToLiveCommand, type CreateTableCommandInput, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { errorName } from './errors.ts';
 
 export interface TableNames {
@@ -99,11 +92,7 @@ export function tableDefinitions(names: TableNames): Readonly<Record<keyof Table
  * deadline) and enable TTL where the server supports it (dynalite does not; the stores filter
  * expired items on read either way).
  */
-export async function createTables(
-  client: DynamoDBClient,
-  names: TableNames,
-  options: { readonly timeoutMs?: number; readonly pollMs?: number } = {},
-): Promise<void> {
+export async function createTables(client: DynamoDBClient, names: TableNames, options: { readonly timeoutMs?: number; readonly pollMs?: number } = {}): Promise<void> {
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   for (const def of Object.values(tableDefinitions(names))) {
     try {
@@ -123,9 +112,7 @@ export async function createTables(
     }
     if (def.ttlAttribute !== undefined) {
       try {
-        await client.send(
-          new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true } }),
-        );
+        await client.send(new UpdateTimeToLiveCommand({ TableName, TimeToLiveSpecification: { AttributeName: def.ttlAttribute, Enabled: true } }));
       } catch (err) {
         // dynalite: UnknownOperationException. A second run: ValidationException (already enabled).
         if (errorName(err) !== 'UnknownOperationException' && errorName(err) !== 'ValidationException') throw err;

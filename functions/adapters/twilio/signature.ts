@@ -25,12 +25,7 @@ export type TwilioParams = Readonly<Record<string, string | readonly string[]>>;
  * - Never throws: a URL `new URL()` rejects, or any other garbage, is simply not valid, so the
  *   caller can answer 403 without a try/catch of its own.
  */
-export function verifyTwilioSignature(
-  url: string,
-  params: TwilioParams,
-  headerValue: string | undefined,
-  tokens: readonly string[],
-): boolean {
+export function verifyTwilioSignature(url: string, params: TwilioParams, headerValue: string | undefined, tokens: readonly string[]): boolean {
   if (!headerValue) return false;
   return tokens.some((token) => {
     // An empty key would still produce an HMAC; a blank secondary token must not make

@@ -48,8 +48,7 @@ export function renderTwiml(actions: readonly Action[], options: RenderOptions):
     voice: options.speech.voice as VoiceResponse.SayAttributes['voice'],
     language: options.speech.language as VoiceResponse.SayAttributes['language'],
   };
-  const url = (path: string, query?: string): string =>
-    options.baseUrl === undefined ? (query ? `${path}?${query}` : path) : publicUrl(options.baseUrl, path, query);
+  const url = (path: string, query?: string): string => (options.baseUrl === undefined ? (query ? `${path}?${query}` : path) : publicUrl(options.baseUrl, path, query));
 
   const response = new VoiceResponse();
   for (const action of actions) {
@@ -114,8 +113,7 @@ function assertEndsTheTurn(actions: readonly Action[]): void {
   if (moves !== 1 || last === undefined || last.type === 'say') {
     const got = actions.map((a) => a.type).join(', ') || 'nothing';
     throw new Error(
-      `renderTwiml: a response must end in exactly one gather, dial or hangup (got: ${got}); ` +
-        'otherwise the caller is left in silence or parts of it are never reached',
+      `renderTwiml: a response must end in exactly one gather, dial or hangup (got: ${got}); otherwise the caller is left in silence or parts of it are never reached`,
     );
   }
 }

@@ -106,9 +106,22 @@ async function recordEmergency(ctx: VoiceContext, req: VoiceRequest, settings: S
   const p = req.params;
   const from = p.From ?? '';
   const { users } = await ctx.deps.callContext.loadStart(settings.account, normalizeIdentity(from), [from]);
-  const call = { callSid: p.CallSid ?? '', from, to: p.To ?? '', ...(p.SipDomain ? { sipDomain: p.SipDomain } : {}), ...(p.ApplicationSid ? { applicationSid: p.ApplicationSid } : {}) };
+  const call = {
+    callSid: p.CallSid ?? '',
+    from,
+    to: p.To ?? '',
+    ...(p.SipDomain ? { sipDomain: p.SipDomain } : {}),
+    ...(p.ApplicationSid ? { applicationSid: p.ApplicationSid } : {}),
+  };
   const event: CallEvent = { type: 'start', call, user: users.get(from), lockout: undefined, emergencyCallerId: ctx.deps.emergencyCallerId };
-  const decision = await decideAndSave(ctx, call.callSid, settings, undefined, () => event, (d) => answeredWith(d, answerWith(d.actions)));
+  const decision = await decideAndSave(
+    ctx,
+    call.callSid,
+    settings,
+    undefined,
+    () => event,
+    (d) => answeredWith(d, answerWith(d.actions)),
+  );
   answerWith(decision.actions);
 }
 

@@ -48,9 +48,7 @@ export async function decideAndSave(
 /** Alerts raised, and each failed code counted on the caller's record and the account-wide throttle's. */
 export async function applyEffects(ctx: VoiceContext, effects: readonly Effect[], settings: Settings): Promise<void> {
   const alerted = effects.some((e) => e.type === 'alert' && e.kind === 'lockout');
-  await Promise.all(
-    effects.map((effect) => (effect.type === 'lockout' ? countFailure(ctx, effect, settings, alerted) : ctx.alerts.raise({ ...effect, verified: true }))),
-  );
+  await Promise.all(effects.map((effect) => (effect.type === 'lockout' ? countFailure(ctx, effect, settings, alerted) : ctx.alerts.raise({ ...effect, verified: true }))));
 }
 
 /**

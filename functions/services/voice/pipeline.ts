@@ -43,7 +43,11 @@ export function webhookRequest(ctx: VoiceContext, states: States): Middleware {
       const state: WebhookState = { arrived };
       // The router reads the method and path of an HTTP API (2.0) event: the normalised path,
       // POST when the request says nothing (as Twilio always posts).
-      const routed = { ...event, version: '2.0', requestContext: { ...event.requestContext, http: { ...event.requestContext?.http, method: (event.requestContext?.http?.method ?? 'POST').toUpperCase(), path: '' } } };
+      const routed = {
+        ...event,
+        version: '2.0',
+        requestContext: { ...event.requestContext, http: { ...event.requestContext?.http, method: (event.requestContext?.http?.method ?? 'POST').toUpperCase(), path: '' } },
+      };
       request.event = routed;
       states.set(routed, state);
       state.req = parseRequest(event, ctx.deps.publicBaseUrl);

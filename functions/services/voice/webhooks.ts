@@ -84,7 +84,12 @@ async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): P
     : undefined;
   const cached = ctx.calls.get(callSid);
   const caller = normalizeIdentity(req.params.From ?? '');
-  const loaded = await deps.callContext.loadStep(settings.account, caller, keys === undefined ? [] : [keys.account, keys.authorization], cached === undefined ? callSid : undefined);
+  const loaded = await deps.callContext.loadStep(
+    settings.account,
+    caller,
+    keys === undefined ? [] : [keys.account, keys.authorization],
+    cached === undefined ? callSid : undefined,
+  );
   const stored = cached ?? loaded.call;
   if (stored === undefined) throw new CallFlowError(`a code arrived for call ${callSid}, which has no state`);
   const codeFor = (state: CallState | undefined): CodeItem | undefined =>

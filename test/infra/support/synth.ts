@@ -33,7 +33,10 @@ export interface Synth {
 }
 
 export interface TemplateJson {
-  readonly Resources: Record<string, { readonly Type: string; readonly Properties?: Record<string, unknown>; readonly DeletionPolicy?: string; readonly UpdateReplacePolicy?: string }>;
+  readonly Resources: Record<
+    string,
+    { readonly Type: string; readonly Properties?: Record<string, unknown>; readonly DeletionPolicy?: string; readonly UpdateReplacePolicy?: string }
+  >;
   readonly Outputs?: Record<string, { readonly Value: unknown }>;
 }
 
@@ -121,7 +124,12 @@ export function managedPolicyStatements(json: TemplateJson, policyLogicalId: str
 
 /** IAM's wildcard match: `*` any run of characters, `?` one. */
 export function globMatch(pattern: string, value: string): boolean {
-  const re = new RegExp(`^${pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.')}$`);
+  const re = new RegExp(
+    `^${pattern
+      .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+      .replace(/\*/g, '.*')
+      .replace(/\?/g, '.')}$`,
+  );
   return re.test(value);
 }
 
@@ -131,8 +139,7 @@ export function globMatch(pattern: string, value: string): boolean {
  * and ForAllValues:StringLike; a statement with any other condition never matches.
  */
 export function allows(statements: readonly Statement[], action: string, resource: string, keys: Readonly<Record<string, string | readonly string[]>> = {}): boolean {
-  const matches = (s: Statement) =>
-    s.actions.some((a) => globMatch(a, action)) && s.resources.some((r) => globMatch(r, resource)) && conditionHolds(s.condition, keys);
+  const matches = (s: Statement) => s.actions.some((a) => globMatch(a, action)) && s.resources.some((r) => globMatch(r, resource)) && conditionHolds(s.condition, keys);
   return statements.some((s) => s.effect === 'Allow' && matches(s)) && !statements.some((s) => s.effect === 'Deny' && matches(s));
 }
 

@@ -132,14 +132,15 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
     events,
     async upload(key, body) {
       let timer: NodeJS.Timeout | undefined;
-      const imported = key.startsWith('imports/') && options.forward !== false
-        ? new Promise<ImportReport[]>((resolve, reject) => {
-            const queue = waiters.get(key) ?? [];
-            queue.push({ resolve });
-            waiters.set(key, queue);
-            timer = setTimeout(() => reject(new Error(`no import of ${key} finished within ${IMPORT_DEADLINE_MS} ms`)), IMPORT_DEADLINE_MS);
-          })
-        : Promise.resolve([]);
+      const imported =
+        key.startsWith('imports/') && options.forward !== false
+          ? new Promise<ImportReport[]>((resolve, reject) => {
+              const queue = waiters.get(key) ?? [];
+              queue.push({ resolve });
+              waiters.set(key, queue);
+              timer = setTimeout(() => reject(new Error(`no import of ${key} finished within ${IMPORT_DEADLINE_MS} ms`)), IMPORT_DEADLINE_MS);
+            })
+          : Promise.resolve([]);
       try {
         const put = await s3.send(new PutObjectCommand({ Bucket: TEST_BUCKET, Key: key, Body: body }));
         if (put.ETag !== undefined) uploaded.add(put.ETag.replace(/"/g, ''));
@@ -164,9 +165,7 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
       const items: Item[] = [];
       let ExclusiveStartKey: Item | undefined;
       do {
-        const out = await storage.client.send(
-          new ScanCommand({ TableName: storage.tables.codes, ConsistentRead: true, ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}) }),
-        );
+        const out = await storage.client.send(new ScanCommand({ TableName: storage.tables.codes, ConsistentRead: true, ...(ExclusiveStartKey ? { ExclusiveStartKey } : {}) }));
         items.push(...(out.Items ?? []));
         ExclusiveStartKey = out.LastEvaluatedKey;
       } while (ExclusiveStartKey !== undefined);

@@ -95,7 +95,11 @@ export async function startE2eStack(options: { readonly log?: Logger } = {}): Pr
       const parsed = parseSettings({ account: name, twilioAccountSids: [sid], ...setup.settings });
       if (!parsed.ok) throw new Error(`settings of ${name}: ${JSON.stringify(parsed.problems)}`);
       await stores.accounts.putSettings(parsed.value);
-      if (setup.codes !== undefined && setup.codes.length > 0) await stores.codes.writeCodes(name, setup.codes.map((put) => ({ put })));
+      if (setup.codes !== undefined && setup.codes.length > 0)
+        await stores.codes.writeCodes(
+          name,
+          setup.codes.map((put) => ({ put })),
+        );
       if (setup.users !== undefined && setup.users.length > 0) await stores.users.putUsers(name, setup.users);
       timeZones.set(name, parsed.value.timeZone);
       return {

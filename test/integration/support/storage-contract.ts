@@ -130,7 +130,10 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
       });
 
       it("with the operator's bindings, takes only the SIDs bound to the account, and refuses others before writing anything", async () => {
-        const bindings = new Map([[sid(11), 'acme'], [sid(12), 'globex']]);
+        const bindings = new Map([
+          [sid(11), 'acme'],
+          [sid(12), 'globex'],
+        ]);
         const accounts = new DynamoAccountStore({ client: env.client, tables: env.tables, sidBindings: async (s) => bindings.get(s) });
         // Another tenant got there first under the local rule; the operator's binding wins.
         await env.stores.accounts.putSettings(settingsFor({ account: 'globex', twilioAccountSids: [sid(11)] }));
@@ -194,7 +197,10 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
 
       it('writes 1,200 codes across the shards and reads them back by key', async () => {
         const counter = countRequests(env.client);
-        await env.stores.codes.writeCodes(account, all.map((put) => ({ put })));
+        await env.stores.codes.writeCodes(
+          account,
+          all.map((put) => ({ put })),
+        );
         expect(counter.byOperation.get('BatchWriteItem')).toBe(Math.ceil(all.length / 25));
         counter.detach();
         const shards = new Set(all.map((c) => shardOf(c.key)));
@@ -234,7 +240,10 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
       });
 
       it('rewriting the same codes changes nothing', async () => {
-        await env.stores.codes.writeCodes(account, all.map((put) => ({ put, previous: put })));
+        await env.stores.codes.writeCodes(
+          account,
+          all.map((put) => ({ put, previous: put })),
+        );
         expect((await collect(env.stores.codes.listCodes(account))).map((c) => c.key)).toEqual(all.map((c) => c.key).sort());
       });
 

@@ -139,8 +139,7 @@ export class FakeTwilio {
   }
 
   async send(prepared: Prepared): Promise<Reply> {
-    const { status, contentType, body } =
-      prepared.wire === 'raw' ? await rawPost(this.options.httpUrl, prepared) : await fetchPost(this.options.httpUrl, prepared);
+    const { status, contentType, body } = prepared.wire === 'raw' ? await rawPost(this.options.httpUrl, prepared) : await fetchPost(this.options.httpUrl, prepared);
     const isXml = /^text\/xml\b/i.test(contentType);
     return { path: prepared.path, status, contentType, body, heard: isXml ? hear({ body }) : undefined };
   }
