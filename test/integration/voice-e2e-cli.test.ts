@@ -18,8 +18,6 @@ beforeAll(async () => {
   e2e = await startE2eStack();
   const acme = await e2e.addAccount('acme', {
     settings: {
-      homeCountry: 'US',
-      timeZone: 'America/New_York',
       callerId: '+14155550100',
       calls: { default: 'free', international: 'required' },
       groups: { staff: {}, interns: { calls: { international: 'blocked' } } },

@@ -28,8 +28,6 @@ beforeAll(async () => {
   e2e = await startE2eStack();
   acme = await e2e.addAccount('acme', {
     settings: {
-      homeCountry: 'US',
-      timeZone: 'America/New_York',
       callerId: '+14155550100',
       codeLength: { min: 4, max: 6 },
       maxAttempts: 3,

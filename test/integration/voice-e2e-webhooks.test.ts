@@ -23,8 +23,6 @@ beforeAll(async () => {
   e2e = await startE2eStack();
   acme = await e2e.addAccount('acme', {
     settings: {
-      homeCountry: 'US',
-      timeZone: 'America/New_York',
       callerId: '+14155550100',
       calls: { default: 'free', international: 'required' },
       lockout: { failures: 100, windowMinutes: 15, lockMinutes: 60 },

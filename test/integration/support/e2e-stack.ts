@@ -50,7 +50,7 @@ export interface AccountFixture {
 }
 
 export interface AccountSetup {
-  /** The settings document without `account`/`twilioAccountSids`, which the harness fills in. */
+  /** The settings document without `account`/`twilioAccountSids`, which the harness fills in (and `homeCountry` US, `timeZone` New York unless given). */
   readonly settings: Record<string, unknown>;
   readonly codes?: readonly CodeItem[];
   readonly users?: readonly UserRecord[];
@@ -92,7 +92,8 @@ export async function startE2eStack(options: { readonly log?: Logger } = {}): Pr
     pepper,
     async addAccount(name, setup) {
       const sid = newAccountSid();
-      const parsed = parseSettings({ account: name, twilioAccountSids: [sid], ...setup.settings });
+      // A US account in New York unless the suite says otherwise.
+      const parsed = parseSettings({ account: name, twilioAccountSids: [sid], homeCountry: 'US', timeZone: 'America/New_York', ...setup.settings });
       if (!parsed.ok) throw new Error(`settings of ${name}: ${JSON.stringify(parsed.problems)}`);
       await stores.accounts.putSettings(parsed.value);
       if (setup.codes !== undefined && setup.codes.length > 0)
