@@ -6,6 +6,7 @@
  * item failure, so SQS redelivers it and, after the last try, dead-letters it. A file that is
  * wrong is not a failure: it gets a `rejected` report.
  */
+import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
@@ -82,20 +83,25 @@ export async function handleS3Event(deps: ImporterDeps, event: S3Event): Promise
   return reports;
 }
 
-/** The SQS-triggered handler, with partial batch failure reporting. */
+/**
+ * The SQS-triggered handler, with partial batch failure reporting by Powertools' batch
+ * processor: records one after another (imports of one account must apply in order), and a
+ * batch that fails whole is reported message by message rather than thrown, so SQS retries
+ * each on its own schedule.
+ */
 export function makeImportHandler(deps: ImporterDeps): (event: SqsEvent) => Promise<SqsBatchResponse> {
-  return async (event) => {
-    const batchItemFailures: { itemIdentifier: string }[] = [];
-    for (const message of event.Records) {
-      try {
-        const body = JSON.parse(message.body) as S3Event;
-        await handleS3Event(deps, body);
-      } catch (err) {
-        deps.log.error('import failed; the message will be retried', { messageId: message.messageId, error: err });
-        batchItemFailures.push({ itemIdentifier: message.messageId });
-      }
+  const processor = new BatchProcessor(EventType.SQS);
+  const importMessage = async (message: SqsEvent['Records'][number]): Promise<void> => {
+    try {
+      await handleS3Event(deps, JSON.parse(message.body) as S3Event);
+    } catch (err) {
+      deps.log.error('import failed; the message will be retried', { messageId: message.messageId, error: err });
+      throw err;
     }
-    return { batchItemFailures };
+  };
+  return async (event) => {
+    const response = await processPartialResponse({ Records: [...event.Records] }, importMessage, processor, { processInParallel: false, throwOnFullBatchFailure: false });
+    return { batchItemFailures: response.batchItemFailures.map((f) => ({ itemIdentifier: String(f.itemIdentifier) })) };
   };
 }
 
