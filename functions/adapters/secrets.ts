@@ -1,22 +1,19 @@
 /**
- * Secrets Manager reads, once per container: the pepper never changes, and re-reading it on
- * every invocation would add a round trip to the hot path.
+ * Secrets Manager reads through Powertools Parameters: a value is cached for `maxAgeSeconds`
+ * (so a rotated secret is picked up without a redeploy, and the hot path does not pay a round
+ * trip on every invocation), and a failed read is not cached, so the next invocation tries again.
  */
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 
-export function makeSecretReader(client: SecretsManagerClient = new SecretsManagerClient({})): (arn: string) => Promise<string> {
-  const cache = new Map<string, Promise<string>>();
-  return (arn) => {
-    let value = cache.get(arn);
-    if (value === undefined) {
-      value = client.send(new GetSecretValueCommand({ SecretId: arn })).then((out) => {
-        if (out.SecretString === undefined || out.SecretString === '') throw new Error(`secret ${arn} has no string value`);
-        return out.SecretString;
-      });
-      // A failed read must not be cached: the next invocation tries again.
-      value.catch(() => cache.delete(arn));
-      cache.set(arn, value);
-    }
+/** How long a read secret is trusted before it is read again. */
+export const SECRET_MAX_AGE_SECONDS = 300;
+
+export function makeSecretReader(client?: SecretsManagerClient, maxAgeSeconds = SECRET_MAX_AGE_SECONDS): (arn: string) => Promise<string> {
+  const provider = new SecretsProvider(client === undefined ? {} : { awsSdkV3Client: client });
+  return async (arn) => {
+    const value = await provider.get(arn, { maxAge: maxAgeSeconds });
+    if (typeof value !== 'string' || value === '') throw new Error(`secret ${arn} has no string value`);
     return value;
   };
 }
