@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
 import type { TableNames } from '../../functions/adapters/dynamodb/tables.ts';
-import { makeLogger } from '../../functions/services/logger.ts';
+import { consoleLogger } from '../../cli/output.ts';
 import { startLocalStack } from '../../local/stack.ts';
 
 export const BENCH_AUTH_TOKEN = 'tollgate-bench-token';
@@ -40,7 +40,7 @@ export interface RequestCounts {
 if (import.meta.main) {
   const home = await mkdtemp(join(tmpdir(), 'tollgate-bench-voice-'));
   // Warnings and errors only, to stderr: stdout carries the protocol.
-  const log = makeLogger({ service: 'tollgate-bench-stack', level: 'warn', write: (line) => process.stderr.write(`${line}\n`) });
+  const log = consoleLogger(process.stderr, 'warn');
   // No scheduled usage export: its run would land in the middle of the latency measurement.
   const stack = await startLocalStack({ home, port: 0, authToken: BENCH_AUTH_TOKEN, log, seed: true, exportSchedule: false });
   // Seeding went through the import function on the same client: count from here on.

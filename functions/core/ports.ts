@@ -9,6 +9,9 @@ import type { LockoutRecord } from './lockout.ts';
 import type { Settings, UserRecord } from './settings.ts';
 import type { CodeTotals, WrittenDay } from './usage.ts';
 
+/** A log line's level, least to most severe. */
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
 /** Structured log lines (JSON in AWS); fields never carry a code's digits. */
 export interface Logger {
   debug(message: string, fields?: Record<string, unknown>): void;

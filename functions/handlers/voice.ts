@@ -4,13 +4,14 @@
  * `services/voice.ts`.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Context } from 'aws-lambda';
 import { snsAlerts } from '../adapters/alerts.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
+import { makeLambdaLogger, type LambdaLogger } from '../adapters/logger.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
 import { secretTokens } from '../adapters/twilio/tokens.ts';
 import { logLevel, pepperSecretArn, storageConfig, voiceConfig, type Env } from '../config.ts';
-import { makeLogger } from '../services/logger.ts';
 import { makeVoiceApp, type HttpEvent, type HttpResult, type VoiceDeps } from '../services/voice.ts';
 
 /** The Lambda handler for a set of dependencies (tests and the local stack pass their own): the middy pipeline of services/voice.ts. */
@@ -18,10 +19,9 @@ export function makeVoiceHandler(deps: VoiceDeps): (event: HttpEvent, context?: 
   return makeVoiceApp(deps);
 }
 
-function awsDeps(env: Env): VoiceDeps {
+function awsDeps(env: Env, log: LambdaLogger['log']): VoiceDeps {
   const storage = storageConfig(env);
   const voice = voiceConfig(env);
-  const log = makeLogger({ service: 'tollgate-voice', level: logLevel(env) });
   // Twilio waits 15 s for the whole webhook: short attempts, few retries.
   const client = makeDynamoClient({
     ...(storage.dynamodbEndpoint === undefined ? {} : { endpoint: storage.dynamodbEndpoint }),
@@ -52,8 +52,14 @@ function awsDeps(env: Env): VoiceDeps {
 
 // Built on the first invocation rather than at import, so tests import the factory without
 // an AWS environment; a container still builds its clients once.
-let deployed: ReturnType<typeof makeVoiceHandler> | undefined;
-export const handler = (event: HttpEvent, context: Parameters<ReturnType<typeof makeVoiceHandler>>[1]): Promise<HttpResult> => {
-  deployed ??= makeVoiceHandler(awsDeps(process.env));
+let deployed: ((event: HttpEvent, context: Context) => Promise<HttpResult>) | undefined;
+export const handler = (event: HttpEvent, context: Context): Promise<HttpResult> => {
+  deployed ??= deployedHandler(process.env);
   return deployed(event, context);
 };
+
+/** The handler as deployed: the pipeline over AWS clients, its log lines carrying the invocation's context. */
+export function deployedHandler(env: Env): (event: HttpEvent, context: Context) => Promise<HttpResult> {
+  const lambda = makeLambdaLogger('tollgate-voice', logLevel(env));
+  return lambda.wrap(makeVoiceHandler(awsDeps(env, lambda.log)));
+}

@@ -14,7 +14,7 @@
  *
  * Verified alerts pass untouched: Twilio signed them, and each is a real call.
  */
-import type { Alert, AlertSink } from '../core/ports.ts';
+import type { Alert, AlertSink, Logger } from '../core/ports.ts';
 
 const WINDOW_MS = 60_000;
 /** Unverified alerts let through per minute across every key. */
@@ -118,4 +118,21 @@ export function addressShaped(value: string | undefined): string {
   if (text === '') return '(none)';
   if (!ADDRESS.test(text)) return '(not an address)';
   return text.length > MAX_ADDRESS ? `${text.slice(0, MAX_ADDRESS - 1)}…` : text;
+}
+
+/**
+ * Alerts are side work: a sink that is down (SNS throttled, say) must not fail the webhook that
+ * raised one, which would turn a lockout into an apology, or make an emergency call that was
+ * recorded look unrecorded. The failure is logged, with what was not sent, and the call moves on.
+ */
+export function bestEffortAlerts(sink: AlertSink, log: Logger): AlertSink {
+  return {
+    async raise(alert) {
+      try {
+        await sink.raise(alert);
+      } catch (err) {
+        log.error('alert could not be sent', { kind: alert.kind, account: alert.account, callSid: alert.callSid, error: err });
+      }
+    },
+  };
 }

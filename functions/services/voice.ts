@@ -29,7 +29,10 @@ export function makeVoiceApp(deps: VoiceDeps): (event: HttpEvent, context?: obje
     .use(emergencyFirst(ctx, states))
     .use(twilioSignature(ctx, states))
     .use(neverSilent(ctx, states))
-    .handler(httpRouterHandler(routes) as unknown as (event: HttpEvent) => Promise<HttpResult>);
+    .handler(
+      // The router is typed for every AWS HTTP event; ours is the HTTP API's, narrowed by webhookRequest.
+      httpRouterHandler(routes as unknown as Parameters<typeof httpRouterHandler>[0]) as unknown as (event: HttpEvent) => Promise<HttpResult>,
+    );
   return (event, context = {}) => handler(event, context as never);
 }
 

@@ -6,7 +6,7 @@ import { ACCOUNT_SID } from '../../core/identifiers.ts';
 import type { AccountStore, AlertSink, CallContextStore, CallStore, CodeStore, LockoutStore, Logger } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
 import { verifyTwilioSignature, type TwilioParams } from '../../adapters/twilio/signature.ts';
-import { gatedAlerts } from '../alert-gate.ts';
+import { bestEffortAlerts, gatedAlerts } from '../alert-gate.ts';
 import { AccountCache, CallCache, type AccountEntry } from './caches.ts';
 
 /** API Gateway HTTP API (payload format 2.0): the fields the voice function reads. */
@@ -88,7 +88,7 @@ export function makeVoiceContext(deps: VoiceDeps): VoiceContext {
     deps,
     accounts: new AccountCache(load, deps.now, Math.min(deps.settingsTtlMs ?? 30_000, 30_000)),
     calls: new CallCache(deps.now),
-    alerts: gatedAlerts(deps.alerts),
+    alerts: gatedAlerts(bestEffortAlerts(deps.alerts, deps.log)),
     async verify(req) {
       const accountSid = req.params.AccountSid ?? '';
       if (!ACCOUNT_SID.test(accountSid)) return false;

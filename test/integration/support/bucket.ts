@@ -16,7 +16,7 @@ import type { Item } from '../../../functions/adapters/dynamodb/attributes.ts';
 import { handleS3Event, s3Objects, type S3Event, type S3EventRecord } from '../../../functions/handlers/import.ts';
 import type { CodeItem } from '../../../functions/core/ports.ts';
 import type { ImportCodeStore, ImporterDeps, ImportReport } from '../../../functions/services/importer.ts';
-import { makeLogger } from '../../../functions/services/logger.ts';
+import { recordingLogger } from '../../support/logs.ts';
 import { ensureBucket, startS3rver } from '../../../local/emulators.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './dynamo.ts';
 
@@ -90,7 +90,7 @@ export async function startImportHarness(options: ImportHarnessOptions = {}): Pr
     ledger: storage.stores.ledger,
     pepper: async () => TEST_PEPPER,
     now: storage.clock,
-    log: makeLogger({ service: 'tollgate-import-test', level: 'debug', write: (line) => void logs.push(line) }),
+    log: recordingLogger('tollgate-import-test', logs),
   };
 
   const events: S3Event[] = [];

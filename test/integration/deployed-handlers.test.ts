@@ -1,0 +1,271 @@
+/**
+ * The handlers as deployed (`handlers/*.ts` `deployedHandler`): built from the environment the
+ * stack sets, with their own AWS SDK clients pointed at dynalite, s3rver and a loopback Secrets
+ * Manager, invoked with the events and context AWS delivers (typed by `@types/aws-lambda`, so a
+ * shape we read that AWS does not send fails to compile). Their logs are Powertools JSON lines
+ * carrying the request id and cold start, and never a code's digits.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
+import { makeS3Client } from '../../functions/adapters/s3/client.ts';
+import { ENV } from '../../functions/config.ts';
+import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
+import { parseSettings } from '../../functions/core/settings.ts';
+import { deployedHandler as deployedExport } from '../../functions/handlers/export.ts';
+import { deployedHandler as deployedImport } from '../../functions/handlers/import.ts';
+import { deployedHandler as deployedVoice } from '../../functions/handlers/voice.ts';
+import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
+import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
+import { makeStorageEnv, startDynalite, type StorageEnv } from './support/dynamo.ts';
+import { newAccountSid } from './support/e2e-stack.ts';
+import { hear, newCallSid } from './support/voice.ts';
+
+const BASE_URL = 'https://abc123.execute-api.us-east-1.amazonaws.com';
+const TOKEN = 'deployed-auth-token';
+const SID = newAccountSid();
+const PEPPER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-pepper-AbCdEf';
+const TWILIO_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-twilio-AbCdEf';
+const BUCKET = 'tollgate-data';
+const SDK_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_SNS'] as const;
+
+let home: string;
+let storage: StorageEnv;
+let dynamoEndpoint: string;
+let s3rver: RunningS3;
+let sm: SecretsManagerStandIn;
+let env: Record<string, string>;
+const saved = new Map<string, string | undefined>();
+const lines: string[] = [];
+
+beforeAll(async () => {
+  home = await mkdtemp(join(tmpdir(), 'tollgate-deployed-'));
+  const dynamo = await startDynalite();
+  dynamoEndpoint = dynamo.endpoint;
+  storage = await makeStorageEnv(dynamo.endpoint, { onClose: () => dynamo.close() });
+  s3rver = await startS3rver({ directory: join(home, 's3') });
+  await ensureBucket(makeS3Client({ endpoint: s3rver.endpoint }), BUCKET);
+  sm = await startSecretsManager();
+  sm.secrets.set(PEPPER_ARN, 'deployed-pepper');
+  sm.secrets.set(TWILIO_ARN, JSON.stringify({ [SID]: { account: 'acme', tokens: [TOKEN] } }));
+  const parsed = parseSettings({
+    account: 'acme',
+    twilioAccountSids: [SID],
+    homeCountry: 'US',
+    timeZone: 'America/New_York',
+    callerId: '+14155550100',
+    calls: { default: 'free', international: 'required' },
+    lockout: { failures: 1, windowMinutes: 15, lockMinutes: 60 },
+  });
+  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+  await storage.stores.accounts.putSettings(parsed.value);
+  await storage.stores.codes.writeCodes('acme', [{ put: { key: 'A#0042', kind: 'account', code: '0042', enabled: true } }]);
+
+  // What the SDK reads in Lambda; SNS points at a port that refuses Publish, so an alert fails and is logged.
+  const sdk: Record<(typeof SDK_ENV)[number], string> = {
+    AWS_REGION: 'us-east-1',
+    AWS_ACCESS_KEY_ID: 'local',
+    AWS_SECRET_ACCESS_KEY: 'local',
+    AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
+    AWS_ENDPOINT_URL_SNS: sm.endpoint,
+  };
+  for (const name of SDK_ENV) {
+    saved.set(name, process.env[name]);
+    process.env[name] = sdk[name];
+  }
+  env = {
+    [ENV.accountsTable]: storage.tables.accounts,
+    [ENV.codesTable]: storage.tables.codes,
+    [ENV.callsTable]: storage.tables.calls,
+    [ENV.dynamodbEndpoint]: dynamoEndpoint,
+    [ENV.bucket]: BUCKET,
+    [ENV.s3Endpoint]: s3rver.endpoint,
+    [ENV.pepperSecretArn]: PEPPER_ARN,
+    [ENV.twilioSecretArn]: TWILIO_ARN,
+    [ENV.alertsTopicArn]: 'arn:aws:sns:us-east-1:123456789012:tollgate-alerts',
+    [ENV.publicUrl]: BASE_URL,
+    [ENV.emergencyCallerId]: '+15005550006',
+    [ENV.logLevel]: 'info',
+  };
+  for (const stream of [process.stdout, process.stderr]) {
+    const write = stream.write.bind(stream);
+    vi.spyOn(stream, 'write').mockImplementation(((chunk: string | Uint8Array, ...rest: never[]) => {
+      const text = String(chunk);
+      if (text.startsWith('{')) lines.push(...text.split('\n').filter(Boolean));
+      return write(chunk, ...rest);
+    }) as typeof stream.write);
+  }
+});
+
+afterAll(async () => {
+  vi.restoreAllMocks();
+  for (const [name, value] of saved) {
+    if (value === undefined) delete process.env[name];
+    else process.env[name] = value;
+  }
+  await sm?.close();
+  await s3rver?.close();
+  await storage?.close();
+  await rm(home, { recursive: true, force: true });
+});
+
+let requests = 0;
+function lambdaContext(functionName: string): Context {
+  requests++;
+  return {
+    callbackWaitsForEmptyEventLoop: true,
+    functionName,
+    functionVersion: '$LATEST',
+    invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
+    memoryLimitInMB: '512',
+    awsRequestId: `00000000-0000-4000-8000-${String(requests).padStart(12, '0')}`,
+    logGroupName: `/aws/lambda/${functionName}`,
+    logStreamName: '2026/12/04/[$LATEST]0123456789abcdef',
+    getRemainingTimeInMillis: () => 600_000,
+    done: () => undefined,
+    fail: () => undefined,
+    succeed: () => undefined,
+  };
+}
+
+/** A Twilio webhook as API Gateway's HTTP API (payload 2.0) delivers it. */
+function apiGatewayEvent(path: string, params: Record<string, string>, query = ''): APIGatewayProxyEventV2 {
+  const body = new URLSearchParams(params).toString();
+  return {
+    version: '2.0',
+    routeKey: `POST ${path}`,
+    rawPath: path,
+    rawQueryString: query,
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      host: new URL(BASE_URL).host,
+      'user-agent': 'TwilioProxy/1.1',
+      'x-forwarded-proto': 'https',
+      'x-twilio-signature': signTwilioRequest(BASE_URL + path + (query === '' ? '' : `?${query}`), params, TOKEN),
+    },
+    requestContext: {
+      accountId: '123456789012',
+      apiId: 'abc123',
+      domainName: new URL(BASE_URL).host,
+      domainPrefix: 'abc123',
+      http: { method: 'POST', path, protocol: 'HTTP/1.1', sourceIp: '54.172.60.1', userAgent: 'TwilioProxy/1.1' },
+      requestId: `req-${requests}`,
+      routeKey: `POST ${path}`,
+      stage: '$default',
+      time: '04/Dec/2026:03:00:00 +0000',
+      timeEpoch: 1796353200000,
+    },
+    body: Buffer.from(body).toString('base64'),
+    isBase64Encoded: true,
+  };
+}
+
+function logged(requestId: string): Record<string, unknown>[] {
+  return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.function_request_id === requestId);
+}
+
+const recorded = new Set<string>();
+
+async function until<T>(what: string, find: () => T | undefined, poll?: () => Promise<void>): Promise<T> {
+  for (let i = 0; i < 600; i++) {
+    await poll?.();
+    const found = find();
+    if (found !== undefined) return found;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+describe('the deployed voice function', () => {
+  const voice = () => (handler ??= deployedVoice(env));
+  let handler: ReturnType<typeof deployedVoice> | undefined;
+
+  it('answers a webhook in API Gateway’s shape: a free call dials, a code call asks for the code', async () => {
+    const common = { AccountSid: SID, ApiVersion: '2010-04-01', CallStatus: 'ringing', Direction: 'inbound', From: 'client:alice' };
+    const free = await voice()(
+      apiGatewayEvent('/voice/incoming', { ...common, CallSid: newCallSid(), To: '+12125550100', Called: '+12125550100' }),
+      lambdaContext('tollgate-voice'),
+    );
+    expect(free.statusCode).toBe(200);
+    expect(hear(free).dial?.number).toBe('+12125550100');
+    const abroad = await voice()(
+      apiGatewayEvent('/voice/incoming', { ...common, CallSid: newCallSid(), To: '+442079460018', Called: '+442079460018' }),
+      lambdaContext('tollgate-voice'),
+    );
+    expect(hear(abroad).gather).toBeDefined();
+  });
+
+  it('dials 911 at once and records it; the alert SNS refuses is logged as Powertools JSON with the request id', async () => {
+    const context = lambdaContext('tollgate-voice');
+    const callSid = newCallSid();
+    const params = { AccountSid: SID, ApiVersion: '2010-04-01', CallStatus: 'ringing', Direction: 'inbound', From: 'client:alice', To: '911', Called: '911', CallSid: callSid };
+    const reply = await voice()(apiGatewayEvent('/voice/incoming', params), context);
+    expect(hear(reply).dial).toMatchObject({ number: '911', callerId: '+14155550100' });
+    const line = await until('the failed alert log line', () => logged(context.awsRequestId).find((l) => l.message === 'alert could not be sent'));
+    expect(line).toMatchObject({ level: 'ERROR', service: 'tollgate-voice', kind: 'emergency', callSid, function_name: 'tollgate-voice', cold_start: expect.any(Boolean) });
+    expect((line.error as { message?: string }).message).toBeTruthy();
+    await until(
+      'the emergency record',
+      () => (recorded.has(callSid) ? true : undefined),
+      async () => {
+        if ((await storage.stores.calls.get(callSid)) !== undefined) recorded.add(callSid);
+      },
+    );
+    expect(logged(context.awsRequestId).map((l) => l.message)).not.toContain('emergency call could not be recorded; it was dialled');
+  });
+
+  it('locks a caller out with its own message when the lockout alert cannot be sent, never an apology; no digits are logged', async () => {
+    const callSid = newCallSid();
+    const common = { AccountSid: SID, ApiVersion: '2010-04-01', Direction: 'inbound', From: 'client:bob', To: '+442079460018', Called: '+442079460018', CallSid: callSid };
+    const prompt = await voice()(apiGatewayEvent('/voice/incoming', { ...common, CallStatus: 'ringing' }), lambdaContext('tollgate-voice'));
+    const action = hear(prompt).gather?.action ?? '';
+    const path = new URL(action, BASE_URL);
+    const event = apiGatewayEvent(path.pathname, { ...common, CallStatus: 'in-progress', Digits: '9137', FinishedOnKey: '#' }, path.search.slice(1));
+    const context = lambdaContext('tollgate-voice');
+    const heard = hear(await voice()(event, context));
+    expect(heard.says).toContain(DEFAULT_PROMPTS.lockedOut);
+    expect(heard.says).not.toContain(DEFAULT_PROMPTS.error);
+    await until('the failed lockout alert', () => logged(context.awsRequestId).find((l) => l.message === 'alert could not be sent' && l.kind === 'lockout'));
+    expect(lines.join('\n')).not.toMatch(/9137|0042/);
+  });
+});
+
+describe('the deployed import function', () => {
+  it('takes an SQS batch of S3 notifications in AWS’s shapes: a test event is ignored, a garbled message is reported and logged', async () => {
+    const handler = deployedImport(env);
+    const record = (messageId: string, body: string): SQSRecord => ({
+      messageId,
+      receiptHandle: `rh-${messageId}`,
+      body,
+      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1796353200000', SenderId: 'AIDAS3', ApproximateFirstReceiveTimestamp: '1796353200001' },
+      messageAttributes: {},
+      md5OfBody: '0',
+      eventSource: 'aws:sqs',
+      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:tollgate-imports',
+      awsRegion: 'us-east-1',
+    });
+    const event: SQSEvent = {
+      Records: [
+        record('m-test', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-12-04T03:00:00.000Z', Bucket: BUCKET })),
+        record('m-garbled', '{"Records": ['),
+      ],
+    };
+    const context = lambdaContext('tollgate-import');
+    expect(await handler(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-garbled' }] });
+    const line = logged(context.awsRequestId).find((l) => l.level === 'ERROR');
+    expect(line).toMatchObject({ service: 'tollgate-import', messageId: 'm-garbled', function_name: 'tollgate-import', cold_start: expect.any(Boolean) });
+  });
+});
+
+describe('the deployed export function', () => {
+  it('runs on the schedule’s event with Lambda’s context, using its request id as the lease owner', async () => {
+    const handler = deployedExport(env);
+    const context = lambdaContext('tollgate-export');
+    const run = await handler({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }, context);
+    expect(run.failed).toEqual([]);
+    expect(run.accounts.map((a) => a.account)).toContain('acme');
+  });
+});
