@@ -392,6 +392,7 @@ const LAMBDA_ENV = {
   TOLLGATE_PEPPER_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:pepper',
   TOLLGATE_TWILIO_SECRET_ARN: 'arn:aws:secretsmanager:us-east-1:000000000000:secret:twilio',
   TOLLGATE_ALERTS_TOPIC_ARN: 'arn:aws:sns:us-east-1:000000000000:alerts',
+  TOLLGATE_EMERGENCY_CALLER_ID: '+15005550006',
 };
 
 interface ColdRun {
