@@ -567,16 +567,19 @@ function keysOf(row: CodeRow, pepper: string, account: string, byRef: ReadonlyMa
 }
 
 function toItem(row: CodeRow, key: string): CodeItem {
-  const item: Record<string, unknown> = { key, kind: row.kind, enabled: row.enabled };
-  if (row.kind === 'account') item.code = row.code;
-  else item.ref = codeRef(key);
-  if (row.description !== undefined && row.description !== '') item.description = row.description;
-  if (row.expires !== undefined) item.expires = row.expires;
-  if (row.kind === 'authorization') item.level = row.level ?? 0;
-  if (row.users !== undefined && row.users.length > 0) item.users = row.users;
-  if (row.groups !== undefined && row.groups.length > 0) item.groups = row.groups;
-  if (row.callerIds !== undefined && row.callerIds.length > 0) item.callerIds = row.callerIds;
-  return item as unknown as CodeItem;
+  const listed = (values: readonly string[] | undefined) => (values !== undefined && values.length > 0 ? values : undefined);
+  const [users, groups, callerIds] = [listed(row.users), listed(row.groups), listed(row.callerIds)];
+  return {
+    key,
+    kind: row.kind,
+    enabled: row.enabled,
+    ...(row.kind === 'account' ? { code: row.code } : { ref: codeRef(key), level: row.level ?? 0 }),
+    ...(row.description !== undefined && row.description !== '' ? { description: row.description } : {}),
+    ...(row.expires === undefined ? {} : { expires: row.expires }),
+    ...(users === undefined ? {} : { users }),
+    ...(groups === undefined ? {} : { groups }),
+    ...(callerIds === undefined ? {} : { callerIds }),
+  };
 }
 
 /** Two codes hold the same data (the fields of docs/data-model.md, in a fixed order). */

@@ -19,6 +19,7 @@ import { isLockedOut, type LockoutRecord } from '../../core/lockout.ts';
 import type { CallStore, LockoutStore, StoredCall, StoredCallState, UsageSource } from '../../core/ports.ts';
 import { localDate } from '../../core/time.ts';
 import { fromItem, num, str, toItem, type Item } from './attributes.ts';
+import { storedCall } from './stored.ts';
 import { randomUUID } from 'node:crypto';
 import { epochSeconds, isConditionalCheckFailed, isExpired, isOwnWrite, queryPages, scanItems, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 import { CALLS_BY_DAY_INDEX, TTL_ATTRIBUTE } from './tables.ts';
@@ -121,7 +122,7 @@ export class DynamoCallStore implements CallStore, UsageSource {
       next?.catch(() => undefined);
       for (const item of out.Items ?? []) {
         if (isExpired(item, now)) continue;
-        yield { state: fromItem(item, STORAGE_ATTRS) as unknown as CallState, updatedAt: str(item, 'updatedAt') ?? '' };
+        yield { state: storedCall(fromItem(item, STORAGE_ATTRS)), updatedAt: str(item, 'updatedAt') ?? '' };
       }
     }
   }
@@ -195,7 +196,7 @@ export function toLockout(item: Item | undefined, now: Date): LockoutRecord | un
 /** A stored call, or undefined when there is none or it has expired. */
 export function toStoredCall(item: Item | undefined, now: Date): StoredCallState | undefined {
   if (item === undefined || isExpired(item, now)) return undefined;
-  return { state: fromItem(item, STORAGE_ATTRS) as unknown as CallState, revision: num(item, 'revision') ?? 0 };
+  return { state: storedCall(fromItem(item, STORAGE_ATTRS)), revision: num(item, 'revision') ?? 0 };
 }
 
 /** `lockout.windowMinutes` can be at most a day (settings schema). */

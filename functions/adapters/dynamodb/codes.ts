@@ -9,6 +9,7 @@
 import { GetItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { StoredCode } from '../../core/codes.ts';
 import type { CodeChange, CodeItem, CodeStore } from '../../core/ports.ts';
+import { storedCode } from './stored.ts';
 import { fromItem, str, toItem, type Item } from './attributes.ts';
 import { batchGet, batchWrite, type BatchOptions } from './batch.ts';
 import { queryItems, queryPages, type StoreOptions } from './common.ts';
@@ -59,7 +60,7 @@ function codeFields(code: CodeItem): StoredCode {
 /** A code item keeps its key in `sk`; a caller-ID entry, whose `sk` is the number, in `key`. */
 export function toCode(item: Item): CodeItem {
   const key = str(item, 'key') ?? str(item, 'sk') ?? '';
-  return { ...(fromItem(item, NON_CODE_ATTRS) as unknown as StoredCode), key };
+  return { ...storedCode(fromItem(item, NON_CODE_ATTRS)), key };
 }
 
 export interface CodeStoreOptions extends StoreOptions {

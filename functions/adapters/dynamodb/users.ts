@@ -4,6 +4,7 @@ import { normalizeIdentity } from '../../core/codes.ts';
 import type { UserStore } from '../../core/ports.ts';
 import type { UserRecord } from '../../core/settings.ts';
 import { fromItem, str, toItem, type Item } from './attributes.ts';
+import { storedUser } from './stored.ts';
 import { batchGet, batchWrite, type BatchOptions } from './batch.ts';
 import { queryItems, type StoreOptions } from './common.ts';
 
@@ -11,7 +12,7 @@ const KEY_ATTRS: ReadonlySet<string> = new Set(['pk', 'sk']);
 export const userKey = (account: string, id: string): Item => ({ pk: { S: `USERS#${account}` }, sk: { S: normalizeIdentity(id) } });
 
 export function toUser(item: Item): UserRecord {
-  return fromItem(item, KEY_ATTRS) as unknown as UserRecord;
+  return storedUser(fromItem(item, KEY_ATTRS));
 }
 
 export class DynamoUserStore implements UserStore {

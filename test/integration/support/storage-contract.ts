@@ -11,7 +11,10 @@ import { parseSettings, type Settings, type SettingsInput, type UserRecord } fro
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../../../functions/adapters/code-key.ts';
 import { batchWrite } from '../../../functions/adapters/dynamodb/batch.ts';
 import { countRequests } from '../../../functions/adapters/dynamodb/client.ts';
-import { DynamoCodeStore, SHARDS, shardOf } from '../../../functions/adapters/dynamodb/codes.ts';
+import { codeKey, DynamoCodeStore, SHARDS, shardOf } from '../../../functions/adapters/dynamodb/codes.ts';
+import { StoredItemError } from '../../../functions/adapters/dynamodb/stored.ts';
+import { userKey } from '../../../functions/adapters/dynamodb/users.ts';
+import { PutItemCommand } from '@aws-sdk/client-dynamodb';
 import type { StorageEnv } from './dynamo.ts';
 
 const DAY = 86_400_000;
@@ -185,6 +188,41 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         expect(left.length).toBe(149);
         expect(left.map((u) => u.id)).not.toContain(users[0]!.id);
         expect(await env.stores.users.getUsers('acme', [alice.id])).toEqual(new Map());
+      });
+    });
+
+    describe('stored items that are not valid', () => {
+      it('refuses a user item of the wrong shape, naming the user and the attribute', async () => {
+        const id = 'client:mangled';
+        await env.client.send(new PutItemCommand({ TableName: env.tables.accounts, Item: { ...userKey('acme', id), id: { S: id }, maxAttempts: { S: 'three' } } }));
+        const err = await env.stores.users.getUsers('acme', [id]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoredItemError);
+        expect((err as Error).message).toMatch(/client:mangled.*maxAttempts/);
+      });
+
+      it("refuses a code item of the wrong shape without showing the code's digits", async () => {
+        const key = accountCodeKey('918273');
+        await env.client.send(
+          new PutItemCommand({ TableName: env.tables.codes, Item: { ...codeKey('mangled', key), kind: { S: 'account' }, code: { S: '918273' }, enabled: { S: 'yes' } } }),
+        );
+        const err = await env.stores.codes.getCodes('mangled', [key]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoredItemError);
+        expect((err as Error).message).toMatch(/account code.*enabled/);
+        expect((err as Error).message).not.toContain('918273');
+      });
+
+      it('refuses a call item of the wrong shape, naming the call and the attribute', async () => {
+        const callSid = `CA${'e'.repeat(32)}`;
+        await env.client.send(
+          new PutItemCommand({
+            TableName: env.tables.calls,
+            Item: { pk: { S: callSid }, callSid: { S: callSid }, account: { S: 'acme' }, phase: { S: 'ringing' }, revision: { N: '1' } },
+          }),
+        );
+        const err = await env.stores.calls.get(callSid).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(StoredItemError);
+        expect((err as Error).message).toContain(callSid);
+        expect((err as Error).message).toMatch(/phase/);
       });
     });
 
