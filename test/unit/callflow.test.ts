@@ -1,22 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { CallFlowError, decide, dialTargetFor, errorActions, routeCall, type CallState, type Decision, type IncomingCall } from '../../functions/core/callflow.ts';
 import { emergencyActions, emergencyNumberAnywhere, emergencyNumberFor } from '../../functions/core/emergency.ts';
-import { checkCode, isAllowedFor, isCodeFormat, normalizeIdentity, type CodeCheck, type CodeCheckContext, type StoredCode } from '../../functions/core/codes.ts';
-import { failuresInWindow, isLockedOut, recordFailure, type LockoutRecord } from '../../functions/core/lockout.ts';
-import { DEFAULT_PROMPTS, resolvePrompts, spokenLength } from '../../functions/core/prompts.ts';
+import { checkCode, isCodeFormat, type CodeCheck, type StoredCode } from '../../functions/core/codes.ts';
+import type { LockoutRecord } from '../../functions/core/lockout.ts';
+import { DEFAULT_PROMPTS, resolvePrompts } from '../../functions/core/prompts.ts';
 import type { Settings, SettingsInput, UserRecord } from '../../functions/core/settings.ts';
 import type { Action, Outcome, Treatment } from '../../functions/core/types.ts';
 import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+import { ACCOUNT_CODE, ALICE, AUTH_CODE, DOMAIN, later, NOW } from '../support/code-fixtures.ts';
 import { testSettings } from '../support/settings.ts';
 
 // ---------------------------------------------------------------------------------------
 // Fixtures: one account, a fixed clock, a few callers, numbers and codes.
 
-const NOW = new Date('2026-06-15T14:00:00Z');
 const SID = 'AC0123456789abcdef0123456789abcdef';
-const DOMAIN = 'acme.sip.twilio.com';
 const MAIN_NUMBER = '+14155550100';
-const ALICE = `sip:alice@${DOMAIN}`;
 const LONDON = '+442071838750'; // international from a US account
 const SF = '+14155550123'; // national
 
@@ -27,8 +25,6 @@ function settingsOf(patch: Partial<SettingsInput> = {}): Settings {
 /** An account where every national and international call gets `treatment`. */
 const withTreatment = (treatment: Treatment, patch: Partial<SettingsInput> = {}) => settingsOf({ calls: { default: treatment }, ...patch });
 
-const ACCOUNT_CODE: StoredCode = { kind: 'account', code: '0042', description: 'Smith v Jones', enabled: true };
-const AUTH_CODE: StoredCode = { kind: 'authorization', ref: '9f86d081', description: 'Alice international', enabled: true, level: 2 };
 const AUTH_DIGITS = '918273';
 
 interface StartOptions {
@@ -85,7 +81,6 @@ const dialComplete = (state: CallState, dialCallStatus: string, dialCallDuration
 const status = (state: CallState, callStatus: string, callDuration?: number, now = NOW) =>
   decide(state, { type: 'status', callStatus, ...(callDuration === undefined ? {} : { callDuration }) }, { settings: settingsOf(), now });
 
-const later = (seconds: number) => new Date(NOW.getTime() + seconds * 1000);
 const prompts = resolvePrompts(undefined, { min: 4, max: 6 });
 const HANGUP: Action = { type: 'hangup' };
 const sayThenHangup = (text: string): Action[] => [{ type: 'say', text }, HANGUP];
@@ -960,98 +955,5 @@ describe('call flow', () => {
     it('answers anything unexpected with an apology and a hang-up', () => {
       expect(errorActions(DEFAULT_PROMPTS)).toEqual(sayThenHangup(DEFAULT_PROMPTS.error));
     });
-  });
-});
-
-describe('codes', () => {
-  const ctx: CodeCheckContext = { kind: 'account', user: ALICE, group: 'staff', minLevel: 0, now: NOW, timeZone: 'America/New_York' };
-
-  it.each<readonly [string, StoredCode | undefined, Partial<CodeCheckContext>, CodeCheck]>([
-    ['a good code', ACCOUNT_CODE, {}, { ok: true, code: ACCOUNT_CODE }],
-    ['no code', undefined, {}, { ok: false, reason: 'not-found' }],
-    ['a code of the other kind', AUTH_CODE, {}, { ok: false, reason: 'wrong-kind' }],
-    ['a disabled code', { ...ACCOUNT_CODE, enabled: false }, {}, { ok: false, reason: 'disabled' }],
-    ['a code that expired yesterday', { ...ACCOUNT_CODE, expires: '2026-06-14' }, {}, { ok: false, reason: 'expired' }],
-    ['a code that expires today', { ...ACCOUNT_CODE, expires: '2026-06-15' }, {}, { ok: true, code: { ...ACCOUNT_CODE, expires: '2026-06-15' } }],
-    ['a code for somebody else', { ...ACCOUNT_CODE, users: ['client:bob'] }, {}, { ok: false, reason: 'not-allowed' }],
-    ['an authorization code below the level', { ...AUTH_CODE, level: 1 }, { kind: 'authorization', minLevel: 2 }, { ok: false, reason: 'low-level' }],
-    ['an authorization code with no level where one is needed', { ...AUTH_CODE, level: undefined }, { kind: 'authorization', minLevel: 1 }, { ok: false, reason: 'low-level' }],
-    ['an authorization code at the level', AUTH_CODE, { kind: 'authorization', minLevel: 2 }, { ok: true, code: AUTH_CODE }],
-  ])('checkCode: %s', (_what, code, patch, expected) => {
-    expect(checkCode(code, { ...ctx, ...patch })).toEqual(expected);
-  });
-
-  it('opens a code with empty lists to everyone', () => {
-    expect(isAllowedFor({ ...ACCOUNT_CODE, users: [], groups: [] }, 'client:anyone', undefined)).toBe(true);
-    expect(isAllowedFor({ ...ACCOUNT_CODE, groups: ['staff'] }, 'client:anyone', undefined)).toBe(false);
-  });
-
-  it.each([
-    ['sip:Alice@Acme.sip.twilio.com;transport=tls', 'sip:alice@acme.sip.twilio.com'],
-    ['sips:alice@acme.sip.twilio.com?X-h=1', 'sip:alice@acme.sip.twilio.com'],
-    ['client:Alice', 'client:Alice'],
-    [' +14155550123 ', '+14155550123'],
-  ])('normalizes the identity %j to %j', (id, expected) => {
-    expect(normalizeIdentity(id)).toBe(expected);
-  });
-});
-
-describe('lockout records', () => {
-  const rules = { failures: 3, windowMinutes: 15, lockMinutes: 60 };
-
-  it('opens a window at the first failure and counts within it', () => {
-    const first = recordFailure(undefined, NOW, rules);
-    expect(first).toEqual({ record: { windowStart: NOW.toISOString(), failures: 1 }, locked: false });
-    const second = recordFailure(first.record, later(60), rules);
-    expect(second).toEqual({ record: { windowStart: NOW.toISOString(), failures: 2 }, locked: false });
-  });
-
-  it('opens a new window once the old one has passed', () => {
-    const old: LockoutRecord = { windowStart: later(-16 * 60).toISOString(), failures: 2 };
-    expect(failuresInWindow(old, NOW, rules)).toBe(0);
-    expect(recordFailure(old, NOW, rules)).toEqual({ record: { windowStart: NOW.toISOString(), failures: 1 }, locked: false });
-  });
-
-  it('locks for lockMinutes when failures reach the limit', () => {
-    const result = recordFailure({ windowStart: later(-60).toISOString(), failures: 2 }, NOW, rules);
-    expect(result.locked).toBe(true);
-    expect(result.record.lockedUntil).toBe(later(3600).toISOString());
-    expect(isLockedOut(result.record, later(3599))).toBe(true);
-    expect(isLockedOut(result.record, later(3600))).toBe(false);
-  });
-
-  it('keeps a running lock when another failure is counted during it', () => {
-    const locked: LockoutRecord = { windowStart: NOW.toISOString(), failures: 0, lockedUntil: later(3600).toISOString() };
-    const result = recordFailure(locked, later(60), rules);
-    expect(result.record).toEqual(locked);
-    expect(isLockedOut(result.record, later(120))).toBe(true);
-  });
-
-  it('starts counting afresh after a lock has run out', () => {
-    const expired: LockoutRecord = { windowStart: later(-7200).toISOString(), failures: 0, lockedUntil: later(-3600).toISOString() };
-    expect(recordFailure(expired, NOW, rules)).toEqual({ record: { windowStart: NOW.toISOString(), failures: 1 }, locked: false });
-  });
-});
-
-describe('prompts', () => {
-  it.each([
-    [{ min: 4, max: 6 }, '4 to 6'],
-    [{ min: 5, max: 5 }, '5'],
-  ])('speaks the length %j as %s', (length, spoken) => {
-    expect(spokenLength(length)).toBe(spoken);
-  });
-
-  it('fills {digits} in defaults and overrides, and keeps every other default', () => {
-    const p = resolvePrompts({ language: 'en-GB', voice: 'Polly.Amy', accountCode: 'Your {digits}-digit code.' }, { min: 5, max: 5 });
-    expect(p.accountCode).toBe('Your 5-digit code.');
-    expect(p.optionalCode).toContain('5 digit');
-    expect(p.invalidCode).toBe(DEFAULT_PROMPTS.invalidCode);
-    expect(Object.keys(p)).not.toContain('language');
-  });
-
-  it('never names a reason in the words a caller hears after a failure', () => {
-    for (const text of [prompts.invalidCode, prompts.tooManyAttempts]) {
-      expect(text).not.toMatch(/expire|disabled|level|exist|not found|not allowed|another user|kind/i);
-    }
   });
 });
