@@ -8,9 +8,11 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { APIGatewayProxyEventV2, Context, SQSEvent, SQSRecord } from 'aws-lambda';
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEventV2, Context, S3Event, SQSEvent, SQSRecord } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { signTwilioRequest } from '../../functions/adapters/twilio/signature.ts';
+import { accountCodeKey } from '../../functions/adapters/code-key.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { ENV } from '../../functions/config.ts';
 import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
@@ -257,6 +259,53 @@ describe('the deployed import function', () => {
     expect(await handler(event, context)).toEqual({ batchItemFailures: [{ itemIdentifier: 'm-garbled' }] });
     const line = logged(context.awsRequestId).find((l) => l.level === 'ERROR');
     expect(line).toMatchObject({ service: 'tollgate-import', messageId: 'm-garbled', function_name: 'tollgate-import', cold_start: expect.any(Boolean) });
+  });
+});
+
+describe('an S3 notification in AWS’s own shape, through SQS', () => {
+  it('imports the object it names: URL-encoded key, quoted-less ETag, string sequencer, IAM principal', async () => {
+    const key = 'imports/acme/codes/Q4 new clients.csv';
+    const s3 = makeS3Client({ endpoint: s3rver.endpoint });
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'code,description\n7001,Initech\n7002,Umbrella\n', ContentType: 'text/csv' }));
+    const notification: S3Event = {
+      Records: [
+        {
+          eventVersion: '2.1',
+          eventSource: 'aws:s3',
+          awsRegion: 'us-east-1',
+          eventTime: '2026-12-04T03:00:00.000Z',
+          eventName: 'ObjectCreated:Put',
+          userIdentity: { principalId: 'AWS:AIDAEXAMPLEADMIN' },
+          requestParameters: { sourceIPAddress: '203.0.113.10' },
+          responseElements: { 'x-amz-request-id': 'C3D13FE58DE4C810', 'x-amz-id-2': 'FMyUVURIY8/IgAtTv8xRjskZQpcIZ9KG4V5Wp6S7S/JRWeUWerMUE5JgHvANOjpD' },
+          s3: {
+            s3SchemaVersion: '1.0',
+            configurationId: 'tollgate-imports',
+            bucket: { name: BUCKET, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${BUCKET}` },
+            object: { key: 'imports/acme/codes/Q4+new+clients.csv', size: 44, eTag: (put.ETag ?? '').replace(/"/g, ''), sequencer: '0055AED6DCD90281E5' },
+          },
+        },
+      ],
+    };
+    const event: SQSEvent = {
+      Records: [
+        {
+          messageId: 'm-upload',
+          receiptHandle: 'rh-upload',
+          body: JSON.stringify(notification),
+          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1796353200000', SenderId: 'AIDAS3', ApproximateFirstReceiveTimestamp: '1796353200001' },
+          messageAttributes: {},
+          md5OfBody: '0',
+          eventSource: 'aws:sqs',
+          eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:tollgate-imports',
+          awsRegion: 'us-east-1',
+        },
+      ],
+    };
+    expect(await deployedImport(env)(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
+    const codes = await storage.stores.codes.getCodes('acme', [accountCodeKey('7001'), accountCodeKey('7002')]);
+    expect([...codes.values()].map((c) => c.description).sort()).toEqual(['Initech', 'Umbrella']);
+    s3.destroy();
   });
 });
 
