@@ -6,7 +6,7 @@
  * needs (the user, the code typed, the lockout record) arrives in the event.
  */
 import { classifyDestination, dialTargetFor, type Classification } from './classify.ts';
-import { checkCode, isCodeFormat, normalizeIdentity, type StoredCode } from './codes.ts';
+import { checkCode, enteredDigits, isCodeFormat, normalizeIdentity, type StoredCode } from './codes.ts';
 import { emergencyCallerId, emergencyNumberFor, isEmergency } from './emergency.ts';
 import { isLockedOut, recordFailure, type LockoutRecord } from './lockout.ts';
 import { resolvePolicy, type Policy } from './policy.ts';
@@ -368,7 +368,7 @@ function onCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decisio
   // Twilio retried a step we answered, or the call has moved on: answer as before, change nothing.
   if (state.phase !== 'prompting' || event.step !== state.step + 1) return unchanged(state);
   const { now } = ctx;
-  const digits = event.digits.replace(/#+$/, '');
+  const digits = enteredDigits(event.digits);
   const next = { ...state, step: event.step };
   if (codeEntryLocked(state, event, now)) {
     // Another call of the same user reached the lockout while this one was prompting: code

@@ -45,6 +45,11 @@ export interface CodeCheckContext {
   readonly timeZone: string;
 }
 
+/** What the caller typed, without the `#` that ends the entry (`finishOnKey`). */
+export function enteredDigits(raw: string): string {
+  return raw.replace(/#+$/, '');
+}
+
 /** True when `digits` is a code of an allowed length: digits only, leading zeros kept. */
 export function isCodeFormat(digits: string, length: { readonly min: number; readonly max: number }): boolean {
   return digits.length >= length.min && digits.length <= length.max && /^[0-9]+$/.test(digits);

@@ -1,6 +1,6 @@
 /** Code checks and identities (functions/core/codes.ts). */
 import { describe, expect, it } from 'vitest';
-import { checkCode, isAllowedFor, normalizeIdentity, type CodeCheck, type CodeCheckContext, type StoredCode } from '../../functions/core/codes.ts';
+import { checkCode, enteredDigits, isAllowedFor, normalizeIdentity, type CodeCheck, type CodeCheckContext, type StoredCode } from '../../functions/core/codes.ts';
 import { ACCOUNT_CODE, ALICE, AUTH_CODE, NOW } from '../support/code-fixtures.ts';
 
 describe('codes', () => {
@@ -33,5 +33,15 @@ describe('codes', () => {
     [' +14155550123 ', '+14155550123'],
   ])('normalizes the identity %j to %j', (id, expected) => {
     expect(normalizeIdentity(id)).toBe(expected);
+  });
+
+  it.each([
+    ['0042#', '0042'],
+    ['0042##', '0042'],
+    ['#', ''],
+    ['', ''],
+    ['00#42', '00#42'],
+  ])('takes %j as the digits %j (only the trailing # ends the entry)', (raw, digits) => {
+    expect(enteredDigits(raw)).toBe(digits);
   });
 });

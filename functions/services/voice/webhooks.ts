@@ -3,7 +3,7 @@
  * two that end it (the dial result and the status callback).
  */
 import { CallFlowError, decide, type CallEvent, type CallState } from '../../core/callflow.ts';
-import { isCodeFormat, normalizeIdentity } from '../../core/codes.ts';
+import { enteredDigits, isCodeFormat, normalizeIdentity } from '../../core/codes.ts';
 import { routeCall } from '../../core/callflow.ts';
 import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164 } from '../../core/identifiers.ts';
 import type { CodeItem } from '../../core/ports.ts';
@@ -77,7 +77,7 @@ async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): P
   // Exactly as the Gather's action wrote it: `Number()` would also take " 1", "+1", "1e1" and "0x1".
   const stepText = req.query.get('step') ?? '';
   if (!/^[1-9][0-9]?$/.test(stepText)) throw new HttpError(400, 'step must be a whole number from 1 to 99');
-  const digits = (req.params.Digits ?? '').replace(/#+$/, '');
+  const digits = enteredDigits(req.params.Digits ?? '');
   // Only digits that could be a code are looked up.
   const keys = isCodeFormat(digits, { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX })
     ? { account: accountCodeKey(digits), authorization: authorizationCodeKey(await deps.pepper(), settings.account, digits) }
