@@ -15,7 +15,6 @@ import { accountCodeKey, authorizationCodeKey, codeRef } from '../../functions/a
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { xlsxFile } from '../../functions/adapters/xlsx.ts';
 import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import type { CallStore, CodeItem, StoredCall, UsageSource } from '../../functions/core/ports.ts';
 import { parseSettings, type UserRecord } from '../../functions/core/settings.ts';
 import { CODE_STATUSES, OUTCOMES } from '../../functions/core/types.ts';
@@ -24,11 +23,11 @@ import { ExportFailedError, makeExportHandler } from '../../functions/handlers/e
 import { exportDays, ExportLockedError, runScheduledExport, twinKey, type ExporterDeps } from '../../functions/services/exporter.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { tagCall } from '../../functions/services/tagging.ts';
-import { makeVoiceApp, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
+import type { HttpEvent, HttpResult } from '../../functions/services/voice.ts';
 import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
 import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
 import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
-import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+import { testVoiceApp } from '../support/voice-app.ts';
 
 const NY = 'America/New_York';
 const LONDON = 'Europe/London';
@@ -252,16 +251,7 @@ beforeAll(async () => {
   s3rver = await startS3rver({ directory: dir });
   s3 = makeS3Client({ endpoint: s3rver.endpoint });
   await ensureBucket(s3, BUCKET);
-  voice = makeVoiceApp({
-    ...env.stores,
-    authTokens: fixedTokens(AUTH_TOKEN),
-    pepper: async () => PEPPER,
-    alerts: { raise: async () => undefined },
-    publicBaseUrl: BASE_URL,
-    emergencyCallerId: EMERGENCY_CALLER_ID,
-    now: env.clock,
-    log: silentLogger,
-  });
+  voice = testVoiceApp(env.stores, { token: AUTH_TOKEN, pepper: async () => PEPPER, publicBaseUrl: BASE_URL, now: env.clock });
 });
 
 afterAll(async () => {

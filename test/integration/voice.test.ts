@@ -1,15 +1,13 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import type { Settings } from '../../functions/core/settings.ts';
 import type { CodeItem } from '../../functions/core/ports.ts';
-import { silentLogger } from '../../functions/services/logger.ts';
-import { makeVoiceApp, type Alert, type HttpEvent, type HttpResult } from '../../functions/services/voice.ts';
+import type { Alert, HttpEvent, HttpResult } from '../../functions/services/voice.ts';
 import { dynaliteEnv, type StorageEnv } from './support/dynamo.ts';
 import { AUTH_TOKEN, BASE_URL, hear, newCallSid, signedEvent } from './support/voice.ts';
-import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
 import { testSettings } from '../support/settings.ts';
+import { testVoiceApp } from '../support/voice-app.ts';
 
 const SID = `AC${'a1'.repeat(16)}`;
 const PEPPER = 'test-pepper';
@@ -40,15 +38,12 @@ describe('voice webhooks against dynalite', () => {
         codes.map((put) => ({ put })),
       );
     alerts = [];
-    app = makeVoiceApp({
-      ...env.stores,
-      authTokens: fixedTokens(AUTH_TOKEN),
+    app = testVoiceApp(env.stores, {
+      token: AUTH_TOKEN,
       pepper: async () => PEPPER,
       alerts: { raise: async (a) => void alerts.push(a) },
       publicBaseUrl: BASE_URL,
-      emergencyCallerId: EMERGENCY_CALLER_ID,
       now: env.clock,
-      log: silentLogger,
     });
   }
 

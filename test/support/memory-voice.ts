@@ -1,19 +1,11 @@
-/**
- * The voice app over stores in memory, for suites that drive many calls quickly (fuzzing and
- * property tests): each item stored as DynamoDB would store it (a JSON round trip), every write
- * counted, users and codes given by the suite, and storage that can be made to fail or to hang
- * (the faults an emergency call must survive). The DynamoDB suites use the real adapters.
- */
-import { fixedTokens } from '../../functions/adapters/twilio/tokens.ts';
 import type { CallState } from '../../functions/core/callflow.ts';
 import { normalizeIdentity } from '../../functions/core/codes.ts';
 import { ACCOUNT_THROTTLE, type LockoutRecord } from '../../functions/core/lockout.ts';
 import type { Alert, CallContextStore, CallStore, CodeItem, LockoutStore, StoredCallState } from '../../functions/core/ports.ts';
 import type { Settings, UserRecord } from '../../functions/core/settings.ts';
-import { silentLogger } from '../../functions/services/logger.ts';
-import { makeVoiceApp, type HttpResult } from '../../functions/services/voice.ts';
+import type { HttpResult } from '../../functions/services/voice.ts';
 import { signedEvent } from '../integration/support/voice.ts';
-import { EMERGENCY_CALLER_ID } from '../fixtures/twilio/forms.ts';
+import { testVoiceApp } from './voice-app.ts';
 
 /** How storage behaves: answering, failing at once, or never answering. */
 export type StorageMode = 'up' | 'down' | 'hung';
@@ -121,15 +113,12 @@ export function memoryVoice(options: MemoryVoiceOptions) {
     callContext,
     codes: { codeForCallerId: () => io(() => undefined) },
   };
-  const app = makeVoiceApp({
-    ...deps,
-    authTokens: fixedTokens(options.token),
+  const app = testVoiceApp(deps, {
+    token: options.token,
     pepper: async () => 'memory-pepper',
     alerts: { raise: async (a) => void alerts.push(a) },
     publicBaseUrl: options.baseUrl,
-    emergencyCallerId: EMERGENCY_CALLER_ID,
     now: options.now ?? (() => new Date('2026-06-15T14:00:00.000Z')),
-    log: silentLogger,
     emergencySideWorkMs: options.emergencySideWorkMs ?? 50,
   });
 

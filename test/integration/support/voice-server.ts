@@ -5,14 +5,12 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { fixedTokens } from '../../../functions/adapters/twilio/tokens.ts';
-import { makeVoiceHandler } from '../../../functions/handlers/voice.ts';
 import { silentLogger } from '../../../functions/services/logger.ts';
 import type { AlertSink, VoiceDeps } from '../../../functions/services/voice.ts';
 import { makeRequestListener, RouteTable } from '../../../local/http.ts';
 import { E2E_TOKEN } from './e2e-stack.ts';
 import { FakeTwilio } from './twilio.ts';
-import { EMERGENCY_CALLER_ID } from '../../fixtures/twilio/forms.ts';
+import { testVoiceApp } from '../../support/voice-app.ts';
 
 export type VoiceStores = Pick<VoiceDeps, 'accounts' | 'calls' | 'lockouts' | 'callContext' | 'codes'>;
 
@@ -33,19 +31,11 @@ export async function startVoiceServer(
   const routes = new RouteTable().add(
     ['POST'],
     '/voice/*',
-    makeVoiceHandler({
-      accounts: stores.accounts,
-      calls: stores.calls,
-      lockouts: stores.lockouts,
-      callContext: stores.callContext,
-      codes: stores.codes,
-      authTokens: fixedTokens(E2E_TOKEN),
+    testVoiceApp(stores, {
+      token: E2E_TOKEN,
       pepper: async () => options.pepper,
       alerts: options.alerts,
       publicBaseUrl: publicUrl,
-      emergencyCallerId: EMERGENCY_CALLER_ID,
-      now: () => new Date(),
-      log: silentLogger,
       ...(options.emergencySideWorkMs === undefined ? {} : { emergencySideWorkMs: options.emergencySideWorkMs }),
     }),
     { functionName: 'tollgate-voice' },
