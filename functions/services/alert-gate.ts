@@ -41,58 +41,16 @@ interface Bucket {
  */
 export function gatedAlerts(sink: AlertSink, now: () => number = Date.now): AlertSink & { raiseUnverified(alert: Alert, source: AlertSource): Promise<boolean> } {
   const seenCalls = new Map<string, number>();
-  const buckets = new Map<string, Bucket>();
-  const global = { windowStart: 0, sent: 0, folded: 0 };
-
-  function forget(map: Map<string, unknown>): void {
-    if (map.size <= MAX_REMEMBERED) return;
-    // Oldest first (insertion order): drop a tenth at a time.
-    let drop = Math.ceil(MAX_REMEMBERED / 10);
-    for (const key of map.keys()) {
-      if (drop-- <= 0) break;
-      map.delete(key);
-    }
-  }
-
-  /** True when the alert may go out now; otherwise it is counted against the first key that holds it back. */
-  function admit(keys: readonly string[], at: number): { pass: boolean; folded: number } {
-    for (const key of keys) {
-      const bucket = buckets.get(key);
-      if (bucket !== undefined && at - bucket.lastAt < WINDOW_MS) {
-        bucket.folded++;
-        return { pass: false, folded: 0 };
-      }
-    }
-    if (at - global.windowStart >= WINDOW_MS) {
-      global.windowStart = at;
-      global.sent = 0;
-    }
-    if (global.sent >= GLOBAL_PER_MINUTE) {
-      global.folded++;
-      return { pass: false, folded: 0 };
-    }
-    global.sent++;
-    let folded = global.folded;
-    global.folded = 0;
-    for (const key of keys) {
-      const bucket = buckets.get(key);
-      folded += bucket?.folded ?? 0;
-      buckets.delete(key);
-      buckets.set(key, { lastAt: at, folded: 0 });
-    }
-    forget(buckets);
-    return { pass: true, folded };
-  }
-
+  const limits: RateLimits = { buckets: new Map(), global: { windowStart: 0, sent: 0, folded: 0 } };
   return {
     raise: (alert) => sink.raise(alert),
     async raiseUnverified(alert, source) {
       const at = now();
       if (seenCalls.has(alert.callSid)) return false;
       seenCalls.set(alert.callSid, at);
-      forget(seenCalls);
+      forgetOldest(seenCalls);
       const keys = [`sid:${addressShaped(source.accountSid)}`, ...(source.sourceIp === undefined ? [] : [`ip:${source.sourceIp}`])];
-      const { pass, folded } = admit(keys, at);
+      const { pass, folded } = admit(limits, keys, at);
       if (!pass) return false;
       await sink.raise({
         ...alert,
@@ -106,6 +64,52 @@ export function gatedAlerts(sink: AlertSink, now: () => number = Date.now): Aler
       return true;
     },
   };
+}
+
+/** The rate limit's state: a bucket per key, and the count across every key. */
+interface RateLimits {
+  readonly buckets: Map<string, Bucket>;
+  readonly global: { windowStart: number; sent: number; folded: number };
+}
+
+/** Oldest first (insertion order): past {@link MAX_REMEMBERED}, drop a tenth at a time. */
+function forgetOldest(map: Map<string, unknown>): void {
+  if (map.size <= MAX_REMEMBERED) return;
+  let drop = Math.ceil(MAX_REMEMBERED / 10);
+  for (const key of map.keys()) {
+    if (drop-- <= 0) break;
+    map.delete(key);
+  }
+}
+
+/** True when the alert may go out now; otherwise it is counted against the first key that holds it back. */
+function admit(limits: RateLimits, keys: readonly string[], at: number): { pass: boolean; folded: number } {
+  const { buckets, global } = limits;
+  for (const key of keys) {
+    const bucket = buckets.get(key);
+    if (bucket !== undefined && at - bucket.lastAt < WINDOW_MS) {
+      bucket.folded++;
+      return { pass: false, folded: 0 };
+    }
+  }
+  if (at - global.windowStart >= WINDOW_MS) {
+    global.windowStart = at;
+    global.sent = 0;
+  }
+  if (global.sent >= GLOBAL_PER_MINUTE) {
+    global.folded++;
+    return { pass: false, folded: 0 };
+  }
+  global.sent++;
+  let folded = global.folded;
+  global.folded = 0;
+  for (const key of keys) {
+    folded += buckets.get(key)?.folded ?? 0;
+    buckets.delete(key);
+    buckets.set(key, { lastAt: at, folded: 0 });
+  }
+  forgetOldest(buckets);
+  return { pass: true, folded };
 }
 
 /**
