@@ -9,15 +9,15 @@
  * done is not redone, because the ledger records each day as it is written.
  */
 import { randomUUID } from 'node:crypto';
-import type { Context } from 'aws-lambda';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
-import { makeLambdaLogger, type LambdaLogger } from '../adapters/logger.ts';
 import { s3ExportFiles } from '../adapters/s3/export-files.ts';
 import { makeS3Client } from '../adapters/s3/client.ts';
-import { bucketConfig, logLevel, storageConfig, type Env } from '../config.ts';
+import { bucketConfig, storageConfig, type Env } from '../config.ts';
 import { runScheduledExport, type ExporterDeps, type ExportRun } from '../services/exporter.ts';
 import { xlsxFile } from '../adapters/xlsx.ts';
+import type { Logger } from '../core/ports.ts';
+import { deployedFunction } from './lambda.ts';
 
 /** The bits of the Lambda context the run uses. */
 export interface ExportContext {
@@ -54,7 +54,7 @@ export function makeExportHandler(deps: Omit<ExporterDeps, 'owner'>): (event: un
   };
 }
 
-function awsDeps(env: Env, log: LambdaLogger['log']): Omit<ExporterDeps, 'owner'> {
+function awsDeps(env: Env, log: Logger): Omit<ExporterDeps, 'owner'> {
   const storage = storageConfig(env);
   const { bucket, s3Endpoint } = bucketConfig(env);
   const stores = makeDynamoStores({
@@ -74,16 +74,7 @@ function awsDeps(env: Env, log: LambdaLogger['log']): Omit<ExporterDeps, 'owner'
   };
 }
 
-// Built on the first invocation rather than at import, so tests can import the factory
-// without an AWS environment; a container still builds its clients once.
-let deployed: ((event: unknown, context: Context) => Promise<ExportRun>) | undefined;
-export const handler = (event: unknown, context: Context): Promise<ExportRun> => {
-  deployed ??= deployedHandler(process.env);
-  return deployed(event, context);
-};
-
-/** The handler as deployed: the export over AWS clients, its log lines carrying the invocation's context. */
-export function deployedHandler(env: Env): (event: unknown, context: Context) => Promise<ExportRun> {
-  const lambda = makeLambdaLogger('tollgate-export', logLevel(env));
-  return lambda.wrap(makeExportHandler(awsDeps(env, lambda.log)));
-}
+/** The deployed export function: the export over AWS clients. */
+const deployed = deployedFunction<unknown, ExportRun>('tollgate-export', (env, log) => makeExportHandler(awsDeps(env, log)));
+export const handler = deployed.handler;
+export const deployedHandler = deployed.build;

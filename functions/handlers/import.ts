@@ -8,18 +8,18 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Context } from 'aws-lambda';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
-import { makeLambdaLogger, type LambdaLogger } from '../adapters/logger.ts';
 import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
 import { secretBindings } from '../adapters/twilio/tokens.ts';
-import { bucketConfig, logLevel, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
+import { bucketConfig, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
 import { ACTOR_METADATA, importObject, type ImporterDeps, type ImportReport, type ObjectRef } from '../services/importer.ts';
+import type { Logger } from '../core/ports.ts';
+import { deployedFunction } from './lambda.ts';
 
 /** The parts of an S3 event notification record the import reads. */
 export interface S3EventRecord {
@@ -168,7 +168,7 @@ function unquote(eTag: string | undefined): string | undefined {
   return eTag?.replace(/^"|"$/g, '');
 }
 
-function awsDeps(env: Env, log: LambdaLogger['log']): ImporterDeps {
+function awsDeps(env: Env, log: Logger): ImporterDeps {
   const storage = storageConfig(env);
   const { bucket, s3Endpoint } = bucketConfig(env);
   const pepperArn = pepperSecretArn(env);
@@ -193,16 +193,7 @@ function awsDeps(env: Env, log: LambdaLogger['log']): ImporterDeps {
   };
 }
 
-// Built on the first invocation rather than at import, so tests can import the factory
-// without an AWS environment; a container still builds its clients once.
-let deployed: ((event: SqsEvent, context: Context) => Promise<SqsBatchResponse>) | undefined;
-export const handler = (event: SqsEvent, context: Context): Promise<SqsBatchResponse> => {
-  deployed ??= deployedHandler(process.env);
-  return deployed(event, context);
-};
-
-/** The handler as deployed: imports over AWS clients, its log lines carrying the invocation's context. */
-export function deployedHandler(env: Env): (event: SqsEvent, context: Context) => Promise<SqsBatchResponse> {
-  const lambda = makeLambdaLogger('tollgate-import', logLevel(env));
-  return lambda.wrap(makeImportHandler(awsDeps(env, lambda.log)));
-}
+/** The deployed import function: imports over AWS clients. */
+const deployed = deployedFunction<SqsEvent, SqsBatchResponse>('tollgate-import', (env, log) => makeImportHandler(awsDeps(env, log)));
+export const handler = deployed.handler;
+export const deployedHandler = deployed.build;

@@ -4,22 +4,22 @@
  * `services/voice.ts`.
  */
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import type { Context } from 'aws-lambda';
 import { snsAlerts } from '../adapters/alerts.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
-import { makeLambdaLogger, type LambdaLogger } from '../adapters/logger.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
 import { secretTokens } from '../adapters/twilio/tokens.ts';
-import { logLevel, pepperSecretArn, storageConfig, voiceConfig, type Env } from '../config.ts';
+import { pepperSecretArn, storageConfig, voiceConfig, type Env } from '../config.ts';
 import { makeVoiceApp, type HttpEvent, type HttpResult, type VoiceDeps } from '../services/voice.ts';
+import type { Logger } from '../core/ports.ts';
+import { deployedFunction } from './lambda.ts';
 
 /** The Lambda handler for a set of dependencies (tests and the local stack pass their own): the middy pipeline of services/voice.ts. */
 export function makeVoiceHandler(deps: VoiceDeps): (event: HttpEvent, context?: object) => Promise<HttpResult> {
   return makeVoiceApp(deps);
 }
 
-function awsDeps(env: Env, log: LambdaLogger['log']): VoiceDeps {
+function awsDeps(env: Env, log: Logger): VoiceDeps {
   const storage = storageConfig(env);
   const voice = voiceConfig(env);
   // Twilio waits 15 s for the whole webhook: short attempts, few retries.
@@ -50,16 +50,7 @@ function awsDeps(env: Env, log: LambdaLogger['log']): VoiceDeps {
   };
 }
 
-// Built on the first invocation rather than at import, so tests import the factory without
-// an AWS environment; a container still builds its clients once.
-let deployed: ((event: HttpEvent, context: Context) => Promise<HttpResult>) | undefined;
-export const handler = (event: HttpEvent, context: Context): Promise<HttpResult> => {
-  deployed ??= deployedHandler(process.env);
-  return deployed(event, context);
-};
-
-/** The handler as deployed: the pipeline over AWS clients, its log lines carrying the invocation's context. */
-export function deployedHandler(env: Env): (event: HttpEvent, context: Context) => Promise<HttpResult> {
-  const lambda = makeLambdaLogger('tollgate-voice', logLevel(env));
-  return lambda.wrap(makeVoiceHandler(awsDeps(env, lambda.log)));
-}
+/** The deployed voice function: the pipeline over AWS clients. */
+const deployed = deployedFunction<HttpEvent, HttpResult>('tollgate-voice', (env, log) => makeVoiceHandler(awsDeps(env, log)));
+export const handler = deployed.handler;
+export const deployedHandler = deployed.build;

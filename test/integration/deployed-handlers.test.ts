@@ -16,11 +16,11 @@ import { accountCodeKey } from '../../functions/adapters/code-key.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { ENV } from '../../functions/config.ts';
 import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
-import { parseSettings } from '../../functions/core/settings.ts';
 import { deployedHandler as deployedExport } from '../../functions/handlers/export.ts';
 import { deployedHandler as deployedImport } from '../../functions/handlers/import.ts';
 import { deployedHandler as deployedVoice } from '../../functions/handlers/voice.ts';
 import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
+import { testSettings } from '../support/settings.ts';
 import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './support/dynamo.ts';
 import { newAccountSid } from './support/e2e-stack.ts';
@@ -53,17 +53,14 @@ beforeAll(async () => {
   sm = await startSecretsManager();
   sm.secrets.set(PEPPER_ARN, 'deployed-pepper');
   sm.secrets.set(TWILIO_ARN, JSON.stringify({ [SID]: { account: 'acme', tokens: [TOKEN] } }));
-  const parsed = parseSettings({
-    account: 'acme',
-    twilioAccountSids: [SID],
-    homeCountry: 'US',
-    timeZone: 'America/New_York',
-    callerId: '+14155550100',
-    calls: { default: 'free', international: 'required' },
-    lockout: { failures: 1, windowMinutes: 15, lockMinutes: 60 },
-  });
-  if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
-  await storage.stores.accounts.putSettings(parsed.value);
+  await storage.stores.accounts.putSettings(
+    testSettings({
+      twilioAccountSids: [SID],
+      callerId: '+14155550100',
+      calls: { default: 'free', international: 'required' },
+      lockout: { failures: 1, windowMinutes: 15, lockMinutes: 60 },
+    }),
+  );
   await storage.stores.codes.writeCodes('acme', [{ put: { key: 'A#0042', kind: 'account', code: '0042', enabled: true } }]);
 
   // What the SDK reads in Lambda; SNS points at a port that refuses Publish, so an alert fails and is logged.
@@ -165,6 +162,21 @@ function apiGatewayEvent(path: string, params: Record<string, string>, query = '
   };
 }
 
+/** An SQS message as Lambda's event source mapping delivers it. */
+function sqsRecord(messageId: string, body: string): SQSRecord {
+  return {
+    messageId,
+    receiptHandle: `rh-${messageId}`,
+    body,
+    attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1796353200000', SenderId: 'AIDAS3', ApproximateFirstReceiveTimestamp: '1796353200001' },
+    messageAttributes: {},
+    md5OfBody: '0',
+    eventSource: 'aws:sqs',
+    eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:tollgate-imports',
+    awsRegion: 'us-east-1',
+  };
+}
+
 function logged(requestId: string): Record<string, unknown>[] {
   return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.function_request_id === requestId);
 }
@@ -238,21 +250,10 @@ describe('the deployed voice function', () => {
 describe('the deployed import function', () => {
   it('takes an SQS batch of S3 notifications in AWS’s shapes: a test event is ignored, a garbled message is reported and logged', async () => {
     const handler = deployedImport(env);
-    const record = (messageId: string, body: string): SQSRecord => ({
-      messageId,
-      receiptHandle: `rh-${messageId}`,
-      body,
-      attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1796353200000', SenderId: 'AIDAS3', ApproximateFirstReceiveTimestamp: '1796353200001' },
-      messageAttributes: {},
-      md5OfBody: '0',
-      eventSource: 'aws:sqs',
-      eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:tollgate-imports',
-      awsRegion: 'us-east-1',
-    });
     const event: SQSEvent = {
       Records: [
-        record('m-test', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-12-04T03:00:00.000Z', Bucket: BUCKET })),
-        record('m-garbled', '{"Records": ['),
+        sqsRecord('m-test', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-12-04T03:00:00.000Z', Bucket: BUCKET })),
+        sqsRecord('m-garbled', '{"Records": ['),
       ],
     };
     const context = lambdaContext('tollgate-import');
@@ -288,19 +289,7 @@ describe('an S3 notification in AWS’s own shape, through SQS', () => {
       ],
     };
     const event: SQSEvent = {
-      Records: [
-        {
-          messageId: 'm-upload',
-          receiptHandle: 'rh-upload',
-          body: JSON.stringify(notification),
-          attributes: { ApproximateReceiveCount: '1', SentTimestamp: '1796353200000', SenderId: 'AIDAS3', ApproximateFirstReceiveTimestamp: '1796353200001' },
-          messageAttributes: {},
-          md5OfBody: '0',
-          eventSource: 'aws:sqs',
-          eventSourceARN: 'arn:aws:sqs:us-east-1:123456789012:tollgate-imports',
-          awsRegion: 'us-east-1',
-        },
-      ],
+      Records: [sqsRecord('m-upload', JSON.stringify(notification))],
     };
     expect(await deployedImport(env)(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
     const codes = await storage.stores.codes.getCodes('acme', [accountCodeKey('7001'), accountCodeKey('7002')]);

@@ -18,11 +18,7 @@ export interface TestVoiceOptions extends Partial<Omit<VoiceDeps, keyof VoiceSto
 export function testVoiceDeps(stores: VoiceStores, options: TestVoiceOptions): VoiceDeps {
   const { token, ...rest } = options;
   return {
-    accounts: stores.accounts,
-    calls: stores.calls,
-    lockouts: stores.lockouts,
-    callContext: stores.callContext,
-    codes: stores.codes,
+    ...stores,
     authTokens: fixedTokens(token),
     pepper: async () => 'test-pepper',
     alerts: { raise: async () => undefined },
