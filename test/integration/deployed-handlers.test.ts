@@ -264,8 +264,8 @@ describe('the deployed import function', () => {
 });
 
 describe('an S3 notification in AWS’s own shape, through SQS', () => {
-  it('imports the object it names: URL-encoded key, quoted-less ETag, string sequencer, IAM principal', async () => {
-    const key = 'imports/acme/codes/Q4 new clients.csv';
+  it('imports the object it names: key URL-encoded as S3 sends it (space as +, + as %2B, UTF-8), ETag without quotes, string sequencer, IAM principal', async () => {
+    const key = 'imports/acme/codes/Q4 new+old clients (Zürich).csv';
     const s3 = makeS3Client({ endpoint: s3rver.endpoint });
     const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: 'code,description\n7001,Initech\n7002,Umbrella\n', ContentType: 'text/csv' }));
     const notification: S3Event = {
@@ -283,7 +283,7 @@ describe('an S3 notification in AWS’s own shape, through SQS', () => {
             s3SchemaVersion: '1.0',
             configurationId: 'tollgate-imports',
             bucket: { name: BUCKET, ownerIdentity: { principalId: 'A3NL1KOZZKExample' }, arn: `arn:aws:s3:::${BUCKET}` },
-            object: { key: 'imports/acme/codes/Q4+new+clients.csv', size: 44, eTag: (put.ETag ?? '').replace(/"/g, ''), sequencer: '0055AED6DCD90281E5' },
+            object: { key: 'imports/acme/codes/Q4+new%2Bold+clients+%28Z%C3%BCrich%29.csv', size: 44, eTag: (put.ETag ?? '').replace(/"/g, ''), sequencer: '0055AED6DCD90281E5' },
           },
         },
       ],
