@@ -111,6 +111,13 @@ export const promptsSchema = z
 export type PromptSettings = z.output<typeof promptsSchema>;
 export type PromptKey = Exclude<keyof PromptSettings, 'language' | 'voice'>;
 
+/** One end of `codeLength`. */
+const codeLengthBound = z
+  .number()
+  .int()
+  .min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` })
+  .max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` });
+
 const maxAttemptsSchema = z
   .number({ error: 'must be a whole number from 1 to 9' })
   .int({ message: 'must be a whole number from 1 to 9' })
@@ -191,20 +198,7 @@ export const settingsSchema = z
       .describe('The IANA time zone usage-log days and code expiry days are counted in'),
     callerId: e164Schema.optional().describe('The caller ID of calls to the public network when neither the user nor the entry point has one'),
     codeLength: z
-      .strictObject({
-        min: z
-          .number()
-          .int()
-          .min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` })
-          .max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` })
-          .describe('The fewest digits a code has'),
-        max: z
-          .number()
-          .int()
-          .min(CODE_LENGTH_MIN, { message: `must be at least ${CODE_LENGTH_MIN}` })
-          .max(CODE_LENGTH_MAX, { message: `must be at most ${CODE_LENGTH_MAX}` })
-          .describe('The most digits a code has'),
-      })
+      .strictObject({ min: codeLengthBound.describe('The fewest digits a code has'), max: codeLengthBound.describe('The most digits a code has') })
       .refine((l) => l.min <= l.max, { message: 'min must not be greater than max', path: ['min'] })
       .default({ min: 4, max: 6 })
       .describe('How many digits a code has, 2 to 14; min equal to max is a fixed length (no # needed)'),

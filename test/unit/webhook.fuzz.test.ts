@@ -233,14 +233,17 @@ function event(method: string, path: string, query: string, body: Uint8Array, he
 
 const FORM = 'application/x-www-form-urlencoded; charset=utf-8';
 
+/** A form post of `body` to `path`, signed as Twilio signs it (over the fields it parses to). */
+function signedPost(path: string, query: string, body: string): HttpEvent {
+  const url = `${BASE}${path}${query === '' ? '' : `?${query}`}`;
+  return event('POST', path, query, Buffer.from(body), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(url, parsedForm(body), TOKEN) }, true);
+}
+
 /** A call started with a signed first webhook, as Twilio would, to a number that prompts. */
 async function startCall(app: (e: HttpEvent) => Promise<HttpResult>, to: string): Promise<string> {
   const callSid = freshCallSid();
   const params = { AccountSid: SID, CallSid: callSid, From: 'client:alice', To: to };
-  const body = encodeForm(Object.entries(params));
-  const res = await app(
-    event('POST', '/voice/incoming', '', Buffer.from(body), { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, params, TOKEN) }, true),
-  );
+  const res = await app(signedPost('/voice/incoming', '', encodeForm(Object.entries(params))));
   expect(res.statusCode).toBe(200);
   return callSid;
 }
@@ -326,16 +329,7 @@ describe('voice webhooks given hostile requests', () => {
         async (step) => {
           const q = `step=${encodeURIComponent(step)}`;
           const params = { AccountSid: SID, CallSid: callSid, From: 'client:alice', To: '+442079460018', Digits: '0042' };
-          const res = await app(
-            event(
-              'POST',
-              '/voice/code',
-              q,
-              Buffer.from(encodeForm(Object.entries(params))),
-              { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/code?${q}`, params, TOKEN) },
-              true,
-            ),
-          );
+          const res = await app(signedPost('/voice/code', q, encodeForm(Object.entries(params))));
           expect(res.statusCode, `step=${JSON.stringify(step)}`).toBe(400);
           expect(res.body).toMatch(/step/);
         },
@@ -356,17 +350,7 @@ describe('voice webhooks given hostile requests', () => {
         async (field, value, at, bad) => {
           const params: Record<string, string> = { AccountSid: SID, CallSid: freshCallSid(), From: 'client:alice', To: '+442079460018' };
           params[field] = value.slice(0, at) + bad + value.slice(at);
-          const body = encodeForm(Object.entries(params));
-          const res = await app(
-            event(
-              'POST',
-              '/voice/incoming',
-              '',
-              Buffer.from(body),
-              { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, parsedForm(body), TOKEN) },
-              true,
-            ),
-          );
+          const res = await app(signedPost('/voice/incoming', '', encodeForm(Object.entries(params))));
           expect(res.statusCode, JSON.stringify(params)).toBe(400);
           expect(res.body).toContain(field);
           expect(stores.writes.count).toBe(0);
@@ -388,17 +372,7 @@ describe('voice webhooks given hostile requests', () => {
           ['To', to],
           ...extra.filter(([k]) => !['AccountSid', 'CallSid', 'To'].includes(k)),
         ];
-        const body = encodeForm(fields);
-        const res = await app(
-          event(
-            'POST',
-            '/voice/incoming',
-            '',
-            Buffer.from(body),
-            { 'content-type': FORM, 'x-twilio-signature': signTwilioRequest(`${BASE}/voice/incoming`, parsedForm(body), TOKEN) },
-            true,
-          ),
-        );
+        const res = await app(signedPost('/voice/incoming', '', encodeForm(fields)));
         expect(res.statusCode).toBe(200);
         expect(twimlProblems(res.body)).toEqual([]);
         expect(res.body).toMatch(/<Dial[^>]*><Number>(911|112)<\/Number><\/Dial>/);

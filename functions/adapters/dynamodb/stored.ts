@@ -105,8 +105,9 @@ function check<T>(schema: z.ZodType<T>, value: Record<string, unknown>, what: st
  * which holds an account code's digits.
  */
 export function storedCode(value: Record<string, unknown>): StoredCode {
+  const kind = typeof value.kind === 'string' ? `${value.kind} ` : '';
   const ref = typeof value.ref === 'string' ? ` ${value.ref}` : '';
-  return check(storedCodeSchema, value, `a stored ${typeof value.kind === 'string' ? value.kind : ''} code${ref}`.replace('  ', ' '));
+  return check(storedCodeSchema, value, `a stored ${kind}code${ref}`);
 }
 
 export function storedUser(value: Record<string, unknown>): UserRecord {

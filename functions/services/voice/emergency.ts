@@ -54,13 +54,13 @@ export function emergencyWithoutStorage(ctx: VoiceContext, p: Params): Action[] 
   return short === undefined ? undefined : emergencyActions(short, emergencyCallerId({ account: known?.callerId, deployment: ctx.deps.emergencyCallerId }));
 }
 
-/** Dial `shortNumber` now; record and alert within the wait. */
-export async function answerEmergency(ctx: VoiceContext, req: VoiceRequest, arrived: number, shortNumber: string): Promise<HttpResult> {
+/** Dial `shortNumber` now; record and alert within the wait. `verified` when the signature was already checked. */
+export async function answerEmergency(ctx: VoiceContext, req: VoiceRequest, arrived: number, shortNumber: string, verified = false): Promise<HttpResult> {
   const known = ctx.accounts.inMemory(req.params.AccountSid);
   const fallback = emergencyActions(shortNumber, emergencyCallerId({ account: known?.callerId, deployment: ctx.deps.emergencyCallerId }));
   let answer: Action[] | undefined;
   const answerWith = (actions: readonly Action[]): Action[] => (answer ??= [...actions]);
-  const sideWork = recordAndAlert(ctx, req, answerWith, fallback).catch((err: unknown) =>
+  const sideWork = recordAndAlert(ctx, req, answerWith, fallback, verified).catch((err: unknown) =>
     ctx.deps.log.error('emergency alert failed', { callSid: req.params.CallSid, error: err }),
   );
   await Promise.race([sideWork, delay(Math.max(0, arrived + (ctx.deps.emergencySideWorkMs ?? EMERGENCY_WAIT_MS) - Date.now()))]);
@@ -71,12 +71,18 @@ export async function answerEmergency(ctx: VoiceContext, req: VoiceRequest, arri
  * Verified, of a known account: the usage record (with the user's caller ID) and its alert.
  * Otherwise only an alert — unverified ones deduplicated, rate-limited and address-shaped.
  */
-async function recordAndAlert(ctx: VoiceContext, req: VoiceRequest, answerWith: (actions: readonly Action[]) => Action[], fallback: Action[]): Promise<void> {
+async function recordAndAlert(
+  ctx: VoiceContext,
+  req: VoiceRequest,
+  answerWith: (actions: readonly Action[]) => Action[],
+  fallback: Action[],
+  alreadyVerified: boolean,
+): Promise<void> {
   const p = req.params;
-  let verified = false;
+  let verified = alreadyVerified;
   let account: string | undefined;
   try {
-    verified = await ctx.verify(req);
+    verified ||= await ctx.verify(req);
     const entry = verified ? await ctx.accounts.get(p.AccountSid ?? '') : undefined;
     account = entry?.account;
     if (entry?.settings !== undefined && CALL_SID.test(p.CallSid ?? '')) {

@@ -87,7 +87,7 @@ export function twilioSignature(ctx: VoiceContext, states: States): Middleware {
       state.settings = entry.settings;
       // The account's own emergency numbers, now that its settings are known.
       const short = req.path === '/voice/incoming' ? emergencyNumberFor(req.params.To ?? '', entry.settings) : undefined;
-      return short === undefined ? undefined : answerEmergency(ctx, req, state.arrived, short);
+      return short === undefined ? undefined : answerEmergency(ctx, req, state.arrived, short, true);
     },
   };
 }
