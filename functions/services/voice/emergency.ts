@@ -61,7 +61,7 @@ export async function answerEmergency(ctx: VoiceContext, req: VoiceRequest, arri
   let answer: Action[] | undefined;
   const answerWith = (actions: readonly Action[]): Action[] => (answer ??= [...actions]);
   const sideWork = recordAndAlert(ctx, req, answerWith, fallback, verified).catch((err: unknown) =>
-    ctx.deps.log.error('emergency alert failed', { callSid: req.params.CallSid, error: err }),
+    ctx.deps.log.error('emergency side work failed; the call was dialled', { callSid: req.params.CallSid, error: err }),
   );
   await Promise.race([sideWork, delay(Math.max(0, arrived + (ctx.deps.emergencySideWorkMs ?? EMERGENCY_WAIT_MS) - Date.now()))]);
   return twimlResult(answerWith(fallback), known?.prompts ?? DEFAULT_SPEECH, req.base);
