@@ -5,10 +5,12 @@
  * before retiring the old one rotates without a failed webhook, and only the operator, who
  * holds the secret, decides which account a SID's calls belong to (docs/security.md,
  * "Tenancy"). The older form `{ "AC…": ["token", …] }` still gives tokens, bound to no account.
- * Tokens are read once per container and again, at most every 10 s, when a signature does not
- * match (a token was rotated since).
+ * Tokens are cached like every secret, and read again, at most every 10 s, when a signature does
+ * not match (a token was rotated since).
  */
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { SECRET_MAX_AGE_SECONDS } from '../secrets.ts';
 import type { SidBindings } from '../../core/ports.ts';
 
 export type TokenSource = (accountSid: string, options?: { readonly refresh?: boolean }) => Promise<readonly string[]>;
@@ -45,32 +47,41 @@ export function parseTokenMap(json: string): Map<string, string[]> {
 }
 
 /**
- * The operator's SID bindings from the secret, read again when older than 10 s: settings are
- * applied rarely, and a binding the operator just made must count.
+ * The secret, read through Powertools Parameters (functions/adapters/secrets.ts): cached for
+ * `maxAge` seconds, or read again now with `force`; parsed once per value read.
  */
-export function secretBindings(client: SecretsManagerClient, secretArn: string, now: () => number = Date.now): SidBindings {
-  let cache: { map: Promise<Map<string, TwilioSidEntry>>; at: number } | undefined;
-  return async (accountSid) => {
-    if (cache === undefined || now() - cache.at > REFRESH_INTERVAL_MS) {
-      const map = client.send(new GetSecretValueCommand({ SecretId: secretArn })).then((out) => parseTwilioSecret(out.SecretString ?? '{}'));
-      map.catch(() => (cache = undefined));
-      cache = { map, at: now() };
-    }
-    return (await cache.map).get(accountSid)?.account;
+function twilioSecret(client: SecretsManagerClient, secretArn: string) {
+  const provider = new SecretsProvider({ awsSdkV3Client: client });
+  let parsed: { readonly json: string; readonly map: Map<string, TwilioSidEntry> } | undefined;
+  return async (maxAge: number, force = false): Promise<Map<string, TwilioSidEntry>> => {
+    const json = (await provider.get(secretArn, { maxAge, forceFetch: force })) ?? '{}';
+    if (typeof json !== 'string') throw new Error(`secret ${secretArn} has no string value`);
+    if (parsed?.json !== json) parsed = { json, map: parseTwilioSecret(json) };
+    return parsed.map;
   };
 }
 
+/**
+ * The operator's SID bindings from the secret, read again when older than 10 s: settings are
+ * applied rarely, and a binding the operator just made must count.
+ */
+export function secretBindings(client: SecretsManagerClient, secretArn: string): SidBindings {
+  const read = twilioSecret(client, secretArn);
+  return async (accountSid) => (await read(REFRESH_INTERVAL_MS / 1000)).get(accountSid)?.account;
+}
+
+/**
+ * The tokens of a SID: the secret is trusted for {@link SECRET_MAX_AGE_SECONDS}, and read again
+ * at once when a signature does not match (`refresh`), at most every 10 s, so a flood of forged
+ * requests cannot turn into a flood of secret reads.
+ */
 export function secretTokens(client: SecretsManagerClient, secretArn: string, now: () => number = Date.now): TokenSource {
-  let cache: { map: Promise<Map<string, string[]>>; at: number } | undefined;
-  const load = () => {
-    const map = client.send(new GetSecretValueCommand({ SecretId: secretArn })).then((out) => parseTokenMap(out.SecretString ?? '{}'));
-    map.catch(() => (cache = undefined));
-    cache = { map, at: now() };
-    return map;
-  };
+  const read = twilioSecret(client, secretArn);
+  let forcedAt = Number.NEGATIVE_INFINITY;
   return async (accountSid, options) => {
-    if (cache === undefined || (options?.refresh === true && now() - cache.at > REFRESH_INTERVAL_MS)) await load();
-    return (await (cache ?? { map: load() }).map).get(accountSid) ?? [];
+    const force = options?.refresh === true && now() - forcedAt > REFRESH_INTERVAL_MS;
+    if (force) forcedAt = now();
+    return (await read(SECRET_MAX_AGE_SECONDS, force)).get(accountSid)?.tokens ?? [];
   };
 }
 
