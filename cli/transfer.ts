@@ -10,11 +10,11 @@ import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
-import { reportTimestamp, routeImportKey, type ImportReport } from '../functions/services/importer.ts';
+import { findReport } from '../functions/adapters/s3/change-door.ts';
+import { ACTOR_METADATA, reportPrefix, type ImportReport } from '../functions/core/reports.ts';
+import { routeImportKey } from '../functions/services/importer.ts';
 import { encodeS3Key } from '../local/bucket-events.ts';
-import { ACTOR_METADATA } from '../functions/services/importer.ts';
 import { CliError, type CliIo } from './io.ts';
 import { formatBytes, formatReport, StatusLine } from './output.ts';
 import type { Target } from './target.ts';
@@ -30,8 +30,6 @@ const LOST_AFTER_MS = 10_000;
  * 15 minutes; a delivery that failed is retried later, or dead-lettered with an alarm.
  */
 const AWS_WAIT_SECONDS = 20 * 60;
-/** AWS: the Lambda's clock and this machine's may differ; list reports from this far back (matched by version). */
-const AWS_CLOCK_SKEW_MS = 5 * 60_000;
 
 export interface UploadSource {
   /** A file to stream, or bytes already in memory. */
@@ -144,16 +142,13 @@ async function waitForReport(target: Target, key: string, route: { readonly acco
     if (applied === undefined) return `Uploaded ${label}; waiting for the import report (${seconds} s)`;
     return applied === 0 ? `Importing ${label}: checking every row first (${seconds} s)` : `Importing ${label}: ${applied.toLocaleString('en-US')} rows applied (${seconds} s)`;
   });
-  const prefix = `results/${route.account}/${route.name}.`;
-  // Report keys end in a UTC timestamp to the second: list from a little before the upload.
-  const margin = w.versionId === undefined ? 1000 : AWS_CLOCK_SKEW_MS;
-  const startAfter = `${prefix}${reportTimestamp(new Date(w.uploadedAt.getTime() - margin))}`;
-  const wanted: ReportMatch = w.versionId === undefined ? { key, uploadedAt: w.uploadedAt } : { key, versionId: w.versionId };
+  const prefix = reportPrefix(route.account, route.name);
+  const ticket = { key, reportPrefix: prefix, uploadedAt: w.uploadedAt.toISOString(), ...(w.versionId === undefined ? {} : { versionId: w.versionId }) };
   // How long a notification may be neither queued nor reported (between the two checks, or lost) before giving up.
   let unseenSince: number | undefined;
   for (;;) {
-    const found = await findReport(target, prefix, startAfter, wanted);
-    if (found !== undefined) return found;
+    const found = await findReport(target.s3, target.bucket, ticket);
+    if (found !== undefined) return { report: found.report, reportKey: found.key };
     applied = (await target.stores.ledger.inProgress(route.account, key).catch(() => undefined))?.rows ?? applied;
     const now = Date.now();
     if (info.kind === 'local') unseenSince = await checkLocalQueue(info.home, key, w.uploadedAt, now, unseenSince);
@@ -183,9 +178,6 @@ async function checkLocalQueue(home: string, key: string, uploadedAt: Date, now:
   return since;
 }
 
-/** Which report is the upload's: by its version where the bucket keeps versions, else by time. */
-type ReportMatch = { readonly key: string; readonly versionId: string } | { readonly key: string; readonly uploadedAt: Date };
-
 /**
  * Where the local stack is with the notification of this upload: still in its queue (waiting,
  * importing or being retried), dead-lettered, or neither (done, or never seen). The queue is
@@ -214,36 +206,6 @@ async function queueState(home: string, key: string, since: Date): Promise<'queu
   if (await holds(join(home, 'queue'))) return 'queued';
   if (await holds(join(home, 'dead-letter'), since.getTime() - 1000)) return 'dead-lettered';
   return 'none';
-}
-
-async function findReport(target: Target, prefix: string, startAfter: string, wanted: ReportMatch): Promise<ImportResult | undefined> {
-  let token: string | undefined;
-  do {
-    const listed = await target.s3.send(
-      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: prefix, ...(token === undefined ? { StartAfter: startAfter } : { ContinuationToken: token }) }),
-    );
-    for (const object of listed.Contents ?? []) {
-      if (object.Key === undefined) continue;
-      const report = await readReport(target, object.Key);
-      if (report === undefined || report.file !== wanted.key) continue;
-      const matches = 'versionId' in wanted ? report.versionId === wanted.versionId : Date.parse(report.startedAt) >= wanted.uploadedAt.getTime();
-      if (matches) return { report, reportKey: object.Key };
-    }
-    token = listed.IsTruncated === true ? listed.NextContinuationToken : undefined;
-  } while (token !== undefined);
-  return undefined;
-}
-
-async function readReport(target: Target, key: string): Promise<ImportReport | undefined> {
-  try {
-    const out = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key: key }));
-    const text = (await out.Body?.transformToString('utf8')) ?? '';
-    return JSON.parse(text) as ImportReport;
-  } catch (err) {
-    // Gone between the listing and the read, or half written: the next poll sees it whole.
-    if ((err as { name?: string }).name === 'NoSuchKey' || err instanceof SyntaxError) return undefined;
-    throw err;
-  }
 }
 
 export function isConnectionError(err: unknown): boolean {

@@ -201,6 +201,7 @@ interface Route {
   readonly handler: ApiGatewayHandler;
   readonly functionName: string;
   readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
 }
 
 export interface RouteOptions {
@@ -214,6 +215,8 @@ export interface RouteOptions {
    * Lambda function's concurrency. @default unlimited
    */
   readonly concurrency?: number;
+  /** Larger request bodies are refused with 413. @default 64 KiB, the voice webhooks' limit */
+  readonly maxBodyBytes?: number;
 }
 
 export interface RouteMatch {
@@ -221,6 +224,7 @@ export interface RouteMatch {
   readonly routeKey: string;
   readonly functionName: string;
   readonly timeoutMs: number;
+  readonly maxBodyBytes: number;
   /** The function's concurrency limit, when it has one. */
   readonly gate?: InvocationGate;
 }
@@ -307,6 +311,7 @@ export class RouteTable {
       handler,
       functionName,
       timeoutMs: options.timeoutMs ?? 15_000,
+      maxBodyBytes: options.maxBodyBytes ?? MAX_BODY_BYTES,
     });
     return this;
   }
@@ -324,7 +329,14 @@ export class RouteTable {
       const routeKey = `${[...route.methods].join(',')} ${route.prefix ? `${route.path}{proxy+}` : route.path}`;
       if (route.methods.has(m) || (m === 'HEAD' && route.methods.has('GET'))) {
         const gate = this.gates.get(route.functionName);
-        return { handler: route.handler, routeKey, functionName: route.functionName, timeoutMs: route.timeoutMs, ...(gate === undefined ? {} : { gate }) };
+        return {
+          handler: route.handler,
+          routeKey,
+          functionName: route.functionName,
+          timeoutMs: route.timeoutMs,
+          maxBodyBytes: route.maxBodyBytes,
+          ...(gate === undefined ? {} : { gate }),
+        };
       }
       for (const x of route.methods) allow.add(x);
     }
@@ -362,12 +374,12 @@ async function respond(routes: RouteTable, log: Logger, req: IncomingMessage, re
     sendResult(res, textResult(405, 'method not allowed', { allow: match.allow.join(', ') }));
     return;
   }
-  const body = await readBody(req, MAX_BODY_BYTES);
+  const body = await readBody(req, match.maxBodyBytes);
   if (body === undefined) {
     // Close the connection: the rest of an oversized body is not worth reading.
     res.setHeader('connection', 'close');
     res.once('finish', () => req.destroy());
-    sendResult(res, textResult(413, `request body larger than ${MAX_BODY_BYTES} bytes`));
+    sendResult(res, textResult(413, `request body larger than ${match.maxBodyBytes} bytes`));
     return;
   }
   const started = performance.now();

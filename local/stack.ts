@@ -35,10 +35,14 @@ import { ensureBucket, startDynalite, startS3rver, type RunningS3, type RunningS
 import { s3ExportFiles } from '../functions/adapters/s3/export-files.ts';
 import { runScheduledExport, type ExportRun } from '../functions/services/exporter.ts';
 import { startHourlyScheduler } from './scheduler.ts';
-import { jsonResult, makeRequestListener, RouteTable } from './http.ts';
+import { jsonResult, makeRequestListener, RouteTable, type ApiGatewayEvent, type ApiGatewayResult, type LambdaContextLike } from './http.ts';
 import { readStackInfo, type StackInfo } from './stack-info.ts';
 import { xlsxFile } from '../functions/adapters/xlsx.ts';
-import { HEALTH_PATH } from '../functions/routes.ts';
+import { CONSOLE_MAX_BODY_BYTES, CONSOLE_ROUTES, HEALTH_PATH } from '../functions/routes.ts';
+import { loadConsoleAssets } from '../functions/adapters/console-assets.ts';
+import { s3ChangeDoor } from '../functions/adapters/s3/change-door.ts';
+import { makeConsoleHandler, type ConsoleHandler } from '../functions/handlers/console.ts';
+import { DEFAULT_CONSOLE_PASSWORD, localConsoleAuth, seedConsoleUsers } from './console-users.ts';
 
 export { readStackInfo, type StackInfo };
 
@@ -86,6 +90,8 @@ export interface LocalStackOptions {
    */
   readonly emergencyCallerId?: string;
   readonly log: Logger;
+  /** The seeded console users' password (TOLLGATE_CONSOLE_PASSWORD). @default `tollgate-local` */
+  readonly consolePassword?: string;
   /** Seed the demo account from `examples/` on the first start. @default true */
   readonly seed?: boolean;
   /** @default the repository's `examples/` */
@@ -178,6 +184,9 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
         log,
         examplesDir: options.examplesDir ?? EXAMPLES_DIR,
       });
+      if (await seedConsoleUsers(home, DEMO_ACCOUNT, options.consolePassword ?? DEFAULT_CONSOLE_PASSWORD)) {
+        log.info(`console users added: admin@${DEMO_ACCOUNT}.test, finance@${DEMO_ACCOUNT}.test, alice@${DEMO_ACCOUNT}.test (password from TOLLGATE_CONSOLE_PASSWORD)`);
+      }
     }
     const exports = startExports(options, storage, closers);
     await writeStackInfo(home, { httpUrl: http.httpUrl, publicUrl: http.publicUrl, s3Endpoint: storage.s3rver.endpoint, dynamodbEndpoint: storage.dynamo.endpoint }, closers);
@@ -335,11 +344,41 @@ async function startHttp(options: LocalStackOptions, home: string, storage: Stor
     now: () => new Date(),
     log,
   });
+  mountConsole(routes, home, storage, log);
   // As many webhooks at once as Lambda containers would run them; the rest wait their turn.
   routes.add(['POST'], '/voice/*', voice, { functionName: 'tollgate-voice', concurrency: options.voiceConcurrency ?? VOICE_CONCURRENCY });
   server.on('request', makeRequestListener(routes, log));
   closers.add('HTTP server', () => closeHttp(server));
   return { httpUrl, publicUrl, routes };
+}
+
+/** The web console (docs/console.md): the handler the console function runs, signed in against the local users file. */
+function mountConsole(routes: RouteTable, home: string, storage: Storage, log: Logger): void {
+  const { stores } = storage;
+  let handler: Promise<ConsoleHandler> | undefined;
+  const answer = async (event: ApiGatewayEvent, context: LambdaContextLike) => {
+    handler ??= loadConsoleAssets().then((assets) =>
+      makeConsoleHandler({
+        auth: localConsoleAuth(home),
+        accounts: stores.accounts,
+        users: stores.users,
+        codes: stores.codes,
+        calls: stores.calls,
+        lockouts: stores.lockouts,
+        exports: stores.exports,
+        door: s3ChangeDoor(storage.s3, LOCAL_BUCKET),
+        assets,
+        now: () => new Date(),
+        log,
+      }),
+    );
+    return (await (
+      await handler
+    )(event as never, context as never)) as ApiGatewayResult;
+  };
+  for (const route of CONSOLE_ROUTES) {
+    routes.add(route.methods, route.path, answer, { functionName: 'tollgate-console', maxBodyBytes: CONSOLE_MAX_BODY_BYTES, timeoutMs: 30_000 });
+  }
 }
 
 /**

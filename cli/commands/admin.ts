@@ -3,15 +3,15 @@
  * of code entry and unlocking them, and the account's audit trail — every change, who made
  * it, when and with what outcome (the reports under `results/<account>/`).
  */
-import { GetObjectCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { listReports } from '../../functions/adapters/s3/change-door.ts';
 import { putJson } from '../../functions/adapters/s3/client.ts';
 import { ACCOUNT_THROTTLE } from '../../functions/core/lockout.ts';
 import { isIsoDate, toLocalIso } from '../../functions/core/time.ts';
 import type { ImportReport } from '../../functions/services/importer.ts';
 import { clearLockout, listLockouts } from '../../functions/services/lockouts.ts';
-import { CliError, usageError } from '../io.ts';
+import { usageError } from '../io.ts';
 import { TableWriter } from '../output.ts';
-import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
+import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { CHANGE_HELP, CHANGE_OPTIONS, changeOptions, expectPositionals, flag, parseCommand, requireIdentity, str, withAccount, type Command } from './common.ts';
 
 const list: Command = {
@@ -104,7 +104,9 @@ ${TARGET_HELP}`,
     if (since !== undefined && !isIsoDate(since)) throw usageError(`--since "${since}": give a day as YYYY-MM-DD`);
     return withAccount(io, parsed.values, async (target, account) => {
       const { timeZone } = await accountSettings(target, account);
-      const reports = (await readReports(target, account)).filter((r) => since === undefined || toLocalIso(new Date(r.startedAt), timeZone).slice(0, 10) >= since);
+      const reports = (await listReports(target.s3, target.bucket, account)).filter(
+        (r) => since === undefined || toLocalIso(new Date(r.startedAt), timeZone).slice(0, 10) >= since,
+      );
       reports.sort((a, b) => a.startedAt.localeCompare(b.startedAt));
       if (flag(parsed.values, 'json')) {
         for (const r of reports) io.stdout.write(`${JSON.stringify(r)}\n`);
@@ -126,34 +128,6 @@ function outcome(r: ImportReport): string {
   if (r.status === 'rejected') return `rejected: ${r.errorCount} ${r.errorCount === 1 ? 'error' : 'errors'}`;
   const parts = (['created', 'updated', 'deleted', 'unchanged'] as const).filter((k) => r[k] > 0).map((k) => `${r[k]} ${k}`);
   return `applied${parts.length === 0 ? '' : `: ${parts.join(', ')}`}`;
-}
-
-/** Every report of the account, read a few at a time. */
-async function readReports(target: Target, account: string): Promise<ImportReport[]> {
-  const keys: string[] = [];
-  let ContinuationToken: string | undefined;
-  do {
-    const out = await target.s3.send(
-      new ListObjectsV2Command({ Bucket: target.bucket, Prefix: `results/${account}/`, ...(ContinuationToken === undefined ? {} : { ContinuationToken }) }),
-    );
-    for (const o of out.Contents ?? []) if (o.Key?.endsWith('.json') === true) keys.push(o.Key);
-    ContinuationToken = out.IsTruncated === true ? out.NextContinuationToken : undefined;
-  } while (ContinuationToken !== undefined);
-  const reports: ImportReport[] = [];
-  for (let i = 0; i < keys.length; i += 8) {
-    const batch = await Promise.all(
-      keys.slice(i, i + 8).map(async (Key) => {
-        const out = await target.s3.send(new GetObjectCommand({ Bucket: target.bucket, Key }));
-        try {
-          return JSON.parse((await out.Body?.transformToString('utf8')) ?? '') as ImportReport;
-        } catch {
-          throw new CliError(`${target.location(Key)} is not a report (not JSON): was it written by hand?`);
-        }
-      }),
-    );
-    reports.push(...batch);
-  }
-  return reports;
 }
 
 export const adminCommands = [list, clear, audit] as const;

@@ -7,7 +7,7 @@ import { EXPORT_COLUMNS } from '../../functions/core/code-rows.ts';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
-import { CODE_COLUMNS, validateCodeRow } from '../../functions/core/code-rows.ts';
+import { codeChangeFile, codeExportRow, codeSearch, validateCodeRow } from '../../functions/core/code-rows.ts';
 import { CODE_LENGTH_MAX, CODE_LENGTH_MIN } from '../../functions/core/settings.ts';
 import type { CodeItem } from '../../functions/core/ports.ts';
 import { csvLine, UTF8_BOM } from '../../functions/core/csv-write.ts';
@@ -103,35 +103,6 @@ async function assertFile(file: string, path: string): Promise<void> {
   }
 }
 
-/** `--search`: digits (or a ref) that start with the text, or a description holding every word of it. */
-function codeSearch(text: string | undefined): (item: CodeItem) => boolean {
-  const query = text?.trim().toLowerCase() ?? '';
-  if (query === '') return () => true;
-  const words = query.split(/\s+/);
-  return (item) => {
-    const name = item.kind === 'authorization' ? (item.ref ?? '') : (item.code ?? '');
-    if (name.startsWith(query)) return true;
-    const description = (item.description ?? '').toLowerCase();
-    return words.every((w) => description.includes(w));
-  };
-}
-
-function exportRow(item: CodeItem): string[] {
-  const auth = item.kind === 'authorization';
-  return [
-    auth ? '' : (item.code ?? ''),
-    auth ? (item.ref ?? '') : '',
-    item.description ?? '',
-    item.kind,
-    item.enabled ? 'true' : 'false',
-    item.expires ?? '',
-    auth ? String(item.level ?? 0) : '',
-    (item.users ?? []).join(';'),
-    (item.groups ?? []).join(';'),
-    (item.callerIds ?? []).join(';'),
-  ];
-}
-
 const exportCmd: Command = {
   name: 'codes export',
   summary: "write an account's codes as CSV (authorization codes by ref only)",
@@ -161,7 +132,7 @@ ${TARGET_HELP}`,
         await write(out, UTF8_BOM + csvLine(EXPORT_COLUMNS, { formulaSafe: true }));
         for await (const item of target.stores.codes.listCodes(account)) {
           counts[item.kind]++;
-          await write(out, csvLine(exportRow(item), { formulaSafe: true }));
+          await write(out, csvLine(codeExportRow(item), { formulaSafe: true }));
           if (outFile !== undefined && (counts.account + counts.authorization) % 1000 === 0) {
             status.set(`Exporting: ${plural(counts.account + counts.authorization, 'code')}`);
           }
@@ -313,13 +284,7 @@ ${TARGET_HELP}`,
         io.stdout.write(`not added: the code is not valid for ${account}:\n${lines.join('\n')}\n`);
         return 1;
       }
-      const columns = Object.keys(fields).filter((c) => c in CODE_COLUMNS);
-      const body =
-        csvLine(columns, { formulaSafe: false }) +
-        csvLine(
-          columns.map((c) => fields[c] ?? ''),
-          { formulaSafe: false },
-        );
+      const body = codeChangeFile([fields]);
       const key = `imports/${account}/codes/cli-add-${fileStamp()}.csv`;
       const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, changeOptions(io, v));
       const exit = printReport(io, target, result);
@@ -369,7 +334,7 @@ ${TARGET_HELP}`,
           return 1;
         }
       }
-      const body = csvLine(['code', 'action'], { formulaSafe: false }) + codes.map((c) => csvLine([c, 'delete'], { formulaSafe: false })).join('');
+      const body = codeChangeFile(codes.map((code) => ({ code, action: 'delete' })));
       const key = `imports/${account}/codes/cli-delete-${fileStamp()}.csv`;
       const result = await uploadAndWait(io, target, key, { body, contentType: 'text/csv' }, changeOptions(io, parsed.values));
       const exit = printReport(io, target, result);

@@ -42,10 +42,11 @@ export interface DevConfig {
   readonly publicUrl?: string;
   readonly authToken: string;
   readonly emergencyCallerId?: string;
+  readonly consolePassword?: string;
   readonly logLevel: LogLevel;
 }
 
-/** PORT, TOLLGATE_HOME, TOLLGATE_PUBLIC_URL, TWILIO_AUTH_TOKEN, TOLLGATE_EMERGENCY_CALLER_ID, LOG_LEVEL — checked once, up front. */
+/** PORT, TOLLGATE_HOME, TOLLGATE_PUBLIC_URL, TWILIO_AUTH_TOKEN, TOLLGATE_EMERGENCY_CALLER_ID, TOLLGATE_CONSOLE_PASSWORD, LOG_LEVEL — checked once, up front. */
 export function devConfig(io: CliIo): DevConfig {
   const env = io.env;
   const portText = env.PORT?.trim() || String(DEFAULT_PORT);
@@ -77,6 +78,7 @@ export function devConfig(io: CliIo): DevConfig {
     ...(publicUrl === undefined ? {} : { publicUrl }),
     authToken: env.TWILIO_AUTH_TOKEN?.trim() || DEFAULT_AUTH_TOKEN,
     ...(emergencyText ? { emergencyCallerId: emergencyText } : {}),
+    ...(env.TOLLGATE_CONSOLE_PASSWORD ? { consolePassword: env.TOLLGATE_CONSOLE_PASSWORD } : {}),
     logLevel: level,
   };
 }
@@ -112,6 +114,7 @@ function banner(stack: LocalStack, config: DevConfig, accounts: readonly string[
   return `
 Tollgate local stack ready in ${(ms / 1000).toFixed(2)} s
 
+  console    ${stack.publicUrl}/console/   (sign in as admin@demo.test, finance@demo.test or alice@demo.test)
 ${webhooks}
   health     ${stack.httpUrl}/health
   S3         ${stack.s3Endpoint}   bucket ${stack.bucket}, path-style, access key S3RVER / secret S3RVER
@@ -151,6 +154,9 @@ Environment:
   TOLLGATE_EMERGENCY_CALLER_ID
                        the caller ID an emergency call carries when neither the user, the
                        entry point nor the account has one (default +15005550006)
+  TOLLGATE_CONSOLE_PASSWORD
+                       the password of the console users the first start makes
+                       (default tollgate-local)
   LOG_LEVEL            debug, info (default), warn or error`,
   async run(args, io) {
     const parsed = parseCommand(this, args, io, { reset: { type: 'boolean' }, yes: { type: 'boolean', short: 'y' } });
@@ -175,7 +181,7 @@ async function reset(io: CliIo, home: string, yes: boolean): Promise<void> {
     if (io.stdin.isTTY !== true) throw new CliError(`refusing to delete the data in ${home} without confirmation: add --yes`);
     if (!(await confirm(io, `Delete every account, code and file in ${home}?`))) throw new CliError('nothing was deleted; the stack was not started');
   }
-  for (const entry of ['dynamodb', 's3', 'queue', 'dead-letter', 'seeded', 'pepper', 'stack.json']) {
+  for (const entry of ['dynamodb', 's3', 'queue', 'dead-letter', 'seeded', 'pepper', 'stack.json', 'console-users.json']) {
     await rm(join(home, entry), { recursive: true, force: true });
   }
   io.stdout.write(`deleted the local data in ${home}\n`);
@@ -207,6 +213,7 @@ async function runStack(io: CliIo, config: DevConfig): Promise<number> {
       ...(config.publicUrl === undefined ? {} : { publicUrl: config.publicUrl }),
       authToken: config.authToken,
       ...(config.emergencyCallerId === undefined ? {} : { emergencyCallerId: config.emergencyCallerId }),
+      ...(config.consolePassword === undefined ? {} : { consolePassword: config.consolePassword }),
       log,
     });
   } catch (err) {

@@ -2,8 +2,7 @@
 import { createReadStream } from 'node:fs';
 import { stat, writeFile } from 'node:fs/promises';
 import { csvLine, UTF8_BOM } from '../../functions/core/csv-write.ts';
-import type { UserRecord } from '../../functions/core/settings.ts';
-import { TREATMENT_COLUMNS } from '../../functions/core/user-rows.ts';
+import { USER_EXPORT_COLUMNS, userExportRow } from '../../functions/core/user-rows.ts';
 import { checkUsersFile } from '../../functions/services/import-check.ts';
 import { plural, TableWriter } from '../output.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
@@ -51,23 +50,6 @@ Exit status: 0 applied (or valid, with --dry-run), 1 rejected, 2 usage error.`,
     });
   },
 };
-
-/** The columns `users export` writes: a users file that imports back as it is. */
-export const USER_EXPORT_COLUMNS = ['user', 'name', 'group', 'caller_id', 'max_attempts', 'proceed_after_max_attempts', 'validate', ...TREATMENT_COLUMNS] as const;
-
-function exportRow(u: UserRecord): string[] {
-  const flagText = (v: boolean | undefined) => (v === undefined ? '' : v ? 'true' : 'false');
-  return [
-    u.id,
-    u.name ?? '',
-    u.group ?? '',
-    u.callerId ?? '',
-    u.maxAttempts === undefined ? '' : String(u.maxAttempts),
-    flagText(u.proceedAfterMaxAttempts),
-    flagText(u.validate),
-    ...TREATMENT_COLUMNS.map((c) => u.calls?.[c] ?? ''),
-  ];
-}
 
 const list: Command = {
   name: 'users list',
@@ -118,7 +100,7 @@ ${TARGET_HELP}`,
       let text = UTF8_BOM + csvLine(USER_EXPORT_COLUMNS, { formulaSafe: true });
       let count = 0;
       for await (const u of target.stores.users.listUsers(account)) {
-        text += csvLine(exportRow(u), { formulaSafe: true });
+        text += csvLine(userExportRow(u), { formulaSafe: true });
         count++;
       }
       if (out === undefined) {

@@ -11,6 +11,8 @@ import { checkAction, checkE164, checkFlag, checkIdentity, checkText, splitList,
 import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, type Settings } from './settings.ts';
 import { isIsoDate } from './time.ts';
 import type { CodeKind } from './types.ts';
+import type { StoredCode } from './codes.ts';
+import { csvLine } from './csv-write.ts';
 
 export { DuplicateTracker, type RowError } from './csv-values.ts';
 
@@ -315,3 +317,51 @@ export function codeRowKey(row: CodeRow): string {
 export function holdsSecretDigits(row: CodeRow): boolean {
   return row.code !== '' && (row.kind === 'authorization' || row.action === 'delete');
 }
+
+/** A search (the CLI's `--search`, the console's search box): digits (or a ref) that start with the text, or a description holding every word of it, in any case. */
+export function codeSearch(text: string | undefined): (item: StoredCode) => boolean {
+  const query = text?.trim().toLowerCase() ?? '';
+  if (query === '') return () => true;
+  const words = query.split(/\s+/);
+  return (item) => {
+    const name = item.kind === 'authorization' ? (item.ref ?? '') : (item.code ?? '');
+    if (name.startsWith(query)) return true;
+    const description = (item.description ?? '').toLowerCase();
+    return words.every((w) => description.includes(w));
+  };
+}
+
+/** A code as a row of {@link EXPORT_COLUMNS}: an authorization code by its ref, never its digits. */
+export function codeExportRow(item: StoredCode): string[] {
+  const auth = item.kind === 'authorization';
+  return [
+    auth ? '' : (item.code ?? ''),
+    auth ? (item.ref ?? '') : '',
+    item.description ?? '',
+    item.kind,
+    item.enabled ? 'true' : 'false',
+    item.expires ?? '',
+    auth ? String(item.level ?? 0) : '',
+    (item.users ?? []).join(';'),
+    (item.groups ?? []).join(';'),
+    (item.callerIds ?? []).join(';'),
+  ];
+}
+
+/** A codes file of these rows, their columns in the order the first row names them: what the CLI and the console upload for a change. */
+export function codeChangeFile(rows: readonly Readonly<Record<string, string>>[]): string {
+  const columns = Object.keys(rows[0] ?? {});
+  return (
+    csvLine(columns, PLAIN_CSV) +
+    rows
+      .map((r) =>
+        csvLine(
+          columns.map((c) => r[c] ?? ''),
+          PLAIN_CSV,
+        ),
+      )
+      .join('')
+  );
+}
+
+const PLAIN_CSV = { formulaSafe: false } as const;

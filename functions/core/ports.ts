@@ -8,6 +8,9 @@ import type { StoredCode } from './codes.ts';
 import type { LockoutRecord } from './lockout.ts';
 import type { Settings, UserRecord } from './settings.ts';
 import type { CodeTotals, WrittenDay } from './usage.ts';
+import type { ImportReport } from './reports.ts';
+
+export type { ImportReport };
 
 /** A log line's level, least to most severe. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
@@ -278,4 +281,91 @@ export interface ExportFiles {
    * the whole object is stored; a failure leaves the previous object as it was.
    */
   put(key: string, body: AsyncIterable<Uint8Array>, meta: { readonly contentType: string; readonly fileName: string }): Promise<void>;
+}
+
+/** What a listing asks of the code store: one page, in key order. */
+export interface CodePageQuery {
+  /** Only keys that start with this (`A#004`: account codes whose digits start with 004). */
+  readonly keyPrefix?: string;
+  /** Only keys after this one: the last key of the page before. */
+  readonly after?: string;
+  /** At most this many codes. */
+  readonly limit: number;
+  /** Keep only the codes this accepts; the store reads on until the page is full or the list ends. */
+  readonly match?: (code: CodeItem) => boolean;
+}
+
+export interface CodePages {
+  /** A page of codes and, when there are more, the key to ask the next page `after`. */
+  pageCodes(account: string, query: CodePageQuery): Promise<{ readonly codes: CodeItem[]; readonly next?: string }>;
+}
+
+/** A change file uploaded under `imports/`, and what finds its report again. */
+export interface UploadTicket {
+  readonly key: string;
+  /** The version the upload made (a versioned bucket). */
+  readonly versionId?: string;
+  /** When the upload began (ISO): finds the report where the bucket keeps no versions (locally). */
+  readonly uploadedAt: string;
+  /** Where its report will be: `results/<account>/<name>.` */
+  readonly reportPrefix: string;
+}
+
+/** An object of the bucket, as a listing shows it. */
+export interface BucketObject {
+  readonly key: string;
+  readonly size: number;
+  readonly lastModified: string;
+}
+
+/**
+ * The bucket as the console uses it: every change goes in as an import file (the one door,
+ * docs/data-model.md) and comes back as its report; reports are the audit trail; finance's
+ * files are handed out as links that expire.
+ */
+export interface ChangeDoor {
+  /** Upload a change file under `imports/<account>/`, naming who made it. */
+  submit(key: string, body: string | Uint8Array, meta: { readonly contentType: string; readonly actor: string }): Promise<Omit<UploadTicket, 'key' | 'reportPrefix'>>;
+  /** The import report of that upload, once the import function has written it. */
+  report(ticket: UploadTicket): Promise<ImportReport | undefined>;
+  /** Every report under `results/<account>/`: the account's audit trail. */
+  reports(account: string): Promise<ImportReport[]>;
+  /** Write a report directly (audited actions that are not files: a lockout cleared). */
+  writeReport(key: string, report: ImportReport): Promise<void>;
+  /** The objects under a prefix. */
+  list(prefix: string): Promise<BucketObject[]>;
+  /** A link that downloads the object as `fileName`, valid for a few minutes. */
+  downloadUrl(key: string, fileName: string): Promise<string>;
+}
+
+/** What a console user may do in their account (docs/console.md, "Roles"). */
+export const CONSOLE_ROLES = ['admin', 'finance', 'user'] as const;
+export type ConsoleRole = (typeof CONSOLE_ROLES)[number];
+
+/** A signed-in console user, as verified: every API request carries one. */
+export interface ConsoleUser {
+  readonly email: string;
+  readonly account: string;
+  readonly role: ConsoleRole;
+  /** The calling identity of a `user` (`client:alice`): their own calls. */
+  readonly identity?: string;
+}
+
+export interface ConsoleSession {
+  /** The bearer token the browser sends with every request. */
+  readonly token: string;
+  readonly expiresAt: string;
+  readonly user: ConsoleUser;
+}
+
+/**
+ * Console sign-in: Amazon Cognito in AWS, the local users file locally. After `verify`, one
+ * code path serves both.
+ */
+export interface ConsoleAuth {
+  /** A session for the right password; undefined for a wrong one or an unknown email (the same answer). */
+  signIn(email: string, password: string): Promise<ConsoleSession | undefined>;
+  /** The user a bearer token stands for, or undefined when it is unknown, forged or expired. */
+  verify(token: string): Promise<ConsoleUser | undefined>;
+  signOut(token: string): Promise<void>;
 }

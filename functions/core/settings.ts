@@ -249,6 +249,7 @@ export const settingsSchema = z
       .default(60)
       .describe("Seconds each answered call is rounded up to in the monthly summary's billable minutes, 60 to 3600 (360: tenths of an hour)"),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
+    selfTagDays: wholeMinutes(0, 366).default(7).describe('Days after a call that its caller may tag it in the console when it carries no code (0: only admins tag)'),
     prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
   })
   .superRefine((s, ctx) => {

@@ -121,3 +121,21 @@ export function duplicateUserError(row: UserRow, firstLine: number): RowError {
     message: `duplicate of line ${firstLine}: each user may appear once in a file (identities compare as normalized: SIP in lower case); keep one of the two rows`,
   };
 }
+
+/** The columns `users export` writes: a users file that imports back as it is. */
+export const USER_EXPORT_COLUMNS = ['user', 'name', 'group', 'caller_id', 'max_attempts', 'proceed_after_max_attempts', 'validate', ...TREATMENT_COLUMNS] as const;
+
+/** A user as a row of {@link USER_EXPORT_COLUMNS}. */
+export function userExportRow(u: UserRecord): string[] {
+  const flagText = (v: boolean | undefined) => (v === undefined ? '' : v ? 'true' : 'false');
+  return [
+    u.id,
+    u.name ?? '',
+    u.group ?? '',
+    u.callerId ?? '',
+    u.maxAttempts === undefined ? '' : String(u.maxAttempts),
+    flagText(u.proceedAfterMaxAttempts),
+    flagText(u.validate),
+    ...TREATMENT_COLUMNS.map((c) => u.calls?.[c] ?? ''),
+  ];
+}

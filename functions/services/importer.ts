@@ -13,34 +13,22 @@ import { locateProblems } from '../core/json-locate.ts';
 import { USER_COLUMNS } from '../core/user-rows.ts';
 import { checkCodesFile, checkUsersFile, codeRowCheck, MAX_REPORTED_ERRORS, userRowCheck, type RowCheck } from './import-check.ts';
 import { ACCOUNT_SLUG, parseSettingsText, type Settings, type UserRecord } from '../core/settings.ts';
-import { SidTakenError, type AccountStore, type CodeChange, type CodeItem, type CodeStore, type ImportLedger, type ImportOrder, type UserStore } from '../core/ports.ts';
+import {
+  SidTakenError,
+  type AccountStore,
+  type CodeChange,
+  type CodeItem,
+  type CodeStore,
+  type ImportLedger,
+  type ImportOrder,
+  type ImportReport,
+  type UserStore,
+} from '../core/ports.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
 import type { Logger } from './logger.ts';
 
-/** The report of docs/data-model.md, written to `results/<account>/<name>.<UTC timestamp>.json`. */
-export interface ImportReport {
-  readonly file: string;
-  readonly versionId: string | null;
-  readonly status: 'applied' | 'rejected';
-  readonly mode: 'merge' | 'replace';
-  readonly rows: number;
-  readonly created: number;
-  readonly updated: number;
-  readonly unchanged: number;
-  readonly deleted: number;
-  readonly errorCount: number;
-  readonly errors: readonly RowError[];
-  readonly startedAt: string;
-  readonly finishedAt: string;
-  /**
-   * Who made the change: the name the CLI or the console uploaded it as, the uploader's AWS
-   * principal from the event, or both (`alice via AWS:AIDA…`); `unknown` when neither is known.
-   */
-  readonly actor: string;
-}
-
-/** The object metadata the CLI and the console name the person making a change in (URI-encoded). */
-export const ACTOR_METADATA = 'tollgate-actor';
+export { ACTOR_METADATA, reportKey, reportTimestamp, type ImportReport } from '../core/reports.ts';
+import { reportKey } from '../core/reports.ts';
 
 /** Where the object lives and which version of it to read. */
 export interface ObjectRef {
@@ -174,19 +162,6 @@ function baseName(file: string): string {
   const dot = file.lastIndexOf('.');
   const base = dot > 0 ? file.slice(0, dot) : file;
   return base.replace(/[^A-Za-z0-9._-]+/g, '_') || 'import';
-}
-
-/**
- * `20261121T223000.123Z` (ISO 8601 basic format): sorts by time, has no characters that
- * trouble file systems, and keeps two quick imports of the same name (two `codes add` in one
- * second) from overwriting each other's report.
- */
-export function reportTimestamp(at: Date): string {
-  return at.toISOString().replace(/[-:]/g, '');
-}
-
-export function reportKey(account: string, name: string, at: Date): string {
-  return `results/${account}/${name}.${reportTimestamp(at)}.json`;
 }
 
 class Counts {

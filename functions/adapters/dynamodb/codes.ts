@@ -8,7 +8,7 @@
  */
 import { GetItemCommand, QueryCommand, type DynamoDBClient, type WriteRequest } from '@aws-sdk/client-dynamodb';
 import type { StoredCode } from '../../core/codes.ts';
-import type { CodeChange, CodeItem, CodeStore } from '../../core/ports.ts';
+import type { CodeChange, CodeItem, CodePageQuery, CodePages, CodeStore } from '../../core/ports.ts';
 import { storedCode } from './stored.ts';
 import { fromItem, str, toItem, type Item } from './attributes.ts';
 import { batchGet, batchWrite, type BatchOptions } from './batch.ts';
@@ -68,7 +68,7 @@ export interface CodeStoreOptions extends StoreOptions {
   readonly pageSize?: number;
 }
 
-export class DynamoCodeStore implements CodeStore {
+export class DynamoCodeStore implements CodeStore, CodePages {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly batch: BatchOptions;
@@ -193,6 +193,50 @@ export class DynamoCodeStore implements CodeStore {
     } finally {
       await Promise.all(cursors.map((c) => c.close()));
     }
+  }
+
+  /**
+   * One page of codes in key order, for the console's listing: each shard is read from just
+   * after `after` (or from `keyPrefix`) until it holds `limit` codes the filter keeps, or
+   * leaves the prefix; the shards' pages are merged and cut to `limit`. Memory is bounded by
+   * 16 × `limit` codes, whatever the size of the list; a filter that keeps few codes reads on.
+   */
+  async pageCodes(account: string, query: CodePageQuery): Promise<{ codes: CodeItem[]; next?: string }> {
+    const pages = await Promise.all(SHARD_IDS.map((shard) => this.shardPage(account, shard, query)));
+    const merged = pages.flatMap((p) => p.codes).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+    const codes = merged.slice(0, query.limit);
+    const more = merged.length > query.limit || pages.some((p) => p.more);
+    const last = codes.at(-1);
+    return more && last !== undefined ? { codes, next: last.key } : { codes };
+  }
+
+  private async shardPage(account: string, shard: string, query: CodePageQuery): Promise<{ codes: CodeItem[]; more: boolean }> {
+    const prefix = query.keyPrefix ?? '';
+    const values: Record<string, { S: string }> = { ':pk': { S: `${account}#${shard}` } };
+    let condition = 'pk = :pk';
+    if (query.after !== undefined) {
+      condition += ' AND sk > :after';
+      values[':after'] = { S: query.after };
+    } else if (prefix !== '') {
+      condition += ' AND begins_with(sk, :prefix)';
+      values[':prefix'] = { S: prefix };
+    }
+    const pageSize = query.match === undefined ? query.limit + 1 : Math.max(200, query.limit * 4);
+    const codes: CodeItem[] = [];
+    for await (const page of queryPages(this.client, { TableName: this.table, KeyConditionExpression: condition, ExpressionAttributeValues: values, Limit: pageSize })) {
+      for (const item of page) {
+        const code = toCode(item);
+        // Past the prefix (read from `after`): this shard has nothing more to give.
+        if (!code.key.startsWith(prefix)) {
+          if (code.key > prefix) return { codes, more: false };
+          continue;
+        }
+        if (query.match !== undefined && !query.match(code)) continue;
+        if (codes.length === query.limit) return { codes, more: true };
+        codes.push(code);
+      }
+    }
+    return { codes, more: false };
   }
 
   /**

@@ -3,6 +3,7 @@ import type {
   AccountStore,
   CallContextStore,
   CallStore,
+  CodePages,
   CodeStore,
   ExportLedger,
   ExportLock,
@@ -24,8 +25,8 @@ export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions & Pick<Acco
 export interface DynamoStores {
   readonly accounts: AccountStore;
   readonly users: UserStore;
-  /** Also tells whether an account has any code (`hasCodes`), for the importer. */
-  readonly codes: CodeStore & Pick<DynamoCodeStore, 'hasCodes'>;
+  /** Also tells whether an account has any code (`hasCodes`), for the importer, and pages through them (`pageCodes`), for the console. */
+  readonly codes: CodeStore & CodePages & Pick<DynamoCodeStore, 'hasCodes'>;
   /** Also the usage export's reads (`callsOfDay`, `changedSince`, `hasCalls`). */
   readonly calls: CallStore & UsageSource;
   readonly lockouts: LockoutStore;
