@@ -367,6 +367,7 @@ function mountConsole(routes: RouteTable, home: string, storage: Storage, log: L
         lockouts: stores.lockouts,
         exports: stores.exports,
         door: s3ChangeDoor(storage.s3, LOCAL_BUCKET),
+        files: s3ExportFiles(storage.s3, LOCAL_BUCKET),
         assets,
         now: () => new Date(),
         log,

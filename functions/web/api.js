@@ -88,25 +88,15 @@ export async function change(path, options) {
 /** Open a file the API hands out as a short-lived link (usage exports). */
 export async function download(key) {
   const { url } = await api(`/api/downloads?key=${encodeURIComponent(key)}`);
+  openLink(url);
+}
+
+/** Follow a download link (a short-lived link to the bucket). */
+export function openLink(url) {
   const link = document.createElement('a');
   link.href = url;
   link.rel = 'noopener';
   document.body.append(link);
   link.click();
   link.remove();
-}
-
-/** Download what an API path answers (a CSV the API streams) as a file. */
-export async function downloadFrom(path, fileName) {
-  const session = currentSession();
-  const res = await fetch(path, { headers: { Authorization: `Bearer ${session?.token ?? ''}` } });
-  if (!res.ok) throw new ApiError(res.status, (await res.json().catch(() => null))?.error ?? `the download failed (${res.status})`);
-  const url = URL.createObjectURL(await res.blob());
-  const link = document.createElement('a');
-  link.href = url;
-  link.download = fileName;
-  document.body.append(link);
-  link.click();
-  link.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

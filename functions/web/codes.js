@@ -2,7 +2,7 @@
 // ten), add, edit, disable, delete with a confirmation, upload a CSV after a dry run that shows
 // every bad line, download. An authorization code is typed twice and never shown again.
 import { html, useState } from './vendor/preact-htm.js';
-import { api, change, downloadFrom } from './api.js';
+import { api, change, openLink } from './api.js';
 import { UploadForm } from './upload.js';
 import { Confirm, Field, Message, Table, useLoad } from './ui.js';
 
@@ -75,8 +75,14 @@ export function CodesPage({ me }) {
         onDone=${done}
       />`
     }
-    ${me.user.role !== 'user' && html`<p><button type="button" onClick=${() => downloadFrom('/api/codes/export', `codes-${me.user.account}.csv`).catch((e) => setMessage({ error: e.message }))}>Download codes (CSV)</button></p>`}
+    ${me.user.role !== 'user' && html`<p><button type="button" onClick=${() => exportCodes().catch((e) => setMessage({ error: e.message }))}>Download codes (CSV)</button></p>`}
   </section>`;
+}
+
+/** Write every code to a file in the bucket, then download it. */
+async function exportCodes() {
+  const { url } = await api('/api/codes/export', { method: 'POST' });
+  openLink(url);
 }
 
 const codeName = (c) => (c.kind === 'authorization' ? `authorization code ref ${c.ref}` : `code ${c.code}`);

@@ -4,7 +4,6 @@
  * door (uploads: uploads.ts). Authorization digits go in once (in the file the import reads
  * and then redacts) and never come back: listings show the ref.
  */
-import { Readable } from 'node:stream';
 import type { Hono } from 'hono';
 import { EXPORT_COLUMNS, codeChangeFile, codeExportRow, codeSearch, validateCodeRow } from '../../core/code-rows.ts';
 import { UTF8_BOM, csvLine } from '../../core/csv-write.ts';
@@ -29,11 +28,12 @@ export function codeRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const page = await deps.codes.pageCodes(user.account, { ...query, limit, ...(q.after ? { after: q.after } : {}) });
     return c.json({ codes: page.codes.map((code) => codeView(code, today)), next: page.next ?? null });
   });
-  app.get('/api/codes/export', async (c) => {
+  app.post('/api/codes/export', async (c) => {
     const user = requireRole(c, 'admin', 'finance');
-    c.header('content-type', 'text/csv; charset=utf-8');
-    c.header('content-disposition', `attachment; filename="codes-${user.account}.csv"`);
-    return c.body(Readable.toWeb(Readable.from(exportLines(deps, user.account))) as ReadableStream);
+    const key = `exports/${user.account}/codes/codes-${user.account}-${fileStamp(deps.now())}.csv`;
+    const name = key.split('/').pop() as string;
+    await deps.files.put(key, encoded(exportLines(deps, user.account)), { contentType: 'text/csv; charset=utf-8', fileName: name });
+    return c.json({ key, url: await deps.door.downloadUrl(key, name) });
   });
   app.post('/api/codes', async (c) => {
     const user = requireRole(c, 'admin');
@@ -146,7 +146,16 @@ function editableFields(body: Record<string, unknown>, current: Record<string, s
 
 const text = (v: unknown): string => (typeof v === 'string' ? v.trim() : typeof v === 'number' ? String(v) : '');
 
-/** The codes file a download gives: every code, a page at a time (authorization codes by ref). */
+async function* encoded(lines: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  const encoder = new TextEncoder();
+  for await (const line of lines) yield encoder.encode(line);
+}
+
+/**
+ * The codes file a download gives: every code, a page at a time (authorization codes by ref).
+ * It is written to the bucket's `exports/<account>/codes/` and handed out as a link, so a
+ * million codes never pass through a response (a Lambda answers at most 6 MB).
+ */
 async function* exportLines(deps: ConsoleDeps, account: string): AsyncGenerator<string> {
   yield UTF8_BOM + csvLine(EXPORT_COLUMNS, { formulaSafe: true });
   let after: string | undefined;

@@ -12,6 +12,7 @@ import type {
   ConsoleAuth,
   ConsoleRole,
   ConsoleUser,
+  ExportFiles,
   ExportLedger,
   ImportReport,
   LockoutStore,
@@ -36,6 +37,8 @@ export interface ConsoleDeps {
   readonly lockouts: Pick<LockoutStore, 'listLocked' | 'get' | 'clear'>;
   readonly exports: Pick<ExportLedger, 'monthTotals' | 'markChanged'>;
   readonly door: ChangeDoor;
+  /** Where the console writes the files it hands out (a codes export). */
+  readonly files: ExportFiles;
   readonly assets: ConsoleAssets;
   readonly now: () => Date;
   readonly log: Logger;

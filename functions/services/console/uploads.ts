@@ -14,18 +14,24 @@ const KINDS = ['codes', 'users'] as const;
 type Kind = (typeof KINDS)[number];
 
 export function uploadRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
-  app.post('/api/:kind/check', async (c) => {
+  for (const kind of KINDS) uploadRoutesOf(app, deps, kind);
+  app.get('/api/changes/:ticket', async (c) => {
+    const user = c.get('user');
+    return changeResponse(c, await awaitReport(deps, decodeTicket(c.req.param('ticket'), user.account), 5_000));
+  });
+}
+
+function uploadRoutesOf(app: Hono<ConsoleEnv>, deps: ConsoleDeps, kind: Kind): void {
+  app.post(`/api/${kind}/check`, async (c) => {
     const user = requireRole(c, 'admin');
-    const kind = uploadKind(c.req.param('kind'));
     const settings = await accountSettings(deps, user);
     const mode = uploadMode(kind, c.req.query('mode'));
     const source = Readable.from([new Uint8Array(await c.req.arrayBuffer())]);
     const result = kind === 'codes' ? await checkCodesFile(source, settings, mode) : await checkUsersFile(source, settings);
     return c.json({ status: result.errorCount === 0 ? 'valid' : 'rejected', mode, rows: result.rows, errorCount: result.errorCount, errors: result.errors });
   });
-  app.post('/api/:kind/upload', async (c) => {
+  app.post(`/api/${kind}/upload`, async (c) => {
     const user = requireRole(c, 'admin');
-    const kind = uploadKind(c.req.param('kind'));
     const mode = uploadMode(kind, c.req.query('mode'));
     const bytes = new Uint8Array(await c.req.arrayBuffer());
     if (bytes.byteLength === 0) throw new ApiError(400, 'the file is empty: choose a CSV file with a header line and a row a line');
@@ -33,15 +39,6 @@ export function uploadRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
     const key = `imports/${user.account}/${folder}/${safeName(c.req.query('name') ?? 'upload')}-${fileStamp(deps.now())}.csv`;
     return changeResponse(c, await submitChange(deps, user, key, bytes, 'text/csv'));
   });
-  app.get('/api/changes/:ticket', async (c) => {
-    const user = c.get('user');
-    return changeResponse(c, await awaitReport(deps, decodeTicket(c.req.param('ticket'), user.account), 5_000));
-  });
-}
-
-function uploadKind(kind: string): Kind {
-  if ((KINDS as readonly string[]).includes(kind)) return kind as Kind;
-  throw new ApiError(404, 'no such API path');
 }
 
 function uploadMode(kind: Kind, mode: string | undefined): 'merge' | 'replace' {
