@@ -7,6 +7,7 @@ import { adminCommands } from './commands/admin.ts';
 import { callCommand } from './commands/call.ts';
 import { callsCommands } from './commands/calls.ts';
 import { codesCommands } from './commands/codes.ts';
+import { consoleUsersCommands } from './commands/console-users.ts';
 import type { Command } from './commands/common.ts';
 import { devCommand } from './commands/dev.ts';
 import { settingsCommands } from './commands/settings.ts';
@@ -25,6 +26,7 @@ export const COMMANDS: readonly Command[] = [
   ...callsCommands,
   ...adminCommands,
   ...accountsCommands,
+  ...consoleUsersCommands,
 ];
 
 /** In docs/call-flow.md, arriving with later issues. */

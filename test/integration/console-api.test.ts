@@ -10,6 +10,7 @@ import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { addDays, usageDayKey } from '../../functions/core/usage.ts';
 import { localDate } from '../../functions/core/time.ts';
 import { GLOBEX_ADMIN, NY, startConsoleStack, type ConsoleStack } from '../support/console-stack.ts';
+import { cliRunner } from './support/cli-io.ts';
 
 let c: ConsoleStack;
 let admin: string;
@@ -48,6 +49,18 @@ describe('sign-in and sessions', () => {
     expect((await c.api(token, '/api/me')).status).toBe(200);
     expect((await c.api(token, '/api/session', { method: 'DELETE' })).status).toBe(204);
     expect((await c.api(token, '/api/me')).body).toEqual({ error: 'your session has ended: sign in again' });
+  });
+
+  it('lets someone tollgate console-users add has made sign in at once, and refuses a user without an identity', async () => {
+    const tollgate = cliRunner({ env: { TOLLGATE_HOME: c.home }, cwd: c.home });
+    const added = await tollgate(['console-users', 'add', 'Erin@Demo.test', '--role', 'user', '--identity', 'client:erin', '--account', 'demo'], { stdin: 'erins-password\n' });
+    expect(added, added.stderr).toMatchObject({ code: 0, stdout: 'added console user erin@demo.test (user of demo); they sign in at the console the local stack prints\n' });
+    const token = await c.signIn('erin@demo.test', 'erins-password');
+    expect((await c.api(token, '/api/me')).body.user).toEqual({ email: 'erin@demo.test', account: 'demo', role: 'user', identity: 'client:erin' });
+    const refused = await tollgate(['console-users', 'add', 'frank@demo.test', '--role', 'user', '--password', 'franks-password']);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/a user needs --identity/);
+    expect((await tollgate(['console-users', 'list'])).stdout).toMatch(/erin@demo\.test\s+demo\s+user\s+client:erin/);
   });
 
   it('serves the app with a Content-Security-Policy that allows no inline script', async () => {
