@@ -23,6 +23,8 @@ export const ENV = {
   alertsTopicArn: 'TOLLGATE_ALERTS_TOPIC_ARN',
   publicUrl: 'TOLLGATE_PUBLIC_URL',
   emergencyCallerId: 'TOLLGATE_EMERGENCY_CALLER_ID',
+  userPoolId: 'TOLLGATE_USER_POOL_ID',
+  userPoolClientId: 'TOLLGATE_USER_POOL_CLIENT_ID',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -123,4 +125,14 @@ export function voiceConfig(env: Env): VoiceConfig {
     ...(publicBaseUrl === undefined ? {} : { publicBaseUrl }),
     emergencyCallerId: emergencyCallerIdOf(env) ?? required(env, EMERGENCY_CALLER_ID_VARIABLE),
   });
+}
+
+export interface ConsoleConfig {
+  /** The Cognito user pool console users sign in to, and its app client (no secret). */
+  readonly userPoolId: string;
+  readonly userPoolClientId: string;
+}
+
+export function consoleConfig(env: Env): ConsoleConfig {
+  return Object.freeze({ userPoolId: required(env, ENV.userPoolId), userPoolClientId: required(env, ENV.userPoolClientId) });
 }

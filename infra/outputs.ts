@@ -21,6 +21,10 @@ export const STACK_OUTPUTS = {
   alertsTopicArn: 'AlertsTopicArn',
   /** Import notifications that failed on every attempt. */
   importDeadLetterQueueUrl: 'ImportDeadLetterQueueUrl',
+  /** The web console: `<api>/console/`. */
+  consoleUrl: 'ConsoleUrl',
+  /** The Cognito user pool console users sign in to. */
+  userPoolId: 'ConsoleUserPoolId',
 } as const;
 
 export type StackOutputName = keyof typeof STACK_OUTPUTS;

@@ -5,6 +5,7 @@
  *   Twilio ─▶ VoiceApi (HTTP API ─▶ voice function) ─▶ Data (tables, secrets) ─▶ Alerts (SNS)
  *   admin ─▶ Data.bucket imports/ ─▶ CodeImport (SQS + DLQ ─▶ import function) ─▶ Data
  *   UsageExport (Scheduler hourly ─▶ export function) ─▶ Data.bucket exports/ ─▶ finance
+ *   browser ─▶ ConsoleApp (same HTTP API ─▶ console function, Cognito sign-in) ─▶ Data, imports/
  *
  * The outputs are what the operator wires into Twilio and what `tollgate --stack` reads.
  */
@@ -14,6 +15,7 @@ import type { Construct } from 'constructs';
 import { AccountAccess } from './constructs/account-access.ts';
 import { Alerts } from './constructs/alerts.ts';
 import { CodeImport } from './constructs/code-import.ts';
+import { ConsoleApp } from './constructs/console.ts';
 import { Data } from './constructs/data.ts';
 import { UsageExport } from './constructs/usage-export.ts';
 import { VoiceApi, type CustomDomain } from './constructs/voice-api.ts';
@@ -47,6 +49,7 @@ export class TollgateStack extends Stack {
   readonly voice: VoiceApi;
   readonly codeImport: CodeImport;
   readonly usageExport: UsageExport;
+  readonly console: ConsoleApp;
   readonly accountAccess?: AccountAccess;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
@@ -70,6 +73,7 @@ export class TollgateStack extends Stack {
     });
     this.codeImport = new CodeImport(this, 'CodeImport', { data: this.data, alerts: this.alerts, ...common });
     this.usageExport = new UsageExport(this, 'UsageExport', { data: this.data, alerts: this.alerts, ...common });
+    this.console = new ConsoleApp(this, 'Console', { data: this.data, alerts: this.alerts, api: this.voice.api, ...common });
     if (props.accounts !== undefined && props.accounts.length > 0) {
       this.accountAccess = new AccountAccess(this, 'AccountAccess', { bucket: this.data.bucket, accounts: props.accounts });
     }
@@ -79,6 +83,8 @@ export class TollgateStack extends Stack {
     output('voiceUrl', this.voice.url('/voice/incoming'), 'Twilio Voice URL (HTTP POST) of numbers, SIP domains and TwiML apps');
     output('statusCallbackUrl', this.voice.url('/voice/status'), 'Twilio status callback URL (HTTP POST)');
     output('fallbackUrl', this.voice.url('/voice/fallback'), 'Twilio fallback URL (HTTP POST)');
+    output('consoleUrl', `${this.voice.baseUrl}/console/`, 'The web console (sign in with a user of the ConsoleUserPoolId pool)');
+    output('userPoolId', this.console.userPool.userPoolId, 'Cognito user pool of console users: groups name account and role (acme:admin)');
     output('bucket', this.data.bucket.bucketName, 'Upload imports/<account>/…, read results/<account>/… and exports/<account>/…');
     output('accountsTable', this.data.accounts.tableName, 'DynamoDB table: accounts, settings, users, ledgers');
     output('codesTable', this.data.codes.tableName, 'DynamoDB table: codes');

@@ -6,14 +6,14 @@
  * resource is used for, together, so a function never holds a grant it has no name for, or a
  * name it has no grant for.
  */
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import type { ITable } from 'aws-cdk-lib/aws-dynamodb';
 import { PolicyStatement, Role, ServicePrincipal } from 'aws-cdk-lib/aws-iam';
 import type { IKey } from 'aws-cdk-lib/aws-kms';
 import { Architecture, Runtime, Tracing } from 'aws-cdk-lib/aws-lambda';
 import { SqsDestination } from 'aws-cdk-lib/aws-lambda-destinations';
-import { LogLevel, NodejsFunction, OutputFormat } from 'aws-cdk-lib/aws-lambda-nodejs';
+import { LogLevel, NodejsFunction, OutputFormat, type ICommandHooks } from 'aws-cdk-lib/aws-lambda-nodejs';
 import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
@@ -63,6 +63,8 @@ export interface BucketUse {
   readonly write?: readonly string[];
   /** Key prefixes under which the function deletes objects and object versions for good. @default none */
   readonly delete?: readonly string[];
+  /** Key prefixes the function lists (`s3:ListBucket` with an `s3:prefix` condition). @default none */
+  readonly list?: readonly string[];
 }
 
 export interface AppFunctionProps {
@@ -89,6 +91,11 @@ export interface AppFunctionProps {
   readonly asyncRetryAttempts?: number;
   /** How old an asynchronous event may get before it is dropped. @default 6 hours (Lambda's) */
   readonly asyncMaxEventAge?: Duration;
+  /**
+   * Files the handler reads at run time, copied into the bundle after esbuild: `from` relative
+   * to the repository, `to` relative to the bundle (the handler's own folder). @default none
+   */
+  readonly bundleFiles?: readonly { readonly from: string; readonly to: string }[];
 }
 
 /** A Tollgate Lambda function; see the file comment. */
@@ -142,6 +149,7 @@ export class AppFunction extends NodejsFunction {
         // runtime ships, and it imported faster than the runtime's copy (bench/results/voice.json).
         bundleAwsSDK: true,
         logLevel: LogLevel.WARNING,
+        ...(props.bundleFiles === undefined ? {} : { commandHooks: copyAfterBundling(props.bundleFiles) }),
       },
       ...(props.asyncFailureQueue === undefined ? {} : { onFailure: new SqsDestination(props.asyncFailureQueue) }),
       ...(props.asyncRetryAttempts === undefined ? {} : { retryAttempts: props.asyncRetryAttempts }),
@@ -197,6 +205,15 @@ export class AppFunction extends NodejsFunction {
     if (use.delete !== undefined && use.delete.length > 0) {
       this.addToRolePolicy(new PolicyStatement({ actions: [...OBJECT_DELETE_ACTIONS], resources: objects(use.delete) }));
     }
+    if (use.list !== undefined && use.list.length > 0) {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: ['s3:ListBucket'],
+          resources: [bucket.bucketArn],
+          conditions: { StringLike: { 's3:prefix': use.list.map((p) => `${checkPrefix(p)}*`) } },
+        }),
+      );
+    }
   }
 
   /** Name a secret's ARN in `envName` and allow reading its value. */
@@ -225,6 +242,20 @@ export class AppFunction extends NodejsFunction {
     this.names.set(envName, value);
     this.addEnvironment(envName, value);
   }
+}
+
+/** esbuild's hooks that copy run-time files into the bundle (`cp`, run where the bundling runs). */
+function copyAfterBundling(files: readonly { readonly from: string; readonly to: string }[]): ICommandHooks {
+  const quote = (p: string) => `'${p.replace(/'/g, "'\\''")}'`;
+  return {
+    beforeBundling: () => [],
+    beforeInstall: () => [],
+    afterBundling: (inputDir, outputDir) =>
+      files.flatMap(({ from, to }) => {
+        const target = join(outputDir, to);
+        return [`mkdir -p ${quote(dirname(target))}`, `cp -R ${quote(join(inputDir, from))} ${quote(target)}`];
+      }),
+  };
 }
 
 function checkPrefix(prefix: string): string {

@@ -15,6 +15,7 @@ let ids: {
   voice: string;
   import: string;
   export: string;
+  console: string;
   bucket: string;
   accounts: string;
   codes: string;
@@ -25,7 +26,7 @@ let ids: {
   scheduleDlq: string;
   exportFailures: string;
 };
-let roles: { voice: Statement[]; import: Statement[]; export: Statement[] };
+let roles: { voice: Statement[]; import: Statement[]; export: Statement[]; console: Statement[] };
 
 beforeAll(() => {
   s = synth();
@@ -34,6 +35,7 @@ beforeAll(() => {
     voice: logicalId(st.voice.fn),
     import: logicalId(st.codeImport.fn),
     export: logicalId(st.usageExport.fn),
+    console: logicalId(st.console.fn),
     bucket: logicalId(st.data.bucket),
     accounts: logicalId(st.data.accounts),
     codes: logicalId(st.data.codes),
@@ -48,6 +50,7 @@ beforeAll(() => {
     voice: roleStatements(s.json, logicalId(st.voice.fn.role!)),
     import: roleStatements(s.json, logicalId(st.codeImport.fn.role!)),
     export: roleStatements(s.json, logicalId(st.usageExport.fn.role!)),
+    console: roleStatements(s.json, logicalId(st.console.fn.role!)),
   };
 });
 
@@ -58,16 +61,16 @@ const env = (id: string) => (functionProps(id).Environment as { Variables: Recor
 
 describe('the functions', () => {
   it('run Node.js 22 on arm64, every one of them', () => {
-    for (const id of [ids.voice, ids.import, ids.export]) {
+    for (const id of [ids.voice, ids.import, ids.export, ids.console]) {
       expect(functionProps(id)).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
     }
     // Any other function is CDK's deploy-time bucket-notifications helper, not ours.
-    const others = Object.entries(s.json.Resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && ![ids.voice, ids.import, ids.export].includes(id));
+    const others = Object.entries(s.json.Resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && ![ids.voice, ids.import, ids.export, ids.console].includes(id));
     expect(others.map(([id]) => id).every((id) => id.startsWith('BucketNotificationsHandler'))).toBe(true);
   });
 
   it('each log to a log group of their own that expires', () => {
-    for (const id of [ids.voice, ids.import, ids.export]) {
+    for (const id of [ids.voice, ids.import, ids.export, ids.console]) {
       const logGroup = flatten((functionProps(id).LoggingConfig as { LogGroup: unknown }).LogGroup);
       const groupId = /^<(.+)>$/.exec(logGroup)?.[1] ?? '';
       expect(s.json.Resources[groupId]).toMatchObject({ Type: 'AWS::Logs::LogGroup', Properties: { RetentionInDays: 30 } });
@@ -228,12 +231,18 @@ describe('the queues and the schedule', () => {
 });
 
 describe('the voice API', () => {
-  it('routes every /voice/* path Twilio calls to the voice function, the rest of /voice/ too, and GET /health', () => {
+  it('routes every /voice/* path Twilio calls to the voice function, the rest of /voice/ too, and GET /health; the console beside them', () => {
     const routes = Object.values(s.json.Resources)
       .filter((r) => r.Type === 'AWS::ApiGatewayV2::Route')
       .map((r) => r.Properties?.RouteKey)
       .sort();
-    expect(routes).toEqual([...VOICE_PATHS.map((p) => `POST ${p}`), 'ANY /voice/{proxy+}', 'GET /health'].sort());
+    const consoleRoutes = ['GET /', 'GET /console', 'GET /console/{proxy+}', 'ANY /api/{proxy+}'];
+    expect(routes).toEqual([...VOICE_PATHS.map((p) => `POST ${p}`), 'ANY /voice/{proxy+}', 'GET /health', ...consoleRoutes].sort());
+    s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
+      IntegrationType: 'AWS_PROXY',
+      PayloadFormatVersion: '2.0',
+      IntegrationUri: { 'Fn::GetAtt': [ids.console, 'Arn'] },
+    });
     s.template.hasResourceProperties('AWS::ApiGatewayV2::Integration', {
       IntegrationType: 'AWS_PROXY',
       PayloadFormatVersion: '2.0',
@@ -396,7 +405,8 @@ describe('what each function may do', () => {
   it('lets each function write only its own log group', () => {
     for (const [name, statements] of Object.entries(roles)) {
       const logs = statements.filter((st) => st.actions.some((a) => a.startsWith('logs:')));
-      const group = name === 'voice' ? s.stack.voice.fn.logs : name === 'import' ? s.stack.codeImport.fn.logs : s.stack.usageExport.fn.logs;
+      const fns = { voice: s.stack.voice.fn, import: s.stack.codeImport.fn, export: s.stack.usageExport.fn, console: s.stack.console.fn } as const;
+      const group = fns[name as keyof typeof fns].logs;
       expect(logs.flatMap((st) => st.resources)).toEqual([arn(logicalId(group))]);
     }
   });
@@ -472,6 +482,57 @@ describe('what each function may do', () => {
     expect(allows(e, 's3:PutObject', object('imports/acme/settings.json'))).toBe(false);
     expect(allows(e, 's3:GetObject', object('exports/acme/usage/2026/11/usage-2026-11-20.csv'))).toBe(false);
     expect(allows(e, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(false);
+  });
+
+  it('console: reads the tables, writes calls and its ledger mark, writes change files it cannot read back, reads reports and exports — and no secret', () => {
+    const c = roles.console;
+    for (const action of reads) for (const table of [ids.accounts, ids.codes, ids.calls]) expect(allows(c, action, arn(table)), action).toBe(true);
+    expect(allows(c, 'dynamodb:Query', `${arn(ids.calls)}/index/byDay`)).toBe(true);
+    for (const action of writes) {
+      expect(allows(c, action, arn(ids.calls)), action).toBe(true);
+      expect(allows(c, action, arn(ids.codes)), action).toBe(false);
+      expect(allows(c, action, arn(ids.accounts), { 'dynamodb:LeadingKeys': ['EXPORT#acme'] }), action).toBe(true);
+      expect(allows(c, action, arn(ids.accounts), { 'dynamodb:LeadingKeys': ['ACCOUNT#acme'] }), action).toBe(false);
+    }
+    expect(allows(c, 's3:PutObject', object('imports/acme/codes/console-add-1.csv'))).toBe(true);
+    // Authorization digits rest in imports/ until the import redacts them: the console never reads there.
+    expect(allows(c, 's3:GetObject', object('imports/acme/codes/console-add-1.csv'))).toBe(false);
+    expect(allows(c, 's3:GetObject', object('results/acme/x.json'))).toBe(true);
+    expect(allows(c, 's3:PutObject', object('results/acme/x.json'))).toBe(false);
+    expect(allows(c, 's3:GetObject', object('exports/acme/usage/2026/11/usage-2026-11-20.csv'))).toBe(true);
+    expect(allows(c, 's3:PutObject', object('exports/acme/codes/codes-acme-1.csv'))).toBe(true);
+    expect(allows(c, 's3:DeleteObject', object('imports/acme/codes/x.csv'))).toBe(false);
+    expect(allows(c, 's3:ListBucket', arn(ids.bucket), { 's3:prefix': 'results/acme/' })).toBe(true);
+    expect(allows(c, 's3:ListBucket', arn(ids.bucket), { 's3:prefix': 'imports/acme/' })).toBe(false);
+    expect(allows(c, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(false);
+    expect(allows(c, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(false);
+  });
+
+  it('console: a Cognito pool nobody signs up to themselves, and an app client for password sign-in without a secret', () => {
+    s.template.hasResourceProperties('AWS::Cognito::UserPool', {
+      AdminCreateUserConfig: { AllowAdminCreateUserOnly: true },
+      UsernameAttributes: ['email'],
+      Policies: { PasswordPolicy: Match.objectLike({ MinimumLength: 12 }) },
+      Schema: Match.arrayWith([Match.objectLike({ Name: 'identity', AttributeDataType: 'String', Mutable: true })]),
+    });
+    s.template.hasResourceProperties('AWS::Cognito::UserPoolClient', {
+      ExplicitAuthFlows: Match.arrayWith(['ALLOW_USER_PASSWORD_AUTH']),
+      GenerateSecret: false,
+      PreventUserExistenceErrors: 'ENABLED',
+      IdTokenValidity: 60,
+    });
+    expect(Object.keys(env(ids.console)).sort()).toEqual(
+      [
+        'LOG_LEVEL',
+        'NODE_OPTIONS',
+        'TOLLGATE_ACCOUNTS_TABLE',
+        'TOLLGATE_BUCKET',
+        'TOLLGATE_CALLS_TABLE',
+        'TOLLGATE_CODES_TABLE',
+        'TOLLGATE_USER_POOL_CLIENT_ID',
+        'TOLLGATE_USER_POOL_ID',
+      ].sort(),
+    );
   });
 
   it("only adds X-Ray's resource-less actions when tracing is on", () => {

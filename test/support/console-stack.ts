@@ -29,6 +29,7 @@ export interface ConsoleStack {
   /** Sign in through the API; the bearer token. */
   signIn(email: string, password?: string): Promise<string>;
   /** A request to the API with a token; the status and the parsed JSON (or text). */
+  // biome-ignore lint/suspicious/noExplicitAny: the tests read the API's JSON answers freely; each assertion states the shape it expects
   api(token: string | undefined, path: string, init?: { method?: string; json?: unknown; body?: string; contentType?: string }): Promise<{ status: number; body: any }>;
   /** Store a finished call as the voice function leaves it. */
   putCall(account: string, fields: Partial<CallState> & { callSid: string; startedAt: string }): Promise<void>;
