@@ -35,7 +35,7 @@ export interface AccountStore {
    * account (with bindings), or that another account holds (without), is refused with
    * {@link SidTakenError}, which never names the other account.
    */
-  putSettings(settings: Settings): Promise<void>;
+  putSettings(settings: Settings, change?: SettingsChange): Promise<void>;
   listAccounts(): Promise<string[]>;
   /**
    * The operator binds a SID to an account (locally, where one person is operator and every
@@ -368,4 +368,20 @@ export interface ConsoleAuth {
   /** The user a bearer token stands for, or undefined when it is unknown, forged or expired. */
   verify(token: string): Promise<ConsoleUser | undefined>;
   signOut(token: string): Promise<void>;
+}
+
+/** Who applied a settings document, and when: kept with each version (the console's history). */
+export interface SettingsChange {
+  readonly actor: string;
+  /** ISO instant. */
+  readonly at: string;
+}
+
+export interface SettingsVersion extends SettingsChange {
+  readonly settings: Settings;
+}
+
+export interface SettingsHistory {
+  /** The versions of an account's settings, newest first, at most `limit`. */
+  settingsHistory(account: string, limit: number): Promise<SettingsVersion[]>;
 }

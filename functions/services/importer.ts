@@ -224,7 +224,7 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     const outcome =
       ref.sequencer !== undefined && order.lastApplied !== undefined && compareSequencers(ref.sequencer, order.lastApplied) < 0
         ? superseded(ref, route, startedAt, deps.now())
-        : await run(deps, route, ref, startedAt, progressReporter(deps, route.account, ref.key, version));
+        : await run(deps, route, ref, startedAt, progressReporter(deps, route.account, ref.key, version), actor);
     report = { ...outcome, actor };
     key = reportKey(route.account, route.name, startedAt);
     await deps.objects.writeReport(key, report);
@@ -287,8 +287,8 @@ function progressReporter(deps: ImporterDeps, account: string, objectKey: string
 
 const PROGRESS_EVERY_MS = 1000;
 
-async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date, progress: Progress): Promise<Outcome> {
-  if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt);
+async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date, progress: Progress, actor: string): Promise<Outcome> {
+  if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt, actor);
   const settings = await deps.accounts.getSettings(route.account);
   if (settings === undefined) {
     return rejected(ref, route.mode, startedAt, deps.now(), [
@@ -360,7 +360,7 @@ function applied(ref: ObjectRef, mode: 'merge' | 'replace', startedAt: Date, fin
 // ---------------------------------------------------------------------------------------
 // settings.json
 
-async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRef, startedAt: Date): Promise<Outcome> {
+async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRef, startedAt: Date, actor: string): Promise<Outcome> {
   const text = await readText(await deps.objects.read(ref), MAX_SETTINGS_BYTES);
   if (text === undefined) {
     return rejected(ref, 'replace', startedAt, deps.now(), [
@@ -396,7 +396,7 @@ async function importSettings(deps: ImporterDeps, account: string, ref: ObjectRe
     return applied(ref, 'replace', startedAt, deps.now(), c);
   }
   try {
-    await deps.accounts.putSettings(settings);
+    await deps.accounts.putSettings(settings, { actor, at: startedAt.toISOString() });
   } catch (err) {
     if (err instanceof SidTakenError) {
       return rejected(ref, 'replace', startedAt, deps.now(), [{ line: 0, column: 'twilioAccountSids', value: err.accountSid, message: err.message }]);

@@ -7,9 +7,16 @@ import { Message, Table, useLoad } from './ui.js';
 
 export function SettingsPage({ me }) {
   const [data, error, reload] = useLoad(() => api('/api/settings'), []);
+  const [notice, setNotice] = useState(null);
   if (error) return html`<p role="alert" class="message error">${error}</p>`;
   if (!data) return null;
-  return html`<${SettingsForm} key=${JSON.stringify(data.settings)} data=${data} admin=${me.user.role === 'admin'} onApplied=${reload} />`;
+  const applied = () => {
+    setNotice({ ok: 'Settings applied.' });
+    reload();
+  };
+  // A fresh form for each version in force: what it shows is what applies now.
+  return html`<${Message} message=${notice} />
+    <${SettingsForm} key=${JSON.stringify(data.settings)} data=${data} admin=${me.user.role === 'admin'} onApplied=${applied} onEdit=${() => setNotice(null)} />`;
 }
 
 /** What kind of control a schema property gets. */
@@ -21,12 +28,11 @@ function controlOf(prop) {
   return { kind: 'json' };
 }
 
-function SettingsForm({ data, admin, onApplied }) {
+function SettingsForm({ data, admin, onApplied, onEdit }) {
   const properties = data.schema.properties ?? {};
   const keys = Object.keys(properties).filter((k) => k !== 'account' && k !== '$schema');
-  const [values, setValues] = useState(() =>
-    Object.fromEntries(keys.map((k) => [k, controlOf(properties[k]).kind === 'json' ? JSON.stringify(data.settings[k] ?? null, null, 2) : (data.settings[k] ?? '')])),
-  );
+  const formValues = (doc) => Object.fromEntries(keys.map((k) => [k, controlOf(properties[k]).kind === 'json' ? JSON.stringify(doc[k] ?? null, null, 2) : (doc[k] ?? '')]));
+  const [values, setValues] = useState(() => formValues(data.settings));
   const [problems, setProblems] = useState({});
   const [checked, setChecked] = useState(null);
   const [message, setMessage] = useState(null);
@@ -53,11 +59,11 @@ function SettingsForm({ data, admin, onApplied }) {
     }
     return { doc, bad };
   };
-  const check = async (e) => {
-    e.preventDefault();
+  const check = async (e, given) => {
+    e?.preventDefault();
     setMessage(null);
     setChecked(null);
-    const { doc, bad } = document();
+    const { doc, bad } = given === undefined ? document() : { doc: given, bad: {} };
     if (Object.keys(bad).length > 0) return setProblems(bad);
     try {
       const answer = await api('/api/settings/check', { method: 'POST', json: { settings: doc } });
@@ -78,7 +84,6 @@ function SettingsForm({ data, admin, onApplied }) {
     try {
       const answer = await change('/api/settings', { method: 'PUT', json: { settings: checked.doc } });
       if (answer.status !== 'applied') return setMessage({ error: `Not applied: ${answer.report.errors.map((x) => `${x.column}: ${x.message}`).join('; ')}` });
-      setMessage({ ok: 'Settings applied.' });
       setChecked(null);
       onApplied();
     } catch (err) {
@@ -88,7 +93,7 @@ function SettingsForm({ data, admin, onApplied }) {
   return html`<section aria-labelledby="settings-title">
     <h2 id="settings-title">Settings of ${data.settings.account}</h2>
     <${Message} message=${message} />
-    <form class="settings" aria-label="Settings" onSubmit=${check}>
+    <form class="settings" aria-label="Settings" novalidate onSubmit=${check}>
       ${keys.map(
         (k) => html`<${SettingField}
           name=${k}
@@ -99,11 +104,39 @@ function SettingsForm({ data, admin, onApplied }) {
           onChange=${(v) => {
             setValues({ ...values, [k]: v });
             setChecked(null);
+            onEdit();
           }}
         />`,
       )}
       ${admin && html`<button type="submit">Check changes</button>`}
     </form>
+    <${Table}
+      caption="Earlier versions"
+      columns=${[
+        { label: 'Applied', value: (v) => new Date(v.at).toLocaleString() },
+        { label: 'By', value: (v) => v.actor },
+        ...(admin
+          ? [
+              {
+                label: 'Revert',
+                value: (v) =>
+                  html`<button
+                    type="button"
+                    aria-label=${`Revert to the version of ${new Date(v.at).toLocaleString()}`}
+                    onClick=${() => {
+                      setValues(formValues(v.settings));
+                      check(undefined, v.settings);
+                    }}
+                  >
+                    Revert to this version
+                  </button>`,
+              },
+            ]
+          : []),
+      ]}
+      rows=${data.versions}
+      empty="No earlier versions kept yet: each settings file applied from now on is."
+    />
     ${
       checked &&
       checked.diff.length > 0 &&

@@ -243,6 +243,31 @@ describe.skipIf(!available)('the console in a browser', () => {
     await page.close();
   });
 
+  it('changes a setting after showing the difference, and reverts to the earlier version', async () => {
+    const page = await signedIn('admin@demo.test');
+    await page.getByRole('link', { name: 'Settings' }).click();
+    const form = page.getByRole('form', { name: 'Settings' });
+    await form.getByLabel('gatherTimeoutSeconds').fill('99');
+    await form.getByRole('button', { name: 'Check changes' }).click();
+    await expect.poll(() => form.getByRole('alert').first().textContent()).toMatch(/gatherTimeoutSeconds/);
+    await form.getByLabel('gatherTimeoutSeconds').fill('8');
+    await form.getByRole('button', { name: 'Check changes' }).click();
+    const changes = page.getByRole('region', { name: 'Changes to apply' });
+    await expect.poll(() => changes.getByRole('row', { name: /gatherTimeoutSeconds/ }).textContent()).toMatch(/gatherTimeoutSeconds\s*6\s*8/);
+    await changes.getByRole('button', { name: 'Apply settings' }).click();
+    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Settings applied.');
+    expect((await c.stores.accounts.getSettings('demo'))?.gatherTimeoutSeconds).toBe(8);
+    const versions = page.getByRole('table', { name: 'Earlier versions' });
+    await expect.poll(() => versions.getByRole('row').count()).toBeGreaterThanOrEqual(3);
+    await versions
+      .getByRole('button', { name: /^Revert to the version of/ })
+      .nth(1)
+      .click();
+    await page.getByRole('region', { name: 'Changes to apply' }).getByRole('button', { name: 'Apply settings' }).click();
+    await expect.poll(async () => (await c.stores.accounts.getSettings('demo'))?.gatherTimeoutSeconds).toBe(6);
+    await page.close();
+  });
+
   it('shows every page to an admin, on a desk and on a phone', async () => {
     const page = await signedIn('admin@demo.test');
     for (const [link, role, name, file] of [

@@ -281,6 +281,12 @@ describe('settings and users', () => {
     const applied = await c.api(admin, '/api/settings', { method: 'PUT', json: { settings: { ...settings, maxAttempts: 4 } } });
     expect(applied.body.report).toMatchObject({ status: 'applied', file: 'imports/demo/settings.json', actor: 'admin@demo.test (console)' });
     expect((await c.stores.accounts.getSettings('demo'))?.maxAttempts).toBe(4);
+    const { versions } = (await c.api(finance, '/api/settings')).body;
+    expect(versions[0]).toMatchObject({ actor: 'admin@demo.test (console)', settings: { maxAttempts: 4 } });
+    // The first start's seed is the version before: reverting is applying it again.
+    expect(versions[1].settings.maxAttempts).toBe(settings.maxAttempts);
+    const revert = await c.api(admin, '/api/settings/check', { method: 'POST', json: { settings: versions[1].settings } });
+    expect(revert.body.diff).toEqual([{ key: 'maxAttempts', before: 4, after: settings.maxAttempts }]);
     expect((await c.api(admin, '/api/settings', { method: 'PUT', json: { settings: { ...settings, account: 'globex' } } })).status).toBe(400);
   });
 

@@ -3,8 +3,18 @@
  * the import ledger (see tables.ts for the key layout).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SidTakenError, type AccountStore, type ImportLedger, type ImportOrder, type LedgerEntry, type SidBindings } from '../../core/ports.ts';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  SidTakenError,
+  type AccountStore,
+  type ImportLedger,
+  type ImportOrder,
+  type LedgerEntry,
+  type SettingsChange,
+  type SettingsHistory,
+  type SettingsVersion,
+  type SidBindings,
+} from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
 import { num, str, type Item } from './attributes.ts';
 import { batchWrite, type BatchOptions } from './batch.ts';
@@ -12,6 +22,8 @@ import { isConditionalCheckFailed, isOwnWrite, queryItems, systemClock, wasRetri
 
 const settingsKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'SETTINGS' } });
 const sidKey = (sid: string): Item => ({ pk: { S: `SID#${sid}` }, sk: { S: 'SID' } });
+const historyKey = (account: string, at: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: `${HISTORY}${at}` } });
+const HISTORY = 'SETTINGS#';
 const claimKey = (account: string, sid: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: `SID#${sid}` } });
 const ACCOUNT_INDEX = 'ACCOUNTS';
 
@@ -34,7 +46,7 @@ export interface AccountStoreOptions extends StoreOptions {
  * account it is bound to, which takes it over from any other; without, the first account to
  * name it. A refusal never names the account that holds the SID.
  */
-export class DynamoAccountStore implements AccountStore {
+export class DynamoAccountStore implements AccountStore, SettingsHistory {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly now: () => Date;
@@ -56,12 +68,26 @@ export class DynamoAccountStore implements AccountStore {
     return doc === undefined ? undefined : (JSON.parse(doc) as Settings);
   }
 
+  async settingsHistory(account: string, limit: number): Promise<SettingsVersion[]> {
+    const out = await this.client.send(
+      new QueryCommand({
+        TableName: this.table,
+        KeyConditionExpression: 'pk = :pk AND begins_with(sk, :history)',
+        ExpressionAttributeValues: { ':pk': { S: `ACCOUNT#${account}` }, ':history': { S: HISTORY } },
+        ScanIndexForward: false,
+        Limit: limit,
+      }),
+    );
+    // Each document was the schema's output when it was stored, like the current one.
+    return (out.Items ?? []).map((item) => ({ at: str(item, 'at') ?? '', actor: str(item, 'actor') ?? 'unknown', settings: JSON.parse(str(item, 'doc') ?? '{}') as Settings }));
+  }
+
   async accountForSid(accountSid: string): Promise<string | undefined> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: sidKey(accountSid) }));
     return str(out.Item, 'account');
   }
 
-  async putSettings(settings: Settings): Promise<void> {
+  async putSettings(settings: Settings, change?: SettingsChange): Promise<void> {
     const account = settings.account;
     const sids = [...new Set(settings.twilioAccountSids)];
     if (this.bindings !== undefined) {
@@ -86,6 +112,10 @@ export class DynamoAccountStore implements AccountStore {
       [
         { PutRequest: { Item: { ...settingsKey(account), doc: { S: JSON.stringify(settings) }, updatedAt: { S: updatedAt } } } },
         { PutRequest: { Item: { pk: { S: ACCOUNT_INDEX }, sk: { S: account }, updatedAt: { S: updatedAt } } } },
+        // The version, for the console's history and revert (a retried import may keep two of the same document).
+        ...(change === undefined
+          ? []
+          : [{ PutRequest: { Item: { ...historyKey(account, change.at), doc: { S: JSON.stringify(settings) }, actor: { S: change.actor }, at: { S: change.at } } } }]),
       ],
       this.batch,
     );

@@ -9,6 +9,7 @@ import type {
   ExportLock,
   ImportLedger,
   ImportOrder,
+  SettingsHistory,
   LockoutStore,
   UsageSource,
   UserStore,
@@ -23,7 +24,7 @@ import { DynamoUserStore } from './users.ts';
 export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions & Pick<AccountStoreOptions, 'sidBindings'>;
 
 export interface DynamoStores {
-  readonly accounts: AccountStore;
+  readonly accounts: AccountStore & SettingsHistory;
   readonly users: UserStore;
   /** Also tells whether an account has any code (`hasCodes`), for the importer, and pages through them (`pageCodes`), for the console. */
   readonly codes: CodeStore & CodePages & Pick<DynamoCodeStore, 'hasCodes'>;

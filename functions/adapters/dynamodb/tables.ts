@@ -5,6 +5,7 @@
  * accounts (pk, sk)
  *   ACCOUNT#<acct>  SETTINGS             settings document: `doc` (JSON string), `updatedAt`
  *   ACCOUNT#<acct>  SID#<ACsid>          the account's claim on a SID (lets a release find every SID it holds)
+ *   ACCOUNT#<acct>  SETTINGS#<ISO time>  an applied version of the settings: `doc`, `actor`, `at` (the console's history)
  *   SID#<ACsid>     SID                  `account`: which account a Twilio Account SID belongs to
  *   ACCOUNTS        <acct>               the account index (listAccounts is one Query)
  *   USERS#<acct>    <normalized id>      a user (UserRecord attributes)

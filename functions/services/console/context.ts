@@ -17,6 +17,7 @@ import type {
   ImportReport,
   LockoutStore,
   Logger,
+  SettingsHistory,
   UploadTicket,
   UsageSource,
   UserStore,
@@ -30,7 +31,7 @@ export type ConsoleAssets = ReadonlyMap<string, { readonly body: Uint8Array; rea
 
 export interface ConsoleDeps {
   readonly auth: ConsoleAuth;
-  readonly accounts: Pick<AccountStore, 'getSettings'>;
+  readonly accounts: Pick<AccountStore, 'getSettings'> & SettingsHistory;
   readonly users: Pick<UserStore, 'listUsers' | 'getUsers'>;
   readonly codes: CodePages & Pick<CodeStore, 'getCodes'>;
   readonly calls: CallStore & Pick<UsageSource, 'callsOfDay'>;

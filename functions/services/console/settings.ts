@@ -2,17 +2,22 @@
  * The Settings page's API: the account's settings with their JSON Schema (the page builds its
  * form from it, each field with its description), a check that gives every problem with its
  * path and the difference from what is stored, and applying — `settings.json` through the one
- * door, so the import validates it again and the audit trail has it.
+ * door, so the import validates it again and the audit trail has it. Earlier versions (who
+ * applied each, when) come back for a revert, which is applying that document again.
  */
 import type { Hono } from 'hono';
 import { parseSettings, settingsJsonSchema } from '../../core/settings.ts';
 import { accountSettings, ApiError, changeResponse, jsonBody, requireRole, submitChange, type ConsoleDeps, type ConsoleEnv } from './context.ts';
 
+/** Earlier versions the page lists. */
+const HISTORY_SHOWN = 20;
+
 export function settingsRoutes(app: Hono<ConsoleEnv>, deps: ConsoleDeps): void {
   const schema = settingsJsonSchema();
   app.get('/api/settings', async (c) => {
     const user = requireRole(c, 'admin', 'finance');
-    return c.json({ settings: await accountSettings(deps, user), schema });
+    const [settings, versions] = await Promise.all([accountSettings(deps, user), deps.accounts.settingsHistory(user.account, HISTORY_SHOWN)]);
+    return c.json({ settings, schema, versions });
   });
   app.post('/api/settings/check', async (c) => {
     const user = requireRole(c, 'admin');

@@ -97,6 +97,20 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         expect(await env.stores.accounts.listAccounts()).toContain('acme');
       });
 
+      it('keeps each version applied with who applied it, newest first, apart from the settings in force', async () => {
+        const v1 = settingsFor({ account: 'initech', twilioAccountSids: [sid(41)], maxAttempts: 2 });
+        const v2 = settingsFor({ account: 'initech', twilioAccountSids: [sid(41)], maxAttempts: 5 });
+        await env.stores.accounts.putSettings(v1, { actor: 'ann@initech.test (console)', at: '2026-12-01T10:00:00.000Z' });
+        await env.stores.accounts.putSettings(v2, { actor: 'bob via AWS:AIDA1', at: '2026-12-02T10:00:00.000Z' });
+        expect(await env.stores.accounts.getSettings('initech')).toEqual(v2);
+        expect(await env.stores.accounts.settingsHistory('initech', 10)).toEqual([
+          { at: '2026-12-02T10:00:00.000Z', actor: 'bob via AWS:AIDA1', settings: v2 },
+          { at: '2026-12-01T10:00:00.000Z', actor: 'ann@initech.test (console)', settings: v1 },
+        ]);
+        expect(await env.stores.accounts.settingsHistory('initech', 1)).toHaveLength(1);
+        expect(await env.stores.accounts.settingsHistory('nobody', 10)).toEqual([]);
+      });
+
       it('refuses a SID another account holds, and leaves nothing of the refused put behind', async () => {
         const globex = settingsFor({ account: 'globex', twilioAccountSids: [sid(3), sid(2)] });
         const err = await env.stores.accounts.putSettings(globex).catch((e: unknown) => e);
