@@ -1,7 +1,7 @@
 /**
  * Console sign-in on the local stack (docs/console.md): the users `tollgate console-users add`
  * makes, in `<home>/console-users.json` (mode 0600), each password kept only as a scrypt hash
- * with its own salt. Sessions are random bearer tokens held in the stack's memory, for
+ * with its own salt (N=2^17, r=8, p=1). Sessions are random bearer tokens held in the stack's memory, for
  * {@link SESSION_HOURS} hours or until sign-out; a restart signs everyone out. In AWS, Amazon
  * Cognito does this; after the token is verified the console's code path is the same.
  */
@@ -16,8 +16,8 @@ export const SESSION_HOURS = 8;
 /** The password of the seeded users unless TOLLGATE_CONSOLE_PASSWORD says otherwise. */
 export const DEFAULT_CONSOLE_PASSWORD = 'tollgate-local';
 const MIN_PASSWORD = 8;
-/** scrypt's cost: 2^15, the strength OWASP names for scrypt, about 50 ms here. */
-const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+/** scrypt's cost: N=2^17, r=8, p=1 (128 MiB), OWASP's minimum for scrypt; a few hundred ms a sign-in here. */
+const SCRYPT = { N: 2 ** 17, r: 8, p: 1, maxmem: 256 * 1024 * 1024 } as const;
 const KEY_BYTES = 32;
 
 export interface StoredConsoleUser extends ConsoleUser {

@@ -11,11 +11,12 @@ import { SettingsPage } from './settings.js';
 import { UsersPage } from './users.js';
 import { Field, Message } from './ui.js';
 
+// `settings`: the page needs the account's settings (its time zone) before it can show anything.
 const PAGES = {
   codes: { title: 'Codes', component: CodesPage, roles: ['admin', 'finance', 'user'] },
   users: { title: 'Users & groups', component: UsersPage, roles: ['admin', 'finance'] },
   settings: { title: 'Settings', component: SettingsPage, roles: ['admin', 'finance'] },
-  calls: { title: 'Calls', component: CallsPage, roles: ['admin', 'finance', 'user'] },
+  calls: { title: 'Calls', component: CallsPage, roles: ['admin', 'finance', 'user'], settings: true },
   reports: { title: 'Reports', component: ReportsPage, roles: ['admin', 'finance'] },
   security: { title: 'Security', component: SecurityPage, roles: ['admin', 'finance'] },
   activity: { title: 'Activity', component: ActivityPage, roles: ['admin', 'finance'] },
@@ -93,6 +94,9 @@ function Shell({ session }) {
     setPage(name);
   };
   const Page = PAGES[page].component;
+  // The page loads its data at once, beside /api/me: only a page that needs the settings waits for them.
+  const ready = me !== null || !PAGES[page].settings;
+  const pageMe = me ?? { user: session.user, settings: null };
   return html`<div class="shell">
     <header>
       <a class="skip" href="#content">Skip to content</a>
@@ -114,7 +118,7 @@ function Shell({ session }) {
     </nav>
     <main id="content" tabindex="-1">
       ${error && html`<p role="alert" class="message error">${error}</p>`}
-      ${me && html`<${Page} me=${me} key=${page} />`}
+      ${ready && html`<${Page} me=${pageMe} key=${page} />`}
     </main>
   </div>`;
 }

@@ -31,7 +31,7 @@ describe('console users on the local stack', () => {
     const path = join(home, CONSOLE_USERS_FILE);
     const text = await readFile(path, 'utf8');
     expect(text).not.toContain('correct horse');
-    expect(JSON.parse(text).users[0]).toMatchObject({ email: 'ops@demo.test', passwordHash: expect.stringMatching(/^scrypt\$32768\$8\$1\$/) });
+    expect(JSON.parse(text).users[0]).toMatchObject({ email: 'ops@demo.test', passwordHash: expect.stringMatching(/^scrypt\$131072\$8\$1\$/) });
     expect((await stat(path)).mode & 0o777).toBe(0o600);
     const a = await hashPassword('same');
     const b = await hashPassword('same');

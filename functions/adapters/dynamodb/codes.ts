@@ -168,16 +168,22 @@ export class DynamoCodeStore implements CodeStore, CodePages {
    * memory is bounded by 32 pages whatever the size of the list.
    */
   async *listCodes(account: string): AsyncGenerator<CodeItem> {
+    yield* this.merged(account, 'pk = :pk', undefined, this.pageSize, true);
+  }
+
+  /** The shards' Queries (`condition` over `:pk` and, when given, `:from`) merged into key order. */
+  private async *merged(account: string, condition: string, from: string | undefined, pageSize: number | undefined, readAhead: boolean): AsyncGenerator<CodeItem> {
     const cursors = SHARD_IDS.map(
       (shard) =>
         new ShardCursor(
           queryPages(this.client, {
             TableName: this.table,
-            KeyConditionExpression: 'pk = :pk',
-            ExpressionAttributeValues: { ':pk': { S: `${account}#${shard}` } },
+            KeyConditionExpression: condition,
+            ExpressionAttributeValues: { ':pk': { S: `${account}#${shard}` }, ...(from === undefined ? {} : { ':from': { S: from } }) },
             ConsistentRead: true,
-            ...(this.pageSize === undefined ? {} : { Limit: this.pageSize }),
+            ...(pageSize === undefined ? {} : { Limit: pageSize }),
           }),
+          readAhead,
         ),
     );
     try {
@@ -196,47 +202,36 @@ export class DynamoCodeStore implements CodeStore, CodePages {
   }
 
   /**
-   * One page of codes in key order, for the console's listing: each shard is read from just
-   * after `after` (or from `keyPrefix`) until it holds `limit` codes the filter keeps, or
-   * leaves the prefix; the shards' pages are merged and cut to `limit`. Memory is bounded by
-   * 16 × `limit` codes, whatever the size of the list; a filter that keeps few codes reads on.
+   * One page of codes in key order, for the console's listing: the 16 shards read from just
+   * after `after` (or from `keyPrefix`) and merged in key order, a filter applied as they
+   * stream, stopping as soon as the page is full — a filter that keeps 1 code in 200 reads
+   * about 200 × `limit` codes, not the whole list. Memory is bounded by 32 Query pages.
    */
   async pageCodes(account: string, query: CodePageQuery): Promise<{ codes: CodeItem[]; next?: string }> {
-    const pages = await Promise.all(SHARD_IDS.map((shard) => this.shardPage(account, shard, query)));
-    const merged = pages.flatMap((p) => p.codes).sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
-    const codes = merged.slice(0, query.limit);
-    const more = merged.length > query.limit || pages.some((p) => p.more);
-    const last = codes.at(-1);
-    return more && last !== undefined ? { codes, next: last.key } : { codes };
-  }
-
-  private async shardPage(account: string, shard: string, query: CodePageQuery): Promise<{ codes: CodeItem[]; more: boolean }> {
     const prefix = query.keyPrefix ?? '';
-    const values: Record<string, { S: string }> = { ':pk': { S: `${account}#${shard}` } };
-    let condition = 'pk = :pk';
-    if (query.after !== undefined) {
-      condition += ' AND sk > :after';
-      values[':after'] = { S: query.after };
-    } else if (prefix !== '') {
-      condition += ' AND begins_with(sk, :prefix)';
-      values[':prefix'] = { S: prefix };
-    }
-    const pageSize = query.match === undefined ? query.limit + 1 : Math.max(200, query.limit * 4);
+    const range =
+      query.after !== undefined
+        ? { condition: 'pk = :pk AND sk > :from', from: query.after }
+        : prefix !== ''
+          ? { condition: 'pk = :pk AND begins_with(sk, :from)', from: prefix }
+          : { condition: 'pk = :pk', from: undefined };
+    // A plain page needs `limit + 1` codes in all, spread evenly over the shards by the hash:
+    // twice a shard's share each, and a shard that gives more is asked again. A filter reads
+    // on, a larger page at a time.
+    const pageSize = query.match === undefined ? Math.ceil((query.limit + 1) / SHARDS) * 2 + 2 : Math.max(250, query.limit * 4);
     const codes: CodeItem[] = [];
-    for await (const page of queryPages(this.client, { TableName: this.table, KeyConditionExpression: condition, ExpressionAttributeValues: values, Limit: pageSize })) {
-      for (const item of page) {
-        const code = toCode(item);
-        // Past the prefix (read from `after`): this shard has nothing more to give.
-        if (!code.key.startsWith(prefix)) {
-          if (code.key > prefix) return { codes, more: false };
-          continue;
-        }
-        if (query.match !== undefined && !query.match(code)) continue;
-        if (codes.length === query.limit) return { codes, more: true };
-        codes.push(code);
+    // A plain page never needs a shard's second page: reading it ahead would double the requests.
+    for await (const code of this.merged(account, range.condition, range.from, pageSize, query.match !== undefined)) {
+      // Read from `after`, the keys leave the prefix at some point: every shard is past it then.
+      if (!code.key.startsWith(prefix)) {
+        if (code.key > prefix) break;
+        continue;
       }
+      if (query.match !== undefined && !query.match(code)) continue;
+      if (codes.length === query.limit) return { codes, next: (codes.at(-1) as CodeItem).key };
+      codes.push(code);
     }
-    return { codes, more: false };
+    return { codes };
   }
 
   /**
@@ -267,8 +262,12 @@ class ShardCursor {
   private ahead: Promise<IteratorResult<Item[]>> | undefined;
   private done = false;
 
-  constructor(pages: AsyncGenerator<Item[]>) {
+  private readonly readAhead: boolean;
+
+  /** `readAhead`: ask for the next page as soon as one arrives (a listing), or only when it is needed (a page). */
+  constructor(pages: AsyncGenerator<Item[]>, readAhead: boolean) {
     this.pages = pages;
+    this.readAhead = readAhead;
   }
 
   get head(): Item | undefined {
@@ -292,6 +291,7 @@ class ShardCursor {
       }
       this.page = next.value;
       this.index = 0;
+      if (!this.readAhead) continue;
       this.ahead = this.pages.next();
       // A rejected prefetch surfaces on the next fill; do not let it go unhandled meanwhile.
       this.ahead.catch(() => undefined);

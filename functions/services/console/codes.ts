@@ -69,10 +69,14 @@ async function listingQuery(deps: ConsoleDeps, user: ConsoleUser, settings: Sett
   const ref = kind === 'authorization' && /^[0-9a-f]+$/i.test(search) ? search.toLowerCase() : undefined;
   const keyPrefix =
     ref !== undefined ? `Z#${ref}` : digits !== undefined && kind !== 'authorization' ? `A#${digits}` : kind === 'account' ? 'A#' : kind === 'authorization' ? 'Z#' : undefined;
-  const words = keyPrefix !== undefined && (digits !== undefined || ref !== undefined) ? () => true : codeSearch(search);
-  const allowed = user.role === 'user' ? await allowedTo(deps, user, settings) : () => true;
-  const match = (code: CodeItem) => words(code) && allowed(code) && statusMatches(code, status, today) && (kind === undefined || code.kind === kind);
-  return { ...(keyPrefix === undefined ? {} : { keyPrefix }), match };
+  // Only the filters that apply: with none, the store reads just the page.
+  const tests: ((code: CodeItem) => boolean)[] = [];
+  if (search !== '' && digits === undefined && ref === undefined) tests.push(codeSearch(search));
+  if (user.role === 'user') tests.push(await allowedTo(deps, user, settings));
+  if (status !== undefined && status !== '') tests.push((code) => statusMatches(code, status, today));
+  // The kind is in the key's prefix whenever a kind is asked for (A# or Z#).
+  const match = tests.length === 0 ? undefined : (code: CodeItem) => tests.every((t) => t(code));
+  return { ...(keyPrefix === undefined ? {} : { keyPrefix }), ...(match === undefined ? {} : { match }) };
 }
 
 function statusMatches(code: CodeItem, status: string | undefined, today: string): boolean {
