@@ -85,6 +85,9 @@ async function signedIn(email: string, viewport = { width: 1280, height: 800 }):
   return page;
 }
 
+/** Poll what the page shows until it matches, for as long as a busy machine may need (never a speed assertion). */
+const eventually = <T>(probe: () => T | Promise<T>) => expect.poll(probe, { timeout: 30_000, interval: 50 });
+
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
 }
@@ -96,7 +99,7 @@ describe.skipIf(!available)('the console in a browser', () => {
     await page.getByLabel('Email').fill('admin@demo.test');
     await page.getByLabel('Password').fill('not-the-password');
     await page.getByRole('button', { name: 'Sign in' }).click();
-    await expect.poll(() => page.getByRole('alert').textContent()).toBe('wrong email or password');
+    await eventually(() => page.getByRole('alert').textContent()).toBe('wrong email or password');
     await shot(page, 'sign-in');
     await page.getByLabel('Password').fill(CONSOLE_PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
@@ -112,21 +115,21 @@ describe.skipIf(!available)('the console in a browser', () => {
     await add.getByLabel('Code', { exact: true }).fill('6161');
     await add.getByLabel('Description').fill('<img src=x onerror=alert(1)>');
     await add.getByRole('button', { name: 'Add code' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Saved code 6161.');
+    await eventually(() => page.getByRole('status').first().textContent()).toBe('Saved code 6161.');
     await page.getByLabel('Search codes').fill('6161');
     await page.getByRole('button', { name: 'Search' }).click();
     const row = page.getByRole('row', { name: /6161/ });
-    await expect.poll(() => row.getByRole('cell').nth(1).textContent()).toBe('<img src=x onerror=alert(1)>');
+    await eventually(() => row.getByRole('cell').nth(1).textContent()).toBe('<img src=x onerror=alert(1)>');
     expect(await page.locator('img').count()).toBe(0);
     await page.getByRole('button', { name: 'Edit code 6161' }).click();
     const edit = page.getByRole('form', { name: 'Edit code 6161' });
     await edit.getByLabel('Description').fill('Initech - tax');
     await edit.getByRole('button', { name: 'Save changes' }).click();
-    await expect.poll(() => row.getByRole('cell').nth(1).textContent()).toBe('Initech - tax');
+    await eventually(() => row.getByRole('cell').nth(1).textContent()).toBe('Initech - tax');
     await page.getByRole('button', { name: 'Delete code 6161' }).click();
     await page.getByRole('alertdialog').getByRole('button', { name: 'Delete' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Deleted code 6161.');
-    await expect.poll(() => page.getByText('No codes match.').count()).toBe(1);
+    await eventually(() => page.getByRole('status').first().textContent()).toBe('Deleted code 6161.');
+    await eventually(() => page.getByText('No codes match.').count()).toBe(1);
     expect((await c.stores.codes.getCodes('demo', ['A#6161'])).size).toBe(0);
     await page.close();
   });
@@ -139,14 +142,14 @@ describe.skipIf(!available)('the console in a browser', () => {
     await add.getByLabel('Authorization code again').fill('246810');
     await add.getByLabel('Description').fill('Board travel');
     await add.getByRole('button', { name: 'Add code' }).click();
-    await expect.poll(() => add.getByText('The two codes differ: type the same code twice.').count()).toBe(1);
+    await eventually(() => add.getByText('The two codes differ: type the same code twice.').count()).toBe(1);
     await add.getByLabel('Authorization code again').fill('246813');
     await add.getByLabel('Level').fill('2');
     await add.getByRole('button', { name: 'Add code' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Saved authorization code (its digits are not shown again).');
+    await eventually(() => page.getByRole('status').first().textContent()).toBe('Saved authorization code (its digits are not shown again).');
     await page.getByLabel('Search codes').fill('Board travel');
     await page.getByRole('button', { name: 'Search' }).click();
-    await expect.poll(() => page.getByRole('row', { name: /Board travel/ }).textContent()).toMatch(/ref [0-9a-f]{8}/);
+    await eventually(() => page.getByRole('row', { name: /Board travel/ }).textContent()).toMatch(/ref [0-9a-f]{8}/);
     expect(await page.content()).not.toContain('246813');
     await page.close();
   });
@@ -158,7 +161,7 @@ describe.skipIf(!available)('the console in a browser', () => {
     await upload.getByLabel('Codes file').setInputFiles({ name: 'clients.csv', mimeType: 'text/csv', buffer: Buffer.from(bad) });
     await upload.getByRole('button', { name: 'Check file' }).click();
     const dryRun = upload.getByRole('region', { name: 'Dry run' });
-    await expect.poll(() => dryRun.getByRole('alert').textContent()).toMatch(/nothing was changed: 3 rows, 1 error/);
+    await eventually(() => dryRun.getByRole('alert').textContent()).toMatch(/nothing was changed: 3 rows, 1 error/);
     const line = dryRun.getByRole('row', { name: /^3 code 12/ });
     expect(await line.getByRole('cell').nth(3).textContent()).toMatch(/4-6 digits|at least 4/);
     expect(await upload.getByRole('button', { name: 'Apply file' }).count()).toBe(0);
@@ -167,7 +170,7 @@ describe.skipIf(!available)('the console in a browser', () => {
     await upload.getByLabel('Codes file').setInputFiles({ name: 'clients.csv', mimeType: 'text/csv', buffer: Buffer.from('code,description\r\n7101,Fine\r\n7103,Fine too\r\n') });
     await upload.getByRole('button', { name: 'Check file' }).click();
     await upload.getByRole('button', { name: 'Apply file' }).click();
-    await expect.poll(() => upload.getByRole('region', { name: 'Import report' }).getByRole('status').textContent()).toMatch(/Applied: 2 rows, 2 created/);
+    await eventually(() => upload.getByRole('region', { name: 'Import report' }).getByRole('status').textContent()).toMatch(/Applied: 2 rows, 2 created/);
     expect((await c.stores.codes.getCodes('demo', ['A#7101', 'A#7103'])).size).toBe(2);
     await page.close();
   });
@@ -193,7 +196,7 @@ describe.skipIf(!available)('the console in a browser', () => {
   it("keeps another account's admin to their own codes", async () => {
     const page = await signedIn(GLOBEX_ADMIN);
     const table = page.getByRole('table', { name: 'Codes' });
-    await expect.poll(() => table.getByRole('row').count()).toBe(2);
+    await eventually(() => table.getByRole('row').count()).toBe(2);
     expect(await table.textContent()).toContain('Globex secret project');
     expect(await table.textContent()).not.toContain('Acme');
     await page.close();
@@ -206,8 +209,8 @@ describe.skipIf(!available)('the console in a browser', () => {
     await page.getByRole('table', { name: 'Locked out of code entry' }).waitFor();
     await shot(page, 'security');
     await page.getByRole('button', { name: 'Unlock client:dana' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Unlocked client:dana.');
-    await expect.poll(() => page.getByText('Nobody is locked out of code entry.').count()).toBe(1);
+    await eventually(() => page.getByRole('status').first().textContent()).toBe('Unlocked client:dana.');
+    await eventually(() => page.getByText('Nobody is locked out of code entry.').count()).toBe(1);
     expect((await c.stores.lockouts.get('demo', 'client:dana'))?.lockedUntil).toBeUndefined();
     await page.close();
   });
@@ -233,11 +236,11 @@ describe.skipIf(!available)('the console in a browser', () => {
     await page.getByLabel('Day').fill(localDate(threeDaysAgo, NY));
     await page.getByRole('button', { name: 'Show calls' }).click();
     const table = page.getByRole('table', { name: /^Calls on / });
-    await expect.poll(() => table.getByRole('row').count()).toBe(2);
+    await eventually(() => table.getByRole('row').count()).toBe(2);
     await table.getByRole('button', { name: /^Details of the call/ }).click();
     await page.getByLabel('Account code').fill('0042');
     await page.getByRole('button', { name: 'Tag call' }).click();
-    await expect.poll(() => page.getByRole('region', { name: 'Call details' }).getByRole('status').textContent()).toBe('Tagged the call with code 0042.');
+    await eventually(() => page.getByRole('region', { name: 'Call details' }).getByRole('status').textContent()).toBe('Tagged the call with code 0042.');
     expect((await c.stores.calls.get(ALICE_CALL))?.state).toMatchObject({ code: '0042', codeStatus: 'tagged' });
     await shot(page, 'my-calls');
     await page.close();
@@ -249,22 +252,22 @@ describe.skipIf(!available)('the console in a browser', () => {
     const form = page.getByRole('form', { name: 'Settings' });
     await form.getByLabel('gatherTimeoutSeconds').fill('99');
     await form.getByRole('button', { name: 'Check changes' }).click();
-    await expect.poll(() => form.getByRole('alert').first().textContent()).toMatch(/gatherTimeoutSeconds/);
+    await eventually(() => form.getByRole('alert').first().textContent()).toMatch(/gatherTimeoutSeconds/);
     await form.getByLabel('gatherTimeoutSeconds').fill('8');
     await form.getByRole('button', { name: 'Check changes' }).click();
     const changes = page.getByRole('region', { name: 'Changes to apply' });
-    await expect.poll(() => changes.getByRole('row', { name: /gatherTimeoutSeconds/ }).textContent()).toMatch(/gatherTimeoutSeconds\s*6\s*8/);
+    await eventually(() => changes.getByRole('row', { name: /gatherTimeoutSeconds/ }).textContent()).toMatch(/gatherTimeoutSeconds\s*6\s*8/);
     await changes.getByRole('button', { name: 'Apply settings' }).click();
-    await expect.poll(() => page.getByRole('status').first().textContent()).toBe('Settings applied.');
+    await eventually(() => page.getByRole('status').first().textContent()).toBe('Settings applied.');
     expect((await c.stores.accounts.getSettings('demo'))?.gatherTimeoutSeconds).toBe(8);
     const versions = page.getByRole('table', { name: 'Earlier versions' });
-    await expect.poll(() => versions.getByRole('row').count()).toBeGreaterThanOrEqual(3);
+    await eventually(() => versions.getByRole('row').count()).toBeGreaterThanOrEqual(3);
     await versions
       .getByRole('button', { name: /^Revert to the version of/ })
       .nth(1)
       .click();
     await page.getByRole('region', { name: 'Changes to apply' }).getByRole('button', { name: 'Apply settings' }).click();
-    await expect.poll(async () => (await c.stores.accounts.getSettings('demo'))?.gatherTimeoutSeconds).toBe(6);
+    await eventually(async () => (await c.stores.accounts.getSettings('demo'))?.gatherTimeoutSeconds).toBe(6);
     await page.close();
   });
 
