@@ -44,7 +44,29 @@ export class ConsoleApp extends Construct {
   constructor(scope: Construct, id: string, props: ConsoleAppProps) {
     super(scope, id);
     const { data } = props;
-    this.userPool = new UserPool(this, 'Users', {
+    this.userPool = this.makeUserPool();
+    this.client = this.userPool.addClient('Console', {
+      authFlows: { userPassword: true },
+      generateSecret: false,
+      preventUserExistenceErrors: true,
+      idTokenValidity: Duration.hours(1),
+      accessTokenValidity: Duration.hours(1),
+      refreshTokenValidity: Duration.hours(8),
+      enableTokenRevocation: true,
+    });
+    this.fn = this.makeFunction(props);
+
+    const integration = new HttpLambdaIntegration('Console', this.fn, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
+    for (const route of CONSOLE_ROUTES) {
+      const path = route.path.endsWith('/*') ? `${route.path.slice(0, -2)}/{proxy+}` : route.path;
+      props.api.addRoutes({ path, methods: route.methods.length > 1 ? [HttpMethod.ANY] : route.methods.map((m) => m as HttpMethod), integration });
+    }
+    props.alerts.functionErrors('ConsoleErrors', this.fn, 'The console function');
+    this.acknowledge(data);
+  }
+
+  private makeUserPool(): UserPool {
+    return new UserPool(this, 'Users', {
       // Operators create console users (README, "Deploy to AWS"); nobody signs themselves up.
       selfSignUpEnabled: false,
       signInAliases: { email: true },
@@ -59,17 +81,12 @@ export class ConsoleApp extends Construct {
       deletionProtection: true,
       removalPolicy: RemovalPolicy.RETAIN,
     });
-    this.client = this.userPool.addClient('Console', {
-      authFlows: { userPassword: true },
-      generateSecret: false,
-      preventUserExistenceErrors: true,
-      idTokenValidity: Duration.hours(1),
-      accessTokenValidity: Duration.hours(1),
-      refreshTokenValidity: Duration.hours(8),
-      enableTokenRevocation: true,
-    });
+  }
 
-    this.fn = new AppFunction(this, 'Function', {
+  /** The function, with exactly the grants docs/console.md names. */
+  private makeFunction(props: ConsoleAppProps): AppFunction {
+    const { data } = props;
+    const fn = new AppFunction(this, 'Function', {
       handlerFile: 'console.ts',
       description: 'Tollgate web console: the browser app and its JSON API for admins, finance and users',
       // API Gateway waits 30 s for an integration; the API answers a slow import with a ticket after 20 s.
@@ -82,25 +99,21 @@ export class ConsoleApp extends Construct {
       ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
       ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
     });
-    this.fn.useTable(ENV.accountsTable, data.accounts, 'read-write', { writeLeadingKeys: EXPORT_LEDGER_KEYS });
-    this.fn.useTable(ENV.codesTable, data.codes, 'read');
-    this.fn.useTable(ENV.callsTable, data.calls, 'read-write');
-    this.fn.useTable(ENV.callsTable, data.calls, 'read', { index: CALLS_BY_DAY_INDEX });
-    this.fn.useBucket(ENV.bucket, data.bucket, {
+    fn.useTable(ENV.accountsTable, data.accounts, 'read-write', { writeLeadingKeys: EXPORT_LEDGER_KEYS });
+    fn.useTable(ENV.codesTable, data.codes, 'read');
+    fn.useTable(ENV.callsTable, data.calls, 'read-write');
+    fn.useTable(ENV.callsTable, data.calls, 'read', { index: CALLS_BY_DAY_INDEX });
+    fn.useBucket(ENV.bucket, data.bucket, {
       read: [BUCKET_PREFIXES.results, BUCKET_PREFIXES.exports],
       list: [BUCKET_PREFIXES.results, BUCKET_PREFIXES.exports],
       write: [BUCKET_PREFIXES.imports, BUCKET_PREFIXES.exports],
     });
-    this.fn.useSetting(ENV.userPoolId, this.userPool.userPoolId);
-    this.fn.useSetting(ENV.userPoolClientId, this.client.userPoolClientId);
+    fn.useSetting(ENV.userPoolId, this.userPool.userPoolId);
+    fn.useSetting(ENV.userPoolClientId, this.client.userPoolClientId);
+    return fn;
+  }
 
-    const integration = new HttpLambdaIntegration('Console', this.fn, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
-    for (const route of CONSOLE_ROUTES) {
-      const path = route.path.endsWith('/*') ? `${route.path.slice(0, -2)}/{proxy+}` : route.path;
-      props.api.addRoutes({ path, methods: route.methods.length > 1 ? [HttpMethod.ANY] : route.methods.map((m) => m as HttpMethod), integration });
-    }
-    props.alerts.functionErrors('ConsoleErrors', this.fn, 'The console function');
-
+  private acknowledge(data: Data): void {
     acknowledgeObjectWildcards(this.fn, data.bucket, {
       [BUCKET_PREFIXES.imports]: "The console writes change files under imports/<account>/ of the signed-in user's account (the one door, docs/console.md); it cannot read them.",
       [BUCKET_PREFIXES.results]: "The console reads import reports under results/<account>/ of the signed-in user's account: the audit trail and the answer to a change.",

@@ -3,6 +3,7 @@
  * test: what it prints, and the usage record its webhooks leave.
  */
 import { join } from 'node:path';
+import { localDate } from '../../functions/core/time.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolvePrompts, type Prompts } from '../../functions/core/prompts.ts';
 import { cliRunner, type CliRunner } from './support/cli-io.ts';
@@ -104,7 +105,8 @@ describe('tollgate call', () => {
     const r = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--digits', '0042#', '--talk', '12']);
     const sid = callSidIn(r.stdout);
     const record = await e2e.record(sid);
-    const day = new Date(Date.parse(record?.startedAt ?? '') - 4 * 3600_000).toISOString().slice(0, 10);
+    // The account's local day (New York): a fixed offset would be wrong for half the year.
+    const day = localDate(new Date(record?.startedAt ?? ''), 'America/New_York');
     const all = await tollgate(['calls', 'list', '--date', day, '--account', 'acme']);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/^STARTED\s+USER\s+DESTINATION\s+CLASS\s+CODE\s+STATUS\s+OUTCOME\s+TALK\s+CALL$/m);
