@@ -28,6 +28,9 @@ Options:
                      prompt with 0042 then #, the second with a lone # (skip); an empty item
                      is silence. Without --digits, you type them.
   --talk SECONDS     how long the dialled party talks once they answer (default 30; 0: no answer)
+  --param NAME=VALUE a custom parameter the Voice SDK app sends with the call, as
+                     device.connect({ params }) does: --param accountCode=0042 is the
+                     account code chosen in the app (no prompt when it is valid); repeatable
   --url URL          post to this base URL instead of the local stack's
   --account-sid SID  the Twilio Account SID to post as (default: the account's first)
 ${TARGET_HELP}
@@ -79,9 +82,11 @@ export const callCommand: Command = {
       talk: { type: 'string' },
       url: { type: 'string' },
       'account-sid': { type: 'string' },
+      param: { type: 'string', multiple: true },
     });
     if (parsed === undefined) return 0;
     expectPositionals(callCommand, parsed.positionals, []);
+    const params = customParams((parsed.values.param as string[] | undefined) ?? []);
     const from = str(parsed.values, 'from');
     const to = str(parsed.values, 'to');
     if (from === undefined) throw usageError('tollgate call: --from is missing (who is calling: client:alice, sip:bob@…, +1415…)');
@@ -113,9 +118,24 @@ export const callCommand: Command = {
     const token = io.env.TWILIO_AUTH_TOKEN?.trim() || LOCAL_AUTH_TOKEN;
     const digits = str(parsed.values, 'digits');
     const answers = digits === undefined ? typedAnswers(io) : scriptedAnswers(io, digits);
-    return simulateCall(io, { baseUrl: trimSlash(baseUrl), signUrl: trimSlash(signUrl), accountSid, token, from, to, talk, answers });
+    return simulateCall(io, { baseUrl: trimSlash(baseUrl), signUrl: trimSlash(signUrl), accountSid, token, from, to, talk, answers, params });
   },
 };
+
+/** `--param NAME=VALUE`s as form fields; the names Twilio itself sends cannot be overridden. */
+function customParams(items: readonly string[]): Record<string, string> {
+  const params: Record<string, string> = {};
+  for (const item of items) {
+    const eq = item.indexOf('=');
+    const name = eq < 0 ? '' : item.slice(0, eq);
+    if (!/^[A-Za-z][A-Za-z0-9_]{0,63}$/.test(name)) throw usageError(`--param "${item}": write NAME=VALUE, e.g. --param accountCode=0042`);
+    if (/^(CallSid|AccountSid|From|To|Caller|Called|Direction|ApiVersion|CallStatus|SipDomain|ApplicationSid)$/.test(name)) {
+      throw usageError(`--param ${name}: Twilio sets ${name} itself; use --from, --to or --account-sid`);
+    }
+    params[name] = item.slice(eq + 1);
+  }
+  return params;
+}
 
 function trimSlash(url: string): string {
   return url.replace(/\/+$/, '');
@@ -130,6 +150,8 @@ interface CallPlan {
   readonly to: string;
   readonly talk: number;
   readonly answers: Answers;
+  /** Custom parameters of the first webhook (a Voice SDK app's `params`). */
+  readonly params: Readonly<Record<string, string>>;
 }
 
 async function simulateCall(io: CliIo, plan: CallPlan): Promise<number> {
@@ -164,7 +186,7 @@ class SimulatedCall {
 
   async run(): Promise<number> {
     this.io.stdout.write(`Calling ${this.plan.to} from ${this.plan.from} (call ${this.callSid})\n`);
-    let document: string | undefined = await this.post('/voice/incoming', { CallStatus: 'ringing' });
+    let document: string | undefined = await this.post('/voice/incoming', { CallStatus: 'ringing', ...this.plan.params });
     for (let n = 0; n < MAX_DOCUMENTS && document !== undefined; n++) document = await this.follow(document);
     const duration = Math.max(this.simulatedSeconds, Math.round((Date.now() - this.started) / 1000));
     await this.post('/voice/status', {

@@ -14,7 +14,7 @@ import { resolvePrompts, type Prompts } from './prompts.ts';
 import { localDate } from './time.ts';
 import { E164, entryPointKind } from './identifiers.ts';
 import type { EntryPointSettings, Settings, UserRecord } from './settings.ts';
-import type { Action, CallClass, CodeKind, CodeStatus, DialTarget, Direction, Outcome, Treatment } from './types.ts';
+import type { Action, CallClass, CodeKind, CodeStatus, DialTarget, Direction, Outcome, PromptLanguage, Treatment } from './types.ts';
 
 /** Where a call is in its life. */
 export type Phase = 'prompting' | 'dialling' | 'ended';
@@ -48,6 +48,8 @@ export interface CallState {
   /** Code entries (or silences) that counted against `maxAttempts`. */
   readonly attempts: number;
   readonly codeStatus: CodeStatus;
+  /** The language the caller hears (their user's); unset: the account's. */
+  readonly language?: PromptLanguage;
   /** Account codes only: the digits. Authorization codes are never kept. */
   readonly code?: string;
   /** Authorization codes only: the hash reference. */
@@ -89,6 +91,11 @@ export type CallEvent =
       readonly accountLockout?: LockoutRecord | undefined;
       /** Inbound tagging: an account code whose `caller_ids` list `From`. */
       readonly callerIdMatch?: StoredCode;
+      /**
+       * The account code a Voice SDK app sent with the call (the `accountCode` parameter), and the
+       * stored account code those digits name, if any.
+       */
+      readonly appCode?: { readonly digits: string; readonly lookup: StoredCode | undefined };
       /** The deployment's emergency caller ID (configuration, never storage): an emergency `<Dial>`'s last resort. */
       readonly emergencyCallerId: string;
     }
@@ -284,6 +291,7 @@ function startOutbound(event: StartEvent, ctx: DecideContext, route: Extract<Rou
     direction: 'outbound' as const,
     destinationClass: callClass,
     listedUser: user !== undefined,
+    ...(user?.language === undefined ? {} : { language: user.language }),
     ...(route.entryPoint === undefined ? {} : { entryPoint: route.entryPoint }),
     ...(policy.group === undefined ? {} : { group: policy.group }),
     ...policyFields(policy),
@@ -291,7 +299,7 @@ function startOutbound(event: StartEvent, ctx: DecideContext, route: Extract<Rou
     dial: { target, ...(target.kind === 'number' && callerId !== undefined ? { callerId } : {}) },
   };
   if (callClass === 'emergency') return startEmergency(event, ctx, route, outbound);
-  const prompts = promptsOf(settings);
+  const prompts = promptsOf(settings, outbound);
   if (policy.treatment === 'free') return dialNow({ ...outbound, codeStatus: 'none' }, []);
   if (policy.treatment === 'blocked') return ended({ ...outbound, codeStatus: 'none', outcome: 'not-permitted' }, [say(prompts.notPermitted), HANGUP], now);
   if (codeEntryLocked(outbound, event, now)) {
@@ -300,8 +308,27 @@ function startOutbound(event: StartEvent, ctx: DecideContext, route: Extract<Rou
     return ended({ ...outbound, codeStatus: 'locked-out', outcome: 'blocked' }, [say(prompts.lockedOut), HANGUP], now);
   }
   const state: CallState = { ...outbound, codeStatus: 'none', phase: 'prompting', lastActions: [] };
+  if (event.appCode !== undefined && policy.treatment !== 'authorized') return withAppCode(state, event, event.appCode, ctx);
   const actions = [gather(state, firstPrompt(policy.treatment, prompts), settings)];
   return { state: { ...state, lastActions: actions }, actions, effects: [], changed: true };
+}
+
+/**
+ * An account code chosen in the app (docs/call-flow.md, "Caller conveniences"): accepted as if
+ * typed at the first prompt, so the call is dialled without one; otherwise it was a failed
+ * attempt, and the caller hears the usual prompt (or, with no attempt left, what a last failed
+ * attempt gets). Never for an authorization code: the caller is prompted for it as usual.
+ */
+function withAppCode(state: CallState, event: StartEvent, appCode: NonNullable<StartEvent['appCode']>, ctx: DecideContext): Decision {
+  const digits = enteredDigits(appCode.digits);
+  const accepted = acceptedCode(state, appCode, digits, ctx);
+  if (accepted !== undefined) return dialNow({ ...state, attempts: 1, ...accepted }, []);
+  return failedAttempt(
+    state,
+    { type: 'code', step: 0, digits, lookup: appCode.lookup, lockout: event.lockout, accountLockout: event.accountLockout },
+    digits || appCode.digits,
+    ctx,
+  );
 }
 
 /**
@@ -388,7 +415,7 @@ function onCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decisio
 /** The tag a code the caller typed gives the call, when it is accepted: valid, or any code of the right length without validation. */
 function acceptedCode(
   state: CallState,
-  event: CodeEvent,
+  event: Pick<CodeEvent, 'lookup'>,
   digits: string,
   ctx: DecideContext,
 ): Pick<CallState, 'codeStatus' | 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> | undefined {
@@ -406,7 +433,7 @@ function acceptedCode(
  */
 function failedAttempt(state: CallState, event: CodeEvent, digits: string, ctx: DecideContext): Decision {
   const { settings, now } = ctx;
-  const prompts = promptsOf(settings);
+  const prompts = promptsOf(settings, state);
   const next = { ...state, step: event.step, attempts: state.attempts + 1 };
   const effects: Effect[] = [];
   if (digits !== '') {
@@ -438,7 +465,7 @@ function failedAttempt(state: CallState, event: CodeEvent, digits: string, ctx: 
  */
 function lockedOut(state: Draft, ctx: DecideContext): Decision {
   if (state.treatment === 'optional') return dialNow(state, []);
-  return ended({ ...state, outcome: 'blocked' }, [say(promptsOf(ctx.settings).lockedOut), HANGUP], ctx.now);
+  return ended({ ...state, outcome: 'blocked' }, [say(promptsOf(ctx.settings, state).lockedOut), HANGUP], ctx.now);
 }
 
 function tagOf(code: StoredCode): Pick<CallState, 'code' | 'codeRef' | 'codeDescription' | 'codeKind'> {
@@ -588,8 +615,9 @@ function alert(kind: AlertKind, s: Draft, now: Date): Effect {
   };
 }
 
-function promptsOf(settings: Settings): Prompts {
-  return resolvePrompts(settings.prompts, settings.codeLength);
+/** The prompts of a call, in its caller's language (the account's when the call has none). */
+function promptsOf(settings: Settings, state?: Pick<CallState, 'language'>): Prompts {
+  return resolvePrompts(settings.prompts, settings.codeLength, state?.language);
 }
 
 /**

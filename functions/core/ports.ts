@@ -215,9 +215,15 @@ export interface LockoutRecords {
 export interface CallContextStore {
   /**
    * The first webhook: the users among `ids` (the caller, and the callee when it may be a
-   * user), the caller's lockout record and the account-wide throttle's record.
+   * user), the caller's lockout record and the account-wide throttle's record, and the codes
+   * of `codeKeys` (an account code a Voice SDK app sent with the call).
    */
-  loadStart(account: string, caller: string, ids: readonly string[]): Promise<{ readonly users: Map<string, UserRecord> } & LockoutRecords>;
+  loadStart(
+    account: string,
+    caller: string,
+    ids: readonly string[],
+    codeKeys?: readonly string[],
+  ): Promise<{ readonly users: Map<string, UserRecord>; readonly codes?: Map<string, CodeItem> } & LockoutRecords>;
   /** A code step: the call (unless the caller already holds it), the codes the digits may name, and both lockout records. */
   loadStep(
     account: string,

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { isSupportedCountry } from 'libphonenumber-js/max';
 import { MAX_OUTSIDE_LINE_PREFIX } from './emergency.ts';
-import { CALL_CLASSES, TREATMENTS, type CallClass, type Treatment } from './types.ts';
+import { CALL_CLASSES, PROMPT_LANGUAGES, TREATMENTS, type CallClass, type PromptLanguage, type Treatment } from './types.ts';
 
 import { ACCOUNT_SID, ACCOUNT_SLUG, CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164, entryPointKind } from './identifiers.ts';
 
@@ -83,33 +83,48 @@ const promptText = z
 /** Words the caller hears. Every text can be overridden; the defaults are in `prompts.ts`. */
 const promptOverride = (when: string) => promptText.optional().describe(`Said ${when}; {digits} becomes the code length ("4 to 6")`);
 
+const voiceSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' })
+  .describe("The Twilio <Say> voice, such as Polly.Joanna; unset: the language's own (en-US Polly.Joanna, es-US Polly.Lupe, fr-CA Polly.Chantal)");
+
+/** Every prompt text, each optional: an override of the shipped text. */
+const promptTexts = {
+  accountCode: promptOverride('to ask for an account code'),
+  optionalCode: promptOverride('to offer an optional account code (# to go on without one)'),
+  authorizationCode: promptOverride('to ask for an authorization code'),
+  invalidCode: promptOverride('before asking again after a code that was not accepted'),
+  tooManyAttempts: promptOverride('before hanging up after the last code that was not accepted'),
+  noCode: promptOverride('before asking again when nothing was entered'),
+  noCodeNoAttempts: promptOverride('before hanging up when nothing was entered on the last attempt'),
+  notPermitted: promptOverride('before hanging up a call the caller may not make'),
+  lockedOut: promptOverride('before hanging up while code entry is locked for the caller'),
+  noCalls: promptOverride('to a caller of an entry-point number that forwards nowhere'),
+  error: promptOverride('when something unexpected stops the call'),
+};
+
+/** One language's own voice and texts, under its tag in `prompts`. */
+const languagePrompts = (language: PromptLanguage) =>
+  z
+    .strictObject({ voice: voiceSchema.optional(), ...promptTexts })
+    .optional()
+    .describe(`Voice and prompt texts for callers whose language is ${language} (users file column "language")`);
+
 export const promptsSchema = z
   .strictObject({
     language: z
-      .string()
-      .regex(/^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$/, { message: 'must be a language tag such as en-US' })
+      .enum(PROMPT_LANGUAGES, { error: `must be one of the languages Tollgate ships prompts in: ${PROMPT_LANGUAGES.join(', ')}` })
       .default('en-US')
-      .describe('The language <Say> speaks the prompts in (a BCP 47 tag such as en-US)'),
-    voice: z
-      .string()
-      .regex(/^[A-Za-z0-9._-]{1,64}$/, { message: 'must be a Twilio voice name such as Polly.Joanna' })
-      .default('Polly.Joanna')
-      .describe('The Twilio <Say> voice, such as Polly.Joanna'),
-    accountCode: promptOverride('to ask for an account code'),
-    optionalCode: promptOverride('to offer an optional account code (# to go on without one)'),
-    authorizationCode: promptOverride('to ask for an authorization code'),
-    invalidCode: promptOverride('before asking again after a code that was not accepted'),
-    tooManyAttempts: promptOverride('before hanging up after the last code that was not accepted'),
-    noCode: promptOverride('before asking again when nothing was entered'),
-    noCodeNoAttempts: promptOverride('before hanging up when nothing was entered on the last attempt'),
-    notPermitted: promptOverride('before hanging up a call the caller may not make'),
-    lockedOut: promptOverride('before hanging up while code entry is locked for the caller'),
-    noCalls: promptOverride('to a caller of an entry-point number that forwards nowhere'),
-    error: promptOverride('when something unexpected stops the call'),
+      .describe(`The language callers hear unless their user says otherwise: ${PROMPT_LANGUAGES.join(', ')}`),
+    voice: voiceSchema.optional(),
+    ...promptTexts,
+    'en-US': languagePrompts('en-US'),
+    'es-US': languagePrompts('es-US'),
+    'fr-CA': languagePrompts('fr-CA'),
   })
-  .describe('What callers hear: language, voice, and any prompt text in place of the default');
+  .describe('What callers hear: the account\'s language and voice, any prompt text in place of the shipped one, and per language its own ("es-US": { … })');
 export type PromptSettings = z.output<typeof promptsSchema>;
-export type PromptKey = Exclude<keyof PromptSettings, 'language' | 'voice'>;
+export type PromptKey = keyof typeof promptTexts;
 
 /** One end of `codeLength`. */
 const codeLengthBound = z
@@ -250,7 +265,7 @@ export const settingsSchema = z
       .describe("Seconds each answered call is rounded up to in the monthly summary's billable minutes, 60 to 3600 (360: tenths of an hour)"),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
     selfTagDays: wholeMinutes(0, 366).default(7).describe('Days after a call that its caller may tag it in the console when it carries no code (0: only admins tag)'),
-    prompts: promptsSchema.default({ language: 'en-US', voice: 'Polly.Joanna' }),
+    prompts: promptsSchema.default({ language: 'en-US' }),
   })
   .superRefine((s, ctx) => {
     if (s.defaultGroup !== undefined && !(s.defaultGroup in s.groups)) {
@@ -373,4 +388,6 @@ export interface UserRecord {
   readonly validate?: boolean;
   readonly proceedAfterMaxAttempts?: boolean;
   readonly calls?: CallTreatments;
+  /** The language the user hears prompts in; unset: the account's. */
+  readonly language?: PromptLanguage;
 }

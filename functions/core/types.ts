@@ -11,6 +11,10 @@ export type CallClass = (typeof CALL_CLASSES)[number];
 export const TREATMENTS = ['free', 'optional', 'required', 'authorized', 'blocked'] as const;
 export type Treatment = (typeof TREATMENTS)[number];
 
+/** The languages callers hear prompts in (docs/settings.md, "prompts"); each ships its own texts and voice. */
+export const PROMPT_LANGUAGES = ['en-US', 'es-US', 'fr-CA'] as const;
+export type PromptLanguage = (typeof PROMPT_LANGUAGES)[number];
+
 export const CODE_KINDS = ['account', 'authorization'] as const;
 export type CodeKind = (typeof CODE_KINDS)[number];
 

@@ -1,13 +1,13 @@
 /**
  * The rows of a users CSV file (docs/data-model.md):
- * `user,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,<class>…,action`,
+ * `user,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,language,<class>…,action`,
  * where each `<class>` column (a call class of docs/security.md, or `default`) holds a treatment or is
  * empty for "not set here". One {@link CsvRecord} in, one {@link UserRow} or its errors out.
  */
 import type { ColumnSpec, CsvRecord } from './csv.ts';
 import { checkAction, checkE164, checkFlag, checkIdentity, checkText, unknownGroupsMessage, type RowError } from './csv-values.ts';
 import type { CallTreatments, Settings, UserRecord } from './settings.ts';
-import { CALL_CLASSES, TREATMENTS, type CallClass, type Treatment } from './types.ts';
+import { CALL_CLASSES, PROMPT_LANGUAGES, TREATMENTS, type CallClass, type Treatment } from './types.ts';
 
 /** The treatment columns: every call class, and `default` for the classes not listed. */
 export const TREATMENT_COLUMNS = ['default', ...CALL_CLASSES] as const;
@@ -20,6 +20,7 @@ export const USER_COLUMNS: ColumnSpec = {
   max_attempts: { synonyms: ['attempts'] },
   proceed_after_max_attempts: { synonyms: ['proceed'] },
   validate: {},
+  language: { synonyms: ['lang', 'prompt language'] },
   ...Object.fromEntries(TREATMENT_COLUMNS.map((c) => [c, c === 'international' ? { synonyms: ['intl'] } : {}])),
   action: { synonyms: ['operation'] },
 };
@@ -87,6 +88,10 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
     fail('proceed_after_max_attempts', 'can be true only when the account allows it: set "proceedAfterMaxAttempts": true in settings.json first, or leave this empty');
   }
 
+  const languageText = raw('language').trim();
+  const language = PROMPT_LANGUAGES.find((l) => l.toLowerCase() === languageText.toLowerCase());
+  if (languageText !== '' && language === undefined) fail('language', `must be one of the languages prompts ship in: ${PROMPT_LANGUAGES.join(', ')}, or empty for the account's`);
+
   const calls: CallTreatments = {};
   let anyCall = false;
   for (const cls of TREATMENT_COLUMNS) {
@@ -108,6 +113,7 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
   if (maxAttempts !== undefined) user.maxAttempts = maxAttempts;
   if (validate.ok && validate.value !== undefined) user.validate = validate.value;
   if (proceed.ok && proceed.value !== undefined) user.proceedAfterMaxAttempts = proceed.value;
+  if (language !== undefined) user.language = language;
   if (anyCall) user.calls = calls;
   return { ok: true, row: { line, action: 'upsert', user } };
 }
@@ -123,7 +129,7 @@ export function duplicateUserError(row: UserRow, firstLine: number): RowError {
 }
 
 /** The columns `users export` writes: a users file that imports back as it is. */
-export const USER_EXPORT_COLUMNS = ['user', 'name', 'group', 'caller_id', 'max_attempts', 'proceed_after_max_attempts', 'validate', ...TREATMENT_COLUMNS] as const;
+export const USER_EXPORT_COLUMNS = ['user', 'name', 'group', 'caller_id', 'max_attempts', 'proceed_after_max_attempts', 'validate', 'language', ...TREATMENT_COLUMNS] as const;
 
 /** A user as a row of {@link USER_EXPORT_COLUMNS}. */
 export function userExportRow(u: UserRecord): string[] {
@@ -136,6 +142,7 @@ export function userExportRow(u: UserRecord): string[] {
     u.maxAttempts === undefined ? '' : String(u.maxAttempts),
     flagText(u.proceedAfterMaxAttempts),
     flagText(u.validate),
+    u.language ?? '',
     ...TREATMENT_COLUMNS.map((c) => u.calls?.[c] ?? ''),
   ];
 }

@@ -14,6 +14,7 @@ import { makeVoiceContext, type HttpEvent, type HttpResult, type VoiceContext, t
 import { EMPTY_TWIML, HttpError, twimlResult } from './voice/http.ts';
 import { emergencyFirst, neverSilent, twilioSignature, webhookRequest, type States } from './voice/pipeline.ts';
 import { answerWebhook } from './voice/webhooks.ts';
+import { speechFor } from '../core/prompts.ts';
 
 export type { Alert, AlertSink } from '../core/ports.ts';
 export type { HttpEvent, HttpResult, VoiceDeps } from './voice/context.ts';
@@ -41,7 +42,7 @@ function webhook(ctx: VoiceContext, states: States, path: VoicePath) {
   return async (event: HttpEvent): Promise<HttpResult> => {
     const state = states.get(event);
     if (state?.req === undefined || state.settings === undefined) throw new HttpError(500, `${path} was routed without its request`);
-    const actions = await answerWebhook(ctx, state.req, state.settings);
-    return path === '/voice/status' ? EMPTY_TWIML : twimlResult(actions, state.settings.prompts, state.req.base);
+    const answer = await answerWebhook(ctx, state.req, state.settings);
+    return path === '/voice/status' ? EMPTY_TWIML : twimlResult(answer.actions, speechFor(state.settings.prompts, answer.language), state.req.base);
   };
 }

@@ -95,6 +95,20 @@ describe('tollgate call', () => {
     expect(await e2e.record(callSidIn(r.stdout))).toMatchObject({ outcome: 'abandoned', attempts: 1, codeStatus: 'none' });
   });
 
+  it('takes the account code a Voice SDK app sends (--param accountCode=…): no prompt when valid, the usual prompt after an invalid one', async () => {
+    const valid = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--param', 'accountCode=0042', '--digits', '', '--talk', '5']);
+    expect(valid.code, valid.stderr).toBe(0);
+    expect(valid.stdout).not.toContain('🔊');
+    expect(valid.stdout).toContain('📞 dialling +442079460018');
+    expect(await e2e.record(callSidIn(valid.stdout))).toMatchObject({ codeStatus: 'valid', code: '0042', attempts: 1, outcome: 'completed' });
+    const invalid = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--param', 'accountCode=0043', '--digits', '0042#', '--talk', '5']);
+    expect(invalid.stdout).toContain(`  🔊 "${P.invalidCode} ${P.accountCode}"`);
+    expect(await e2e.record(callSidIn(invalid.stdout))).toMatchObject({ codeStatus: 'valid', code: '0042', attempts: 2 });
+    const bad = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--param', 'CallSid=x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/Twilio sets CallSid itself/);
+  });
+
   it('refuses a bare identity, showing the forms that are accepted', async () => {
     const r = await tollgate(['call', '--from', 'alice', '--to', '+442079460018']);
     expect(r.code).toBe(2);

@@ -59,6 +59,28 @@ describe('voice webhooks against dynalite', () => {
 
   beforeEach(() => env.clock.set('2026-06-15T14:00:00.000Z'));
 
+  it("speaks to each caller in their user's language and voice, on every step of the call", async () => {
+    await setup({ calls: { default: 'required' }, prompts: { language: 'en-US', 'fr-CA': { invalidCode: 'Non.' } } }, [account('0042')]);
+    await env.stores.users.putUsers('acme', [
+      { id: 'client:lucia', language: 'es-US' },
+      { id: 'client:marc', language: 'fr-CA' },
+    ]);
+    const lucia = call(newCallSid(), 'client:lucia', '+12125550100');
+    const first = await app(signedEvent('/voice/incoming', lucia));
+    expect(first.body).toContain('<Say voice="Polly.Lupe" language="es-US">Marque su código de cuenta de 4 a 6 dígitos y luego la tecla numeral.</Say>');
+    const wrong = await app(signedEvent('/voice/code?step=1', { ...lucia, Digits: '9999', FinishedOnKey: '#' }));
+    expect(hear(wrong).gather?.prompt).toBe('Ese código no fue aceptado. Inténtelo de nuevo. Marque su código de cuenta de 4 a 6 dígitos y luego la tecla numeral.');
+    expect(wrong.body).toContain('voice="Polly.Lupe" language="es-US"');
+    expect((await env.stores.calls.get(lucia.CallSid))?.state.language).toBe('es-US');
+    const marc = call(newCallSid(), 'client:marc', '+12125550100');
+    await app(signedEvent('/voice/incoming', marc));
+    const marcWrong = await app(signedEvent('/voice/code?step=1', { ...marc, Digits: '9999', FinishedOnKey: '#' }));
+    expect(hear(marcWrong).gather?.prompt).toBe('Non. Veuillez entrer votre code de compte de 4 à 6 chiffres, puis le carré.');
+    expect(marcWrong.body).toContain('voice="Polly.Chantal" language="fr-CA"');
+    const alice = await app(signedEvent('/voice/incoming', call(newCallSid(), 'client:alice', '+12125550100')));
+    expect(alice.body).toContain('<Say voice="Polly.Joanna" language="en-US">Please enter your 4 to 6 digit account code, then press pound.</Say>');
+  });
+
   it('prompts for a required code, re-prompts after a wrong one, dials on the right one, and records one usage row', async () => {
     await setup({ calls: { default: 'required' }, callerId: '+14155550100' }, [account('0042', { description: 'Smith v Jones' })]);
     const sid = newCallSid();

@@ -83,14 +83,19 @@ export function memoryVoice(options: MemoryVoiceOptions) {
   };
   const lockoutsOf = (account: string, caller: string) => ({ lockout: locks.get(lockKey(account, caller)), accountLockout: locks.get(lockKey(account, ACCOUNT_THROTTLE)) });
   const callContext: CallContextStore = {
-    loadStart: (account, caller, ids) =>
+    loadStart: (account, caller, ids, codeKeys = []) =>
       io(() => {
         const found = new Map<string, UserRecord>();
         for (const id of ids) {
           const u = users.get(normalizeIdentity(id));
           if (u !== undefined) found.set(id, u);
         }
-        return { users: found, ...lockoutsOf(account, caller) };
+        const foundCodes = new Map<string, CodeItem>();
+        for (const k of codeKeys) {
+          const c = codes.get(k);
+          if (c !== undefined) foundCodes.set(k, c);
+        }
+        return { users: found, codes: foundCodes, ...lockoutsOf(account, caller) };
       }),
     loadStep: (account, caller, codeKeys, callSid) =>
       io(async () => {

@@ -81,7 +81,7 @@ describe('settings', () => {
       billingIncrementSeconds: 60,
       exportDelayMinutes: 60,
       selfTagDays: 7,
-      prompts: { language: 'en-US', voice: 'Polly.Joanna' },
+      prompts: { language: 'en-US' },
     });
   });
 

@@ -40,7 +40,7 @@ async function* fileSource(name: string): AsyncGenerator<Uint8Array> {
 }
 
 describe('USER_COLUMNS', () => {
-  it('has the columns of docs/data-model.md, a column per call class and default, and validate', () => {
+  it('has the columns of docs/data-model.md, a column per call class and default, validate and language', () => {
     expect(Object.keys(USER_COLUMNS)).toEqual([
       'user',
       'name',
@@ -49,6 +49,7 @@ describe('USER_COLUMNS', () => {
       'max_attempts',
       'proceed_after_max_attempts',
       'validate',
+      'language',
       'default',
       ...CALL_CLASSES,
       'action',
@@ -85,6 +86,7 @@ describe('validateUserRow', () => {
         max_attempts: '4',
         proceed_after_max_attempts: 'no',
         validate: 'FALSE',
+        language: 'es-us',
         default: 'Optional',
         international: 'required',
         premium: 'authorized',
@@ -98,8 +100,17 @@ describe('validateUserRow', () => {
       maxAttempts: 4,
       proceedAfterMaxAttempts: false,
       validate: false,
+      language: 'es-US',
       calls: { default: 'optional', international: 'required', premium: 'authorized', emergency: 'free' },
     });
+  });
+
+  it('refuses a language prompts do not ship in, naming the ones they do', () => {
+    const r = validateUserRow({ line: 3, fields: { user: 'client:alice', language: 'de-DE' } }, ACME);
+    expect(r.ok).toBe(false);
+    expect(!r.ok && r.errors).toEqual([
+      { line: 3, column: 'language', value: 'de-DE', message: "must be one of the languages prompts ship in: en-US, es-US, fr-CA, or empty for the account's" },
+    ]);
   });
 
   describe('user', () => {

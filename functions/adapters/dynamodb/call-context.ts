@@ -1,6 +1,7 @@
 /**
- * A webhook's reads as one BatchGetItem across the three tables: the users and the lockout
- * records (the caller's and the account-wide throttle's) on the first webhook; the call, the
+ * A webhook's reads as one BatchGetItem across the three tables: the users, the lockout
+ * records (the caller's and the account-wide throttle's) and an app-sent account code on the
+ * first webhook; the call, the
  * candidate codes and the lockout records on a code step. Consistent reads: the previous
  * webhook of the same call wrote milliseconds ago.
  */
@@ -27,13 +28,15 @@ export class DynamoCallContextStore implements CallContextStore {
     this.batch = options.batch ?? {};
   }
 
-  async loadStart(account: string, caller: string, ids: readonly string[]) {
-    const { accounts, calls } = this.options.tables;
+  async loadStart(account: string, caller: string, ids: readonly string[], codeKeys: readonly string[] = []) {
+    const { accounts, calls, codes: codesTable } = this.options.tables;
     const wanted = [...new Set(ids.map(normalizeIdentity))];
     const request: Record<string, KeysAndAttributes> = {
       [calls]: { Keys: lockKeys(account, caller), ConsistentRead: true },
     };
     if (wanted.length > 0) request[accounts] = { Keys: wanted.map((id) => userKey(account, id)), ConsistentRead: true };
+    const uniqueCodes = [...new Set(codeKeys)];
+    if (uniqueCodes.length > 0) request[codesTable] = { Keys: uniqueCodes.map((k) => codeKey(account, k)), ConsistentRead: true };
     const { items } = await batchGetTables(this.options.client, request, this.batch);
     const byId = new Map<string, UserRecord>();
     for (const item of items[accounts] ?? []) byId.set(str(item, 'sk') ?? '', toUser(item));
@@ -42,7 +45,7 @@ export class DynamoCallContextStore implements CallContextStore {
       const user = byId.get(normalizeIdentity(id));
       if (user !== undefined) users.set(id, user);
     }
-    return { users, ...lockoutsOf(items[calls] ?? [], account, caller, this.now()) };
+    return { users, codes: codesOf(items[codesTable] ?? []), ...lockoutsOf(items[calls] ?? [], account, caller, this.now()) };
   }
 
   async loadStep(account: string, caller: string, codeKeys: readonly string[], callSid: string | undefined) {
@@ -56,13 +59,17 @@ export class DynamoCallContextStore implements CallContextStore {
     const now = this.now();
     const callItem = callSid === undefined ? undefined : (items[calls] ?? []).find((item) => str(item, 'pk') === callSid);
     const call = toStoredCall(callItem, now);
-    const codes = new Map<string, CodeItem>();
-    for (const item of items[codesTable] ?? []) {
-      const code = toCode(item);
-      codes.set(code.key, code);
-    }
-    return { call, codes, ...lockoutsOf(items[calls] ?? [], account, caller, now) };
+    return { call, codes: codesOf(items[codesTable] ?? []), ...lockoutsOf(items[calls] ?? [], account, caller, now) };
   }
+}
+
+function codesOf(items: readonly Item[]): Map<string, CodeItem> {
+  const codes = new Map<string, CodeItem>();
+  for (const item of items) {
+    const code = toCode(item);
+    codes.set(code.key, code);
+  }
+  return codes;
 }
 
 /** The caller's lockout key and the account-wide throttle's (one key when the caller is unknown). */

@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { StoredCode } from '../../core/codes.ts';
 import { callsSchema, type UserRecord } from '../../core/settings.ts';
 import type { UsageRecord } from '../../core/usage.ts';
-import { CALL_CLASSES, CODE_KINDS, CODE_STATUSES, OUTCOMES, TREATMENTS } from '../../core/types.ts';
+import { CALL_CLASSES, CODE_KINDS, CODE_STATUSES, OUTCOMES, PROMPT_LANGUAGES, TREATMENTS } from '../../core/types.ts';
 
 const text = z.string().optional();
 const texts = z.array(z.string()).optional();
@@ -34,6 +34,7 @@ const userRecordSchema = z.object({
   validate: z.boolean().optional(),
   proceedAfterMaxAttempts: z.boolean().optional(),
   calls: callsSchema.optional(),
+  language: z.enum(PROMPT_LANGUAGES).optional(),
 });
 
 const dialTargetSchema = z.discriminatedUnion('kind', [
@@ -72,6 +73,7 @@ const callStateSchema = z.object({
   step: count,
   attempts: count,
   codeStatus: z.enum(CODE_STATUSES),
+  language: z.enum(PROMPT_LANGUAGES).optional(),
   code: text,
   codeRef: text,
   codeDescription: text,

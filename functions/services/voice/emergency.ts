@@ -12,7 +12,7 @@ import { normalizeIdentity } from '../../core/codes.ts';
 import { emergencyActions, emergencyCallerId, emergencyNumberAnywhere, emergencyNumberFor } from '../../core/emergency.ts';
 import { CALL_SID } from '../../core/identifiers.ts';
 import type { Alert } from '../../core/ports.ts';
-import { DEFAULT_SPEECH } from '../../core/prompts.ts';
+import { DEFAULT_SPEECH, speechFor } from '../../core/prompts.ts';
 import type { Settings } from '../../core/settings.ts';
 import type { Action } from '../../core/types.ts';
 import type { HttpResult, VoiceContext, VoiceRequest } from './context.ts';
@@ -64,7 +64,7 @@ export async function answerEmergency(ctx: VoiceContext, req: VoiceRequest, arri
     ctx.deps.log.error('emergency side work failed; the call was dialled', { callSid: req.params.CallSid, error: err }),
   );
   await Promise.race([sideWork, delay(Math.max(0, arrived + (ctx.deps.emergencySideWorkMs ?? EMERGENCY_WAIT_MS) - Date.now()))]);
-  return twimlResult(answerWith(fallback), known?.prompts ?? DEFAULT_SPEECH, req.base);
+  return twimlResult(answerWith(fallback), known === undefined ? DEFAULT_SPEECH : speechFor(known.prompts), req.base);
 }
 
 /**

@@ -14,7 +14,7 @@
 import type { MiddlewareObj, Request } from '@middy/core';
 import { errorActions } from '../../core/callflow.ts';
 import { emergencyNumberFor } from '../../core/emergency.ts';
-import { DEFAULT_PROMPTS, DEFAULT_SPEECH, resolvePrompts } from '../../core/prompts.ts';
+import { DEFAULT_PROMPTS, DEFAULT_SPEECH, resolvePrompts, speechFor } from '../../core/prompts.ts';
 import type { Settings } from '../../core/settings.ts';
 import { HEALTH_PATH } from '../../routes.ts';
 import type { HttpEvent, HttpResult, VoiceContext, VoiceRequest } from './context.ts';
@@ -106,7 +106,7 @@ export function neverSilent(ctx: VoiceContext, states: States): Middleware {
       if (dial !== undefined) return twimlResult(dial, DEFAULT_SPEECH, base);
       if (req?.path === '/voice/status') return textResult(500, 'the status could not be recorded');
       const prompts = settings === undefined ? DEFAULT_PROMPTS : resolvePrompts(settings.prompts, settings.codeLength);
-      return twimlResult(errorActions(prompts), settings?.prompts ?? DEFAULT_SPEECH, base);
+      return twimlResult(errorActions(prompts), settings === undefined ? DEFAULT_SPEECH : speechFor(settings.prompts), base);
     },
   };
 }

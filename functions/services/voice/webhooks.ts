@@ -8,14 +8,21 @@ import { routeCall } from '../../core/callflow.ts';
 import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, E164 } from '../../core/identifiers.ts';
 import type { CodeItem } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
-import type { Action } from '../../core/types.ts';
+import type { Action, PromptLanguage } from '../../core/types.ts';
 import { accountCodeKey, authorizationCodeKey } from '../../adapters/code-key.ts';
 import type { VoiceContext, VoiceRequest } from './context.ts';
 import { HttpError, requireAddresses, requireParams } from './http.ts';
 import { applyEffects, decideAndSave, loadCall } from './persist.ts';
 
+/** What a webhook answers: the actions, spoken in the call's language. */
+export interface WebhookAnswer {
+  readonly actions: readonly Action[];
+  /** The caller's language, when their user has one (else the account's). */
+  readonly language?: PromptLanguage;
+}
+
 /** What the verified webhook at `req.path` answers. */
-export async function answerWebhook(ctx: VoiceContext, req: VoiceRequest, settings: Settings): Promise<Action[]> {
+export async function answerWebhook(ctx: VoiceContext, req: VoiceRequest, settings: Settings): Promise<WebhookAnswer> {
   const p = req.params;
   switch (req.path) {
     case '/voice/incoming':
@@ -39,8 +46,18 @@ export async function answerWebhook(ctx: VoiceContext, req: VoiceRequest, settin
   }
 }
 
-/** The first webhook: the caller's user record and lockouts (and, forwarded, a caller-ID tag) in one read. */
-async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings): Promise<Action[]> {
+function answerOf(state: CallState, actions: readonly Action[]): WebhookAnswer {
+  return state.language === undefined ? { actions } : { actions, language: state.language };
+}
+
+/** The custom parameter a Voice SDK app sends the chosen account code in (`device.connect({ params: { To, accountCode } })`). */
+export const APP_CODE_PARAM = 'accountCode';
+
+/**
+ * The first webhook: the caller's user record and lockouts (and, forwarded, a caller-ID tag;
+ * or the account code the app sent) in one read.
+ */
+async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings): Promise<WebhookAnswer> {
   const { deps } = ctx;
   const p = req.params;
   const call = {
@@ -53,8 +70,12 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
   const route = routeCall(call, settings);
   const ids = E164.test(call.to) ? [call.from, call.to] : [call.from];
   const tagging = route.kind === 'forward' && route.tagByCallerId && E164.test(call.from);
+  // Only an account code is ever looked up for the app's parameter: authorization codes are never taken this way.
+  const appDigits = route.kind === 'outbound' ? p[APP_CODE_PARAM]?.trim() : undefined;
+  const appKey =
+    appDigits !== undefined && isCodeFormat(enteredDigits(appDigits), { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }) ? accountCodeKey(enteredDigits(appDigits)) : undefined;
   const [loaded, match] = await Promise.all([
-    deps.callContext.loadStart(settings.account, normalizeIdentity(call.from), ids),
+    deps.callContext.loadStart(settings.account, normalizeIdentity(call.from), ids, appKey === undefined ? [] : [appKey]),
     tagging ? deps.codes.codeForCallerId(settings.account, call.from) : Promise.resolve(undefined),
   ]);
   const decision = await decideAndSave(ctx, call.callSid, settings, undefined, () => ({
@@ -65,13 +86,14 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
     lockout: loaded.lockout,
     accountLockout: loaded.accountLockout,
     ...(match === undefined ? {} : { callerIdMatch: match }),
+    ...(appDigits === undefined || appDigits === '' ? {} : { appCode: { digits: appDigits, lookup: appKey === undefined ? undefined : loaded.codes?.get(appKey) } }),
     emergencyCallerId: deps.emergencyCallerId,
   }));
-  return [...decision.actions];
+  return answerOf(decision.state, decision.actions);
 }
 
 /** A code step: the call, both kinds of code the digits may name, and the lockouts in one read. */
-async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): Promise<Action[]> {
+async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): Promise<WebhookAnswer> {
   const { deps } = ctx;
   const callSid = req.params.CallSid ?? '';
   // Exactly as the Gather's action wrote it: `Number()` would also take " 1", "+1", "1e1" and "0x1".
@@ -102,7 +124,7 @@ async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): P
     lockout: loaded.lockout,
     accountLockout: loaded.accountLockout,
   }));
-  return [...decision.actions];
+  return answerOf(decision.state, decision.actions);
 }
 
 /**
@@ -110,11 +132,11 @@ async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): P
  * saved — an emergency answered while storage was down) gets its record now, so every call
  * still ends as one usage record.
  */
-async function callEnd(ctx: VoiceContext, req: VoiceRequest, settings: Settings, event: CallEvent): Promise<Action[]> {
+async function callEnd(ctx: VoiceContext, req: VoiceRequest, settings: Settings, event: CallEvent): Promise<WebhookAnswer> {
   const callSid = req.params.CallSid ?? '';
   const stored = (await loadCall(ctx, callSid)) ?? (await recordFromCallback(ctx, req, settings));
   const decision = await decideAndSave(ctx, callSid, settings, stored, () => event);
-  return [...decision.actions];
+  return answerOf(decision.state, decision.actions);
 }
 
 async function recordFromCallback(ctx: VoiceContext, req: VoiceRequest, settings: Settings) {
