@@ -11,62 +11,14 @@ import { emergencyCallerId, emergencyNumberFor, isEmergency } from './emergency.
 import { isLockedOut, recordFailure, type LockoutRecord } from './lockout.ts';
 import { resolvePolicy, type Policy } from './policy.ts';
 import { resolvePrompts, type Prompts } from './prompts.ts';
+import { tagRecord } from './tagging.ts';
 import { localDate } from './time.ts';
 import { E164, entryPointKind } from './identifiers.ts';
 import type { EntryPointSettings, Settings, UserRecord } from './settings.ts';
-import type { Action, CallClass, CodeKind, CodeStatus, DialTarget, Direction, Outcome, PromptLanguage, Treatment } from './types.ts';
+import type { Action, CodeKind, Outcome, Treatment } from './types.ts';
+import type { CallState } from './call-state.ts';
 
-/** Where a call is in its life. */
-export type Phase = 'prompting' | 'dialling' | 'ended';
-
-/** The state of one call, kept by CallSid between webhooks. */
-export interface CallState {
-  readonly callSid: string;
-  readonly account: string;
-  readonly direction: Direction;
-  /** The caller's identity as stored for users (`client:…`, `sip:user@domain`, E.164). */
-  readonly user: string;
-  /** `From` as Twilio sent it (the usage log's `caller`). */
-  readonly caller: string;
-  readonly group?: string;
-  /** The caller is in the account's users list (the account-wide throttle spares listed users). */
-  readonly listedUser?: boolean;
-  /** `To` as Twilio sent it. */
-  readonly destination: string;
-  readonly destinationClass: CallClass;
-  readonly entryPoint?: string;
-  readonly treatment: Treatment;
-  readonly maxAttempts: number;
-  readonly validate: boolean;
-  readonly proceedAfterMaxAttempts: boolean;
-  readonly minLevel: number;
-  /** Where `<Dial>` goes once the flow allows it. Absent when the call can never be dialled. */
-  readonly dial?: { readonly target: DialTarget; readonly callerId?: string };
-  readonly phase: Phase;
-  /** Gather responses processed so far; the outstanding `<Gather>` posts `step = step + 1`. */
-  readonly step: number;
-  /** Code entries (or silences) that counted against `maxAttempts`. */
-  readonly attempts: number;
-  readonly codeStatus: CodeStatus;
-  /** The language the caller hears (their user's); unset: the account's. */
-  readonly language?: PromptLanguage;
-  /** Account codes only: the digits. Authorization codes are never kept. */
-  readonly code?: string;
-  /** Authorization codes only: the hash reference. */
-  readonly codeRef?: string;
-  readonly codeDescription?: string;
-  readonly codeKind?: CodeKind;
-  readonly outcome?: Outcome;
-  /** ISO instants. */
-  readonly startedAt: string;
-  readonly endedAt?: string;
-  readonly durationS?: number;
-  readonly talkS?: number;
-  readonly dialCompleted: boolean;
-  readonly statusReceived: boolean;
-  /** What the last webhook answered, so a retried webhook gets the same TwiML. */
-  readonly lastActions: readonly Action[];
-}
+export type { CallState, Phase } from './call-state.ts';
 
 /** The fields of Twilio's first webhook that the flow reads. */
 export interface IncomingCall {
@@ -117,6 +69,8 @@ export type CallEvent =
       readonly dialCallStatus: string;
       /** `DialCallDuration` in seconds; absent when the dialled party did not answer. */
       readonly dialCallDuration?: number;
+      /** `CallStatus` of the caller's own leg: `in-progress` when the dialled party hung up first. */
+      readonly callStatus?: string;
     }
   | {
       readonly type: 'status';
@@ -292,6 +246,7 @@ function startOutbound(event: StartEvent, ctx: DecideContext, route: Extract<Rou
     destinationClass: callClass,
     listedUser: user !== undefined,
     ...(user?.language === undefined ? {} : { language: user.language }),
+    ...(afterCallPromptOf(settings, user, policy.group) ? { afterCallPrompt: true } : {}),
     ...(route.entryPoint === undefined ? {} : { entryPoint: route.entryPoint }),
     ...(policy.group === undefined ? {} : { group: policy.group }),
     ...policyFields(policy),
@@ -392,6 +347,7 @@ function firstPrompt(treatment: Treatment, prompts: Prompts): string {
 type CodeEvent = Extract<CallEvent, { type: 'code' }>;
 
 function onCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decision {
+  if (state.phase === 'tagging' && event.step === state.step + 1) return onAfterCallCode(state, event, ctx);
   // Twilio retried a step we answered, or the call has moved on: answer as before, change nothing.
   if (state.phase !== 'prompting' || event.step !== state.step + 1) return unchanged(state);
   const { now } = ctx;
@@ -509,7 +465,63 @@ function onDialComplete(state: CallState, event: Extract<CallEvent, { type: 'dia
     durationS: state.statusReceived ? state.durationS : secondsBetween(state.startedAt, endedAt),
     lastActions: actions,
   };
+  if (offersAfterCallPrompt(next, event)) {
+    const tagging: CallState = { ...next, phase: 'tagging' };
+    const prompt = [gather(tagging, promptsOf(ctx.settings, tagging).afterCallCode, ctx.settings)];
+    return { state: { ...tagging, lastActions: prompt }, actions: prompt, effects: [], changed: true };
+  }
   return { state: next, actions, effects: [], changed: true };
+}
+
+// ---------------------------------------------------------------------------------------
+// After-call tagging by the caller (docs/call-flow.md, "Caller conveniences")
+
+function afterCallPromptOf(settings: Settings, user: UserRecord | undefined, group: string | undefined): boolean {
+  const own = group !== undefined && Object.hasOwn(settings.groups, group) ? settings.groups[group] : undefined;
+  return user?.afterCallPrompt ?? own?.afterCallPrompt ?? settings.afterCallPrompt;
+}
+
+/**
+ * The caller is still on the line after the dialled party answered and hung up, on an outbound
+ * call that carries no code (an authorization code is a code), and may tag it: one prompt.
+ * Never on an emergency call, nor for a caller locked out of code entry.
+ */
+function offersAfterCallPrompt(state: CallState, event: Extract<CallEvent, { type: 'dial-complete' }>): boolean {
+  return (
+    state.afterCallPrompt === true &&
+    event.callStatus === 'in-progress' &&
+    state.outcome === 'completed' &&
+    state.direction === 'outbound' &&
+    state.destinationClass !== 'emergency' &&
+    state.codeStatus !== 'locked-out' &&
+    state.code === undefined &&
+    state.codeRef === undefined
+  );
+}
+
+/**
+ * The answer to the after-call prompt: a valid account code tags the record (`tagged`, by the
+ * caller); `#` or silence ends the call; anything else is said once, counted toward the
+ * lockouts as a typed code is, and the call ends. One record throughout.
+ */
+function onAfterCallCode(state: CallState, event: CodeEvent, ctx: DecideContext): Decision {
+  const { settings, now } = ctx;
+  const prompts = promptsOf(settings, state);
+  const done = (next: CallState, actions: Action[], effects: Effect[] = []): Decision => ({
+    state: { ...next, phase: 'ended', step: event.step, lastActions: actions },
+    actions,
+    effects,
+    changed: true,
+  });
+  const digits = enteredDigits(event.digits);
+  if (digits === '') return done(state, [HANGUP]);
+  if (codeEntryLocked(state, event, now)) return done(state, [say(prompts.lockedOut), HANGUP]);
+  const tagged = tagRecord({ ...state, phase: 'ended' }, digits, event.lookup, { settings, by: state.user, now });
+  if (tagged.ok) return done(tagged.state, [say(prompts.afterCallThanks), HANGUP]);
+  const counted = recordFailure(event.lockout, now, settings.lockout);
+  const effects: Effect[] = [{ type: 'lockout', user: state.user, record: counted.record, callSid: state.callSid }];
+  if (counted.locked) effects.push(alert('lockout', state, now));
+  return done(state, [say(prompts.afterCallInvalid), HANGUP], effects);
 }
 
 const STATUS_OUTCOMES: Readonly<Record<string, Outcome>> = {

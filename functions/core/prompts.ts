@@ -23,6 +23,9 @@ const TEXTS: Readonly<Record<PromptLanguage, Prompts>> = {
     lockedOut: 'Code entry is locked for your line after too many failed attempts. Please contact your administrator. Goodbye.',
     noCalls: 'Sorry, this number does not take calls. Goodbye.',
     error: 'Sorry, we could not complete your call. Please try again later. Goodbye.',
+    afterCallCode: 'To tag the call you just made, enter its {digits} digit account code, then press pound. Or hang up.',
+    afterCallThanks: 'Thank you, the call is tagged. Goodbye.',
+    afterCallInvalid: 'That code was not accepted. Goodbye.',
   },
   'es-US': {
     accountCode: 'Marque su código de cuenta de {digits} dígitos y luego la tecla numeral.',
@@ -36,6 +39,9 @@ const TEXTS: Readonly<Record<PromptLanguage, Prompts>> = {
     lockedOut: 'El ingreso de códigos está bloqueado en su línea por demasiados intentos fallidos. Comuníquese con su administrador. Adiós.',
     noCalls: 'Lo sentimos, este número no recibe llamadas. Adiós.',
     error: 'Lo sentimos, no pudimos completar su llamada. Inténtelo más tarde. Adiós.',
+    afterCallCode: 'Para asignar la llamada que acaba de hacer, marque su código de cuenta de {digits} dígitos y luego la tecla numeral. O cuelgue.',
+    afterCallThanks: 'Gracias, la llamada quedó asignada. Adiós.',
+    afterCallInvalid: 'Ese código no fue aceptado. Adiós.',
   },
   'fr-CA': {
     accountCode: 'Veuillez entrer votre code de compte de {digits} chiffres, puis le carré.',
@@ -49,6 +55,9 @@ const TEXTS: Readonly<Record<PromptLanguage, Prompts>> = {
     lockedOut: "La saisie des codes est bloquée sur votre ligne après trop d'essais infructueux. Veuillez communiquer avec votre administrateur. Au revoir.",
     noCalls: "Désolé, ce numéro ne reçoit pas d'appels. Au revoir.",
     error: "Désolé, nous n'avons pas pu acheminer votre appel. Veuillez réessayer plus tard. Au revoir.",
+    afterCallCode: "Pour associer l'appel que vous venez de faire, entrez son code de compte de {digits} chiffres, puis le carré. Ou raccrochez.",
+    afterCallThanks: "Merci, l'appel est associé. Au revoir.",
+    afterCallInvalid: "Ce code n'a pas été accepté. Au revoir.",
   },
 };
 

@@ -101,6 +101,9 @@ const promptTexts = {
   lockedOut: promptOverride('before hanging up while code entry is locked for the caller'),
   noCalls: promptOverride('to a caller of an entry-point number that forwards nowhere'),
   error: promptOverride('when something unexpected stops the call'),
+  afterCallCode: promptOverride('after the dialled party hung up first, to tag the call (afterCallPrompt)'),
+  afterCallThanks: promptOverride('before hanging up once the caller tagged the call'),
+  afterCallInvalid: promptOverride('before hanging up after a code at the after-call prompt that was not accepted'),
 };
 
 /** One language's own voice and texts, under its tag in `prompts`. */
@@ -153,11 +156,16 @@ const proceedSchema = z
   .describe('required calls only: after the last failed attempt, dial untagged (true) or hang up (false); a group or user may say true only where the account does');
 
 /** What a group (class of service) or a user may override. */
+const afterCallSchema = z
+  .boolean({ error: 'must be true or false' })
+  .describe('When the dialled party hangs up first on a call that carries no account code, the caller hears one prompt to tag it');
+
 const overridesShape = {
   calls: callsSchema.optional(),
   maxAttempts: maxAttemptsSchema.optional(),
   validate: validateSchema.optional(),
   proceedAfterMaxAttempts: proceedSchema.optional(),
+  afterCallPrompt: afterCallSchema.optional(),
 };
 export const groupSchema = z.strictObject(overridesShape).describe('A class of service: what its members may call, overriding the account');
 export type GroupSettings = z.output<typeof groupSchema>;
@@ -264,6 +272,7 @@ export const settingsSchema = z
       .default(60)
       .describe("Seconds each answered call is rounded up to in the monthly summary's billable minutes, 60 to 3600 (360: tenths of an hour)"),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
+    afterCallPrompt: afterCallSchema.default(false),
     selfTagDays: wholeMinutes(0, 366).default(7).describe('Days after a call that its caller may tag it in the console when it carries no code (0: only admins tag)'),
     prompts: promptsSchema.default({ language: 'en-US' }),
   })
@@ -390,4 +399,6 @@ export interface UserRecord {
   readonly calls?: CallTreatments;
   /** The language the user hears prompts in; unset: the account's. */
   readonly language?: PromptLanguage;
+  /** Offer to tag a call that carries no account code when the dialled party hangs up first; unset: the group's, then the account's. */
+  readonly afterCallPrompt?: boolean;
 }

@@ -9,7 +9,7 @@
 import { checkCode, isCodeFormat, type StoredCode } from './codes.ts';
 import type { Settings } from './settings.ts';
 import { localDate } from './time.ts';
-import type { UsageRecord } from './usage.ts';
+import type { UsageRecord } from './call-state.ts';
 
 export type TagRefusal = 'in-progress' | 'authorization' | 'format' | 'not-found' | 'disabled' | 'expired' | 'not-allowed';
 

@@ -14,7 +14,9 @@
  *   their reference, shown with an empty `code`) and, last, one row with no code that totals
  *   the calls that carry none, so the summary's calls add up to the rows of the month's files.
  */
-import type { CallState } from './callflow.ts';
+import type { CallState, UsageRecord } from './call-state.ts';
+
+export type { UsageRecord };
 import { csvLine, UTF8_BOM } from './csv-write.ts';
 import { isIsoDate, localDate, nextDate, startOfLocalDay, toLocalIso, utcOffsetMinutes } from './time.ts';
 import type { CodeKind } from './types.ts';
@@ -53,14 +55,6 @@ const TIME_COLUMNS: ReadonlySet<string> = new Set(['started_at', 'ended_at', 'fi
 /** The columns of a usage or summary file with the type of their cells, for the `.xlsx` twin. */
 export function typedColumns(columns: readonly string[]): { readonly header: string; readonly kind: CellKind }[] {
   return columns.map((header) => ({ header, kind: NUMBER_COLUMNS.has(header) ? 'number' : TIME_COLUMNS.has(header) ? 'time' : 'text' }));
-}
-
-/** A usage record: the call's state, and who tagged it after the call (`tollgate calls tag`). */
-export interface UsageRecord extends CallState {
-  /** Who tagged the call after it ended (an OS user name or `--by`). */
-  readonly taggedBy?: string;
-  /** When, as an ISO instant. */
-  readonly taggedAt?: string;
 }
 
 const FILE = { formulaSafe: true } as const;

@@ -1,6 +1,6 @@
 /**
  * The rows of a users CSV file (docs/data-model.md):
- * `user,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,language,<class>…,action`,
+ * `user,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,language,after_call_prompt,<class>…,action`,
  * where each `<class>` column (a call class of docs/security.md, or `default`) holds a treatment or is
  * empty for "not set here". One {@link CsvRecord} in, one {@link UserRow} or its errors out.
  */
@@ -21,6 +21,7 @@ export const USER_COLUMNS: ColumnSpec = {
   proceed_after_max_attempts: { synonyms: ['proceed'] },
   validate: {},
   language: { synonyms: ['lang', 'prompt language'] },
+  after_call_prompt: { synonyms: ['after call prompt', 'tag after call'] },
   ...Object.fromEntries(TREATMENT_COLUMNS.map((c) => [c, c === 'international' ? { synonyms: ['intl'] } : {}])),
   action: { synonyms: ['operation'] },
 };
@@ -88,6 +89,9 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
     fail('proceed_after_max_attempts', 'can be true only when the account allows it: set "proceedAfterMaxAttempts": true in settings.json first, or leave this empty');
   }
 
+  const afterCall = checkFlag(raw('after_call_prompt'));
+  if (!afterCall.ok) fail('after_call_prompt', `${afterCall.message}, or empty for the group's or account's`);
+
   const languageText = raw('language').trim();
   const language = PROMPT_LANGUAGES.find((l) => l.toLowerCase() === languageText.toLowerCase());
   if (languageText !== '' && language === undefined) fail('language', `must be one of the languages prompts ship in: ${PROMPT_LANGUAGES.join(', ')}, or empty for the account's`);
@@ -114,6 +118,7 @@ export function validateUserRow(rec: CsvRecord, settings: Settings): { ok: true;
   if (validate.ok && validate.value !== undefined) user.validate = validate.value;
   if (proceed.ok && proceed.value !== undefined) user.proceedAfterMaxAttempts = proceed.value;
   if (language !== undefined) user.language = language;
+  if (afterCall.ok && afterCall.value !== undefined) user.afterCallPrompt = afterCall.value;
   if (anyCall) user.calls = calls;
   return { ok: true, row: { line, action: 'upsert', user } };
 }
@@ -129,7 +134,18 @@ export function duplicateUserError(row: UserRow, firstLine: number): RowError {
 }
 
 /** The columns `users export` writes: a users file that imports back as it is. */
-export const USER_EXPORT_COLUMNS = ['user', 'name', 'group', 'caller_id', 'max_attempts', 'proceed_after_max_attempts', 'validate', 'language', ...TREATMENT_COLUMNS] as const;
+export const USER_EXPORT_COLUMNS = [
+  'user',
+  'name',
+  'group',
+  'caller_id',
+  'max_attempts',
+  'proceed_after_max_attempts',
+  'validate',
+  'language',
+  'after_call_prompt',
+  ...TREATMENT_COLUMNS,
+] as const;
 
 /** A user as a row of {@link USER_EXPORT_COLUMNS}. */
 export function userExportRow(u: UserRecord): string[] {
@@ -143,6 +159,7 @@ export function userExportRow(u: UserRecord): string[] {
     flagText(u.proceedAfterMaxAttempts),
     flagText(u.validate),
     u.language ?? '',
+    flagText(u.afterCallPrompt),
     ...TREATMENT_COLUMNS.map((c) => u.calls?.[c] ?? ''),
   ];
 }

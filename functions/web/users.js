@@ -10,6 +10,8 @@ const EDITABLE = [
   ['group', 'Group'],
   ['caller_id', 'Caller ID'],
   ['max_attempts', 'Attempts per call'],
+  ['language', 'Language (en-US, es-US, fr-CA)'],
+  ['after_call_prompt', 'After-call prompt (true, false or empty)'],
 ];
 
 export function UsersPage({ me }) {
@@ -27,6 +29,7 @@ export function UsersPage({ me }) {
     { label: 'Name', value: (u) => u.name },
     { label: 'Group', value: (u) => u.group || `${data?.defaultGroup ?? ''} (default)` },
     { label: 'Caller ID', value: (u) => u.caller_id },
+    { label: 'Language', value: (u) => u.language },
   ];
   if (admin) columns.push({ label: 'Edit', value: (u) => html`<button type="button" aria-label=${`Edit ${u.user}`} onClick=${() => setEditing(u)}>Edit</button>` });
   return html`<section aria-labelledby="users-title">

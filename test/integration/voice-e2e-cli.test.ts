@@ -109,6 +109,17 @@ describe('tollgate call', () => {
     expect(bad.stderr).toMatch(/Twilio sets CallSid itself/);
   });
 
+  it('offers the after-call prompt when the dialled party hangs up first, and the caller tags the call', async () => {
+    await e2e.stores.users.putUsers('acme', [{ id: 'client:paula', group: 'staff', afterCallPrompt: true, language: 'es-US' }]);
+    // A national call is free here: no prompt before it, so it carries no code.
+    const r = await tollgate(['call', '--from', 'client:paula', '--to', '+12125550177', '--digits', '0042#', '--talk', '65']);
+    expect(r.code, r.stderr).toBe(0);
+    const es = resolvePrompts(undefined, { min: 4, max: 6 }, 'es-US');
+    expect(r.stdout).toContain(`  🔊 "${es.afterCallCode}"`);
+    expect(r.stdout).toContain(`  🔊 "${es.afterCallThanks}"`);
+    expect(await e2e.record(callSidIn(r.stdout))).toMatchObject({ codeStatus: 'tagged', code: '0042', taggedBy: 'client:paula', talkS: 65, outcome: 'completed', phase: 'ended' });
+  });
+
   it('refuses a bare identity, showing the forms that are accepted', async () => {
     const r = await tollgate(['call', '--from', 'alice', '--to', '+442079460018']);
     expect(r.code).toBe(2);

@@ -30,6 +30,7 @@ const FULL_EXAMPLE = {
   lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 },
   outsideLinePrefix: '9',
   exportDelayMinutes: 60,
+  afterCallPrompt: false,
   selfTagDays: 7,
   billingIncrementSeconds: 360,
   prompts: { language: 'en-US', voice: 'Polly.Joanna' },
@@ -80,6 +81,7 @@ describe('settings', () => {
       lockout: { failures: 10, windowMinutes: 15, lockMinutes: 60, accountFailures: 50 },
       billingIncrementSeconds: 60,
       exportDelayMinutes: 60,
+      afterCallPrompt: false,
       selfTagDays: 7,
       prompts: { language: 'en-US' },
     });

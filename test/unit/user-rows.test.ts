@@ -40,7 +40,7 @@ async function* fileSource(name: string): AsyncGenerator<Uint8Array> {
 }
 
 describe('USER_COLUMNS', () => {
-  it('has the columns of docs/data-model.md, a column per call class and default, validate and language', () => {
+  it('has the columns of docs/data-model.md, a column per call class and default, validate, language and the after-call prompt', () => {
     expect(Object.keys(USER_COLUMNS)).toEqual([
       'user',
       'name',
@@ -50,6 +50,7 @@ describe('USER_COLUMNS', () => {
       'proceed_after_max_attempts',
       'validate',
       'language',
+      'after_call_prompt',
       'default',
       ...CALL_CLASSES,
       'action',

@@ -35,6 +35,7 @@ const userRecordSchema = z.object({
   proceedAfterMaxAttempts: z.boolean().optional(),
   calls: callsSchema.optional(),
   language: z.enum(PROMPT_LANGUAGES).optional(),
+  afterCallPrompt: z.boolean().optional(),
 });
 
 const dialTargetSchema = z.discriminatedUnion('kind', [
@@ -69,7 +70,8 @@ const callStateSchema = z.object({
   proceedAfterMaxAttempts: z.boolean(),
   minLevel: count,
   dial: z.object({ target: dialTargetSchema, callerId: text }).optional(),
-  phase: z.enum(['prompting', 'dialling', 'ended']),
+  phase: z.enum(['prompting', 'dialling', 'tagging', 'ended']),
+  afterCallPrompt: z.boolean().optional(),
   step: count,
   attempts: count,
   codeStatus: z.enum(CODE_STATUSES),

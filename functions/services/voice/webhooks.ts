@@ -36,6 +36,7 @@ export async function answerWebhook(ctx: VoiceContext, req: VoiceRequest, settin
         type: 'dial-complete',
         dialCallStatus: p.DialCallStatus ?? 'failed',
         ...(p.DialCallDuration === undefined ? {} : { dialCallDuration: Number(p.DialCallDuration) }),
+        ...(p.CallStatus === undefined ? {} : { callStatus: p.CallStatus }),
       });
     default:
       return callEnd(ctx, req, settings, {
@@ -114,8 +115,9 @@ async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): P
   );
   const stored = cached ?? loaded.call;
   if (stored === undefined) throw new CallFlowError(`a code arrived for call ${callSid}, which has no state`);
+  // The after-call prompt takes only account codes, whatever the call's treatment was.
   const codeFor = (state: CallState | undefined): CodeItem | undefined =>
-    keys === undefined ? undefined : loaded.codes.get(state?.treatment === 'authorized' ? keys.authorization : keys.account);
+    keys === undefined ? undefined : loaded.codes.get(state?.treatment === 'authorized' && state.phase !== 'tagging' ? keys.authorization : keys.account);
   const decision = await decideAndSave(ctx, callSid, settings, stored, (state) => ({
     type: 'code',
     step: Number(stepText),
