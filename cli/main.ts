@@ -10,6 +10,7 @@ import { codesCommands } from './commands/codes.ts';
 import { consoleUsersCommands } from './commands/console-users.ts';
 import type { Command } from './commands/common.ts';
 import { devCommand } from './commands/dev.ts';
+import { eventsCommands } from './commands/events.ts';
 import { settingsCommands } from './commands/settings.ts';
 import { usageCommands } from './commands/usage.ts';
 import { usersCommands } from './commands/users.ts';
@@ -27,6 +28,7 @@ export const COMMANDS: readonly Command[] = [
   ...adminCommands,
   ...accountsCommands,
   ...consoleUsersCommands,
+  ...eventsCommands,
 ];
 
 /** In docs/call-flow.md, arriving with later issues. */

@@ -43,6 +43,7 @@ import { loadConsoleAssets } from '../functions/adapters/console-assets.ts';
 import { s3ChangeDoor } from '../functions/adapters/s3/change-door.ts';
 import { makeConsoleHandler, type ConsoleHandler } from '../functions/handlers/console.ts';
 import { DEFAULT_CONSOLE_PASSWORD, localConsoleAuth, seedConsoleUsers } from './console-users.ts';
+import { localEvents, type LocalEvents } from './events.ts';
 
 export { readStackInfo, type StackInfo };
 
@@ -107,6 +108,8 @@ export interface LocalStackOptions {
    * @default 16
    */
   readonly voiceConcurrency?: number;
+  /** Call-record event deliveries: the first retry's delay. @default 1000 (then doubling, for a day) */
+  readonly eventRetryMs?: number;
 }
 
 export interface LocalStack {
@@ -127,6 +130,8 @@ export interface LocalStack {
   readonly imports: { idle(): Promise<void> };
   /** The scheduled usage export: run it now (or join the run under way). */
   readonly exports: { runNow(): Promise<ExportRun> };
+  /** Call-record event deliveries: `idle()` resolves when none is under way or waiting. */
+  readonly events: { idle(): Promise<void> };
   /** Stop accepting requests, finish queued imports, close the emulators (flushing LevelDB). */
   stop(): Promise<void>;
 }
@@ -202,6 +207,7 @@ export async function startLocalStack(options: LocalStackOptions): Promise<Local
       routes: http.routes,
       imports: { idle: () => imports.queue.idle() },
       exports: { runNow: exports.runNow },
+      events: { idle: () => http.events.idle() },
       stop: () => (stopping ??= closers.closeAll()),
     };
   } catch (err) {
@@ -330,6 +336,8 @@ async function startHttp(options: LocalStackOptions, home: string, storage: Stor
       accounts: await stores.accounts.listAccounts(),
     }),
   );
+  const events = localEvents({ home, log, ...(options.eventRetryMs === undefined ? {} : { firstDelayMs: options.eventRetryMs }) });
+  closers.add('call-record event deliveries', async () => events.close());
   const voice = makeVoiceHandler({
     accounts: stores.accounts,
     calls: stores.calls,
@@ -339,21 +347,22 @@ async function startHttp(options: LocalStackOptions, home: string, storage: Stor
     authTokens: fixedTokens(options.authToken),
     pepper: async () => pepper,
     alerts: fileAlerts(join(home, 'alerts.log'), log),
+    events,
     publicBaseUrl: publicUrl,
     emergencyCallerId: options.emergencyCallerId ?? DEFAULT_EMERGENCY_CALLER_ID,
     now: () => new Date(),
     log,
   });
-  mountConsole(routes, home, storage, log);
+  mountConsole(routes, home, storage, log, events);
   // As many webhooks at once as Lambda containers would run them; the rest wait their turn.
   routes.add(['POST'], '/voice/*', voice, { functionName: 'tollgate-voice', concurrency: options.voiceConcurrency ?? VOICE_CONCURRENCY });
   server.on('request', makeRequestListener(routes, log));
   closers.add('HTTP server', () => closeHttp(server));
-  return { httpUrl, publicUrl, routes };
+  return { httpUrl, publicUrl, routes, events };
 }
 
 /** The web console (docs/console.md): the handler the console function runs, signed in against the local users file. */
-function mountConsole(routes: RouteTable, home: string, storage: Storage, log: Logger): void {
+function mountConsole(routes: RouteTable, home: string, storage: Storage, log: Logger, events: LocalEvents): void {
   const { stores } = storage;
   let handler: Promise<ConsoleHandler> | undefined;
   const answer = async (event: ApiGatewayEvent, context: LambdaContextLike) => {
@@ -368,6 +377,7 @@ function mountConsole(routes: RouteTable, home: string, storage: Storage, log: L
         exports: stores.exports,
         door: s3ChangeDoor(storage.s3, LOCAL_BUCKET),
         files: s3ExportFiles(storage.s3, LOCAL_BUCKET),
+        events,
         assets,
         now: () => new Date(),
         log,

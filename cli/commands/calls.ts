@@ -3,6 +3,8 @@ import { normalizeIdentity } from '../../functions/core/codes.ts';
 import { isIsoDate, toLocalIso } from '../../functions/core/time.ts';
 import { USAGE_COLUMNS, usageValues, type UsageRecord } from '../../functions/core/usage.ts';
 import { tagCall } from '../../functions/services/tagging.ts';
+import { silentLogger } from '../../functions/services/logger.ts';
+import { localEvents } from '../../local/events.ts';
 import { CliError, usageError } from '../io.ts';
 import { plural, TableWriter } from '../output.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
@@ -109,12 +111,12 @@ ${TARGET_HELP}`,
     }
     return withTarget(io, targetFlags(parsed.values), async (target) => {
       const { timeZone } = await loadCall(target, sid, str(parsed.values, 'account'));
-      const result = await tagCall(
-        { calls: target.stores.calls, codes: target.stores.codes, accounts: target.stores.accounts, exports: target.stores.exports, now: () => new Date() },
-        sid,
-        code.trim(),
-        by.trim(),
-      );
+      // Locally the retag is published from here (events.log and the webhooks, one try each: the
+      // CLI does not stay to retry); in AWS the calls table's stream publishes it.
+      const events = target.info.kind === 'local' ? localEvents({ home: target.info.home, log: silentLogger, giveUpAfterMs: 0 }) : undefined;
+      const deps = { calls: target.stores.calls, codes: target.stores.codes, accounts: target.stores.accounts, exports: target.stores.exports, now: () => new Date() };
+      const result = await tagCall(events === undefined ? deps : { ...deps, events }, sid, code.trim(), by.trim());
+      await events?.idle();
       if (!result.ok) throw new CliError(`cannot tag call ${sid}: ${result.message}`);
       const r = result.record;
       const named = r.codeDescription === undefined ? '' : ` (${printable(r.codeDescription)})`;

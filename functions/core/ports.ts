@@ -9,6 +9,7 @@ import type { LockoutRecord } from './lockout.ts';
 import type { Settings, UserRecord } from './settings.ts';
 import type { CodeTotals, WrittenDay } from './usage.ts';
 import type { ImportReport } from './reports.ts';
+import type { CallRecordEvent } from './events.ts';
 
 export type { ImportReport };
 
@@ -390,4 +391,13 @@ export interface SettingsVersion extends SettingsChange {
 export interface SettingsHistory {
   /** The versions of an account's settings, newest first, at most `limit`. */
   settingsHistory(account: string, limit: number): Promise<SettingsVersion[]>;
+}
+
+/**
+ * Where call-record events go (docs/events.md): the event bus, and each of the account's
+ * webhook URLs with retries. A publisher queues and returns; delivery happens apart from the
+ * request that published, so a slow or failing receiver never slows a webhook of a call.
+ */
+export interface CallRecordEvents {
+  publish(event: CallRecordEvent, webhooks: readonly string[]): Promise<void>;
 }

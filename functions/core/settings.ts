@@ -160,6 +160,19 @@ const afterCallSchema = z
   .boolean({ error: 'must be true or false' })
   .describe('When the dialled party hangs up first on a call that carries no account code, the caller hears one prompt to tag it');
 
+/** A receiver of call-record events: HTTPS, or HTTP on this machine's loopback (local testing). */
+const webhookUrlSchema = z.string().refine(
+  (u) => {
+    try {
+      const url = new URL(u);
+      return url.protocol === 'https:' || (url.protocol === 'http:' && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname));
+    } catch {
+      return false;
+    }
+  },
+  { message: 'must be an https:// URL (http:// only to localhost, for testing)' },
+);
+
 const overridesShape = {
   calls: callsSchema.optional(),
   maxAttempts: maxAttemptsSchema.optional(),
@@ -273,6 +286,11 @@ export const settingsSchema = z
       .describe("Seconds each answered call is rounded up to in the monthly summary's billable minutes, 60 to 3600 (360: tenths of an hour)"),
     exportDelayMinutes: wholeMinutes(0, 1440).default(60).describe('Minutes after a local day ends before its usage file is written (late callbacks land first)'),
     afterCallPrompt: afterCallSchema.default(false),
+    webhooks: z
+      .array(webhookUrlSchema)
+      .max(5, { message: 'at most 5 webhook URLs' })
+      .default([])
+      .describe('URLs that receive each call record as it completes and when it is retagged: an HTTPS POST of the event JSON, signed (docs/events.md)'),
     selfTagDays: wholeMinutes(0, 366).default(7).describe('Days after a call that its caller may tag it in the console when it carries no code (0: only admins tag)'),
     prompts: promptsSchema.default({ language: 'en-US' }),
   })

@@ -5,7 +5,8 @@
  * again and the tag decided again — then tell the export ledger the day changed.
  */
 import { accountCodeKey } from '../adapters/code-key.ts';
-import type { AccountStore, CallStore, CodeStore, ExportLedger } from '../core/ports.ts';
+import type { AccountStore, CallRecordEvents, CallStore, CodeStore, ExportLedger } from '../core/ports.ts';
+import { callRecordEvent, isComplete } from '../core/events.ts';
 import { tagRecord, type TagRefusal } from '../core/tagging.ts';
 import { localDate } from '../core/time.ts';
 import type { UsageRecord } from '../core/usage.ts';
@@ -16,6 +17,8 @@ export interface TaggingDeps {
   readonly accounts: Pick<AccountStore, 'getSettings'>;
   readonly exports: Pick<ExportLedger, 'markChanged'>;
   readonly now: () => Date;
+  /** Where the retagged record is published (docs/events.md); unset: not published from here. */
+  readonly events?: CallRecordEvents;
 }
 
 export type TagCallResult =
@@ -51,6 +54,8 @@ export async function tagCall(deps: TaggingDeps, callSid: string, digits: string
     const revision = await deps.calls.put(decision.state, { expectedRevision: stored.revision, timeZone: settings.timeZone });
     if (revision !== undefined) {
       await deps.exports.markChanged(previous.account, day, now.toISOString());
+      // Queued, not delivered here: a slow receiver never holds up the tag.
+      if (isComplete(decision.state)) await deps.events?.publish(callRecordEvent(decision.state, 'retagged', settings.timeZone, now), settings.webhooks);
       return { ok: true, record: decision.state, previous, changed: true, day };
     }
     if (attempt >= MAX_TRIES) throw new Error(`call ${callSid} kept changing while it was being tagged (${MAX_TRIES} tries): try again`);

@@ -5,6 +5,7 @@
 import type { Context } from 'hono';
 import type {
   AccountStore,
+  CallRecordEvents,
   CallStore,
   ChangeDoor,
   CodePages,
@@ -40,6 +41,8 @@ export interface ConsoleDeps {
   readonly door: ChangeDoor;
   /** Where the console writes the files it hands out (a codes export). */
   readonly files: ExportFiles;
+  /** Where a retagged call is published (docs/events.md). */
+  readonly events?: CallRecordEvents;
   readonly assets: ConsoleAssets;
   readonly now: () => Date;
   readonly log: Logger;

@@ -3,7 +3,7 @@
  * the alert gate and the signature check. Built once per container by `makeVoiceContext`.
  */
 import { ACCOUNT_SID } from '../../core/identifiers.ts';
-import type { AccountStore, AlertSink, CallContextStore, CallStore, CodeStore, LockoutStore, Logger } from '../../core/ports.ts';
+import type { AccountStore, AlertSink, CallContextStore, CallRecordEvents, CallStore, CodeStore, LockoutStore, Logger } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
 import { verifyTwilioSignature, type TwilioParams } from '../../adapters/twilio/signature.ts';
 import { bestEffortAlerts, gatedAlerts } from '../alert-gate.ts';
@@ -35,6 +35,8 @@ export interface VoiceDeps {
   readonly authTokens: (accountSid: string, options?: { readonly refresh?: boolean }) => Promise<readonly string[]>;
   readonly pepper: () => Promise<string>;
   readonly alerts: AlertSink;
+  /** Call-record events (docs/events.md); unset: none are published from here (in AWS a stream of the calls table publishes them). */
+  readonly events?: CallRecordEvents;
   /**
    * The deployment's emergency caller ID (configuration, never storage): what an emergency
    * `<Dial>` carries when neither the user, the entry point nor the account gives one in time.

@@ -8,6 +8,7 @@ import { decide, type CallEvent, type CallState, type Decision, type Effect } fr
 import { ACCOUNT_THROTTLE, accountThrottleRules, isLockedOut, recordFailure } from '../../core/lockout.ts';
 import type { StoredCallState } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
+import { callRecordEvent, completedBy } from '../../core/events.ts';
 import type { VoiceContext } from './context.ts';
 
 /** The call's state: this container's copy, else the stored one. */
@@ -37,12 +38,21 @@ export async function decideAndSave(
     if (revision !== undefined) {
       ctx.calls.remember(callSid, { state: decision.state, revision });
       await applyEffects(ctx, decision.effects, settings);
+      if (completedBy(stored?.state, decision.state)) publishCompleted(ctx, decision.state, settings);
       return decision;
     }
     ctx.calls.forget(callSid);
     stored = await deps.calls.get(callSid);
   }
   throw new Error(`call ${callSid}: gave up after repeated write conflicts`);
+}
+
+/** The record is complete: its event is queued and the webhook answers without waiting for delivery. */
+function publishCompleted(ctx: VoiceContext, state: CallState, settings: Settings): void {
+  const events = ctx.deps.events;
+  if (events === undefined) return;
+  const event = callRecordEvent(state, 'completed', settings.timeZone, ctx.deps.now());
+  events.publish(event, settings.webhooks).catch((err: unknown) => ctx.deps.log.error('call-record event not published', { callSid: state.callSid, error: err }));
 }
 
 /** Alerts raised, and each failed code counted on the caller's record and the account-wide throttle's. */

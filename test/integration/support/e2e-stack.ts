@@ -76,9 +76,16 @@ export interface E2eStack {
   close(): Promise<void>;
 }
 
-export async function startE2eStack(options: { readonly log?: Logger } = {}): Promise<E2eStack> {
+export async function startE2eStack(options: { readonly log?: Logger; readonly eventRetryMs?: number } = {}): Promise<E2eStack> {
   const home = await mkdtemp(join(tmpdir(), 'tollgate-voice-e2e-'));
-  const stack = await startLocalStack({ home, port: 0, authToken: E2E_TOKEN, log: options.log ?? silentLogger, seed: false });
+  const stack = await startLocalStack({
+    home,
+    port: 0,
+    authToken: E2E_TOKEN,
+    log: options.log ?? silentLogger,
+    seed: false,
+    ...(options.eventRetryMs === undefined ? {} : { eventRetryMs: options.eventRetryMs }),
+  });
   const client = makeDynamoClient({ endpoint: stack.dynamodbEndpoint, requestTimeoutMs: 30_000 });
   const stores = makeDynamoStores({ client, tables: stack.tables });
   const pepper = await localPepper(home);
