@@ -25,6 +25,9 @@ export const ENV = {
   emergencyCallerId: 'TOLLGATE_EMERGENCY_CALLER_ID',
   userPoolId: 'TOLLGATE_USER_POOL_ID',
   userPoolClientId: 'TOLLGATE_USER_POOL_CLIENT_ID',
+  eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
+  webhookQueueUrl: 'TOLLGATE_WEBHOOK_QUEUE_URL',
+  webhookSecretsArn: 'TOLLGATE_WEBHOOK_SECRETS_ARN',
   logLevel: 'LOG_LEVEL',
 } as const;
 
@@ -135,4 +138,23 @@ export interface ConsoleConfig {
 
 export function consoleConfig(env: Env): ConsoleConfig {
   return Object.freeze({ userPoolId: required(env, ENV.userPoolId), userPoolClientId: required(env, ENV.userPoolClientId) });
+}
+
+export interface EventsConfig {
+  readonly eventBusName: string;
+  readonly webhookQueueUrl: string;
+}
+
+export function eventsConfig(env: Env): EventsConfig {
+  return Object.freeze({ eventBusName: required(env, ENV.eventBusName), webhookQueueUrl: webhookQueueUrl(env) });
+}
+
+/** The queue of webhook deliveries (the publisher sends to it; the delivery function puts a failed one back later). */
+export function webhookQueueUrl(env: Env): string {
+  return required(env, ENV.webhookQueueUrl);
+}
+
+/** ARN of the secret holding each account's webhook secret: `{ "acme": "<64 hex digits>" }`. */
+export function webhookSecretsArn(env: Env): string {
+  return required(env, ENV.webhookSecretsArn);
 }

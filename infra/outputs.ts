@@ -25,6 +25,10 @@ export const STACK_OUTPUTS = {
   consoleUrl: 'ConsoleUrl',
   /** The Cognito user pool console users sign in to. */
   userPoolId: 'ConsoleUserPoolId',
+  /** The EventBridge bus of call-record events. */
+  eventBusName: 'EventBusName',
+  /** The secret of each account's webhook signing secret. */
+  webhookSecretsArn: 'WebhookSecretsArn',
 } as const;
 
 export type StackOutputName = keyof typeof STACK_OUTPUTS;

@@ -6,6 +6,7 @@
  *   admin ─▶ Data.bucket imports/ ─▶ CodeImport (SQS + DLQ ─▶ import function) ─▶ Data
  *   UsageExport (Scheduler hourly ─▶ export function) ─▶ Data.bucket exports/ ─▶ finance
  *   browser ─▶ ConsoleApp (same HTTP API ─▶ console function, Cognito sign-in) ─▶ Data, imports/
+ *   Data.calls stream ─▶ CallEvents (publisher ─▶ EventBridge bus; webhook queue ─▶ deliverer) ─▶ integrators
  *
  * The outputs are what the operator wires into Twilio and what `tollgate --stack` reads.
  */
@@ -15,6 +16,7 @@ import type { Construct } from 'constructs';
 import { AccountAccess } from './constructs/account-access.ts';
 import { Alerts } from './constructs/alerts.ts';
 import { CodeImport } from './constructs/code-import.ts';
+import { CallEvents } from './constructs/call-events.ts';
 import { ConsoleApp } from './constructs/console.ts';
 import { Data } from './constructs/data.ts';
 import { UsageExport } from './constructs/usage-export.ts';
@@ -50,6 +52,7 @@ export class TollgateStack extends Stack {
   readonly codeImport: CodeImport;
   readonly usageExport: UsageExport;
   readonly console: ConsoleApp;
+  readonly events: CallEvents;
   readonly accountAccess?: AccountAccess;
 
   constructor(scope: Construct, id: string, props: TollgateStackProps) {
@@ -74,6 +77,7 @@ export class TollgateStack extends Stack {
     this.codeImport = new CodeImport(this, 'CodeImport', { data: this.data, alerts: this.alerts, ...common });
     this.usageExport = new UsageExport(this, 'UsageExport', { data: this.data, alerts: this.alerts, ...common });
     this.console = new ConsoleApp(this, 'Console', { data: this.data, alerts: this.alerts, api: this.voice.api, ...common });
+    this.events = new CallEvents(this, 'CallEvents', { data: this.data, alerts: this.alerts, ...common });
     if (props.accounts !== undefined && props.accounts.length > 0) {
       this.accountAccess = new AccountAccess(this, 'AccountAccess', { bucket: this.data.bucket, accounts: props.accounts });
     }
@@ -85,6 +89,8 @@ export class TollgateStack extends Stack {
     output('fallbackUrl', this.voice.url('/voice/fallback'), 'Twilio fallback URL (HTTP POST)');
     output('consoleUrl', `${this.voice.baseUrl}/console/`, 'The web console (sign in with a user of the ConsoleUserPoolId pool)');
     output('userPoolId', this.console.userPool.userPoolId, 'Cognito user pool of console users: groups name account and role (acme:admin)');
+    output('eventBusName', this.events.bus.eventBusName, 'EventBridge bus of call records (source tollgate, detail-type Call completed / Call retagged)');
+    output('webhookSecretsArn', this.events.webhookSecrets.secretArn, 'Put {"acme": "<64 hex digits>"} here: the secret each account\'s webhook receivers check signatures with');
     output('bucket', this.data.bucket.bucketName, 'Upload imports/<account>/…, read results/<account>/… and exports/<account>/…');
     output('accountsTable', this.data.accounts.tableName, 'DynamoDB table: accounts, settings, users, ledgers');
     output('codesTable', this.data.codes.tableName, 'DynamoDB table: codes');

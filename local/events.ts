@@ -9,7 +9,8 @@
 import { randomBytes } from 'node:crypto';
 import { appendFile, chmod, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { signEvent, SIGNATURE_HEADER, type CallRecordEvent } from '../functions/core/events.ts';
+import { postEvent } from '../functions/adapters/events/webhook.ts';
+import type { CallRecordEvent } from '../functions/core/events.ts';
 import type { CallRecordEvents, Logger } from '../functions/core/ports.ts';
 
 export const EVENTS_LOG = 'events.log';
@@ -71,28 +72,19 @@ export function localEvents(options: LocalEventsOptions): LocalEvents {
     return next;
   };
 
-  async function attempt(url: string, event: CallRecordEvent, body: string, startedAt: number, n: number): Promise<void> {
+  async function attempt(url: string, event: CallRecordEvent, startedAt: number, n: number): Promise<void> {
     active++;
     try {
-      const secret = await secretOf(event.account);
-      const res = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', [SIGNATURE_HEADER]: signEvent(body, secret, Math.floor(Date.now() / 1000)), 'Tollgate-Event-Id': event.id },
-        body,
-        signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
-      });
-      await res.arrayBuffer().catch(() => undefined);
-      if (res.ok) return;
-      retry(url, event, body, startedAt, n, `answered ${res.status}`);
+      await postEvent(url, event, await secretOf(event.account), options.timeoutMs);
     } catch (err) {
-      retry(url, event, body, startedAt, n, (err as Error).message);
+      retry(url, event, startedAt, n, (err as Error).message);
     } finally {
       active--;
       settle();
     }
   }
 
-  function retry(url: string, event: CallRecordEvent, body: string, startedAt: number, n: number, why: string): void {
+  function retry(url: string, event: CallRecordEvent, startedAt: number, n: number, why: string): void {
     const delay = Math.min(first * 2 ** n, max);
     if (Date.now() + delay - startedAt > giveUp) {
       options.log.error('call-record event not delivered: gave up', { url, id: event.id, attempts: n + 1, why });
@@ -101,7 +93,7 @@ export function localEvents(options: LocalEventsOptions): LocalEvents {
     options.log.warn('call-record event delivery failed; will retry', { url, id: event.id, attempt: n + 1, retryInMs: delay, why });
     const timer = setTimeout(() => {
       timers.delete(timer);
-      void attempt(url, event, body, startedAt, n + 1);
+      void attempt(url, event, startedAt, n + 1);
     }, delay);
     timer.unref();
     timers.add(timer);
@@ -110,8 +102,7 @@ export function localEvents(options: LocalEventsOptions): LocalEvents {
   return {
     async publish(event, webhooks) {
       await appendFile(join(options.home, EVENTS_LOG), `${JSON.stringify(event)}\n`);
-      const body = JSON.stringify(event);
-      for (const url of webhooks) void attempt(url, event, body, Date.now(), 0);
+      for (const url of webhooks) void attempt(url, event, Date.now(), 0);
     },
     idle: () => (active === 0 && timers.size === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
     close() {

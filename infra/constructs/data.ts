@@ -8,7 +8,7 @@
  * their tables from, so the deployed tables cannot drift from the ones the code is tested on.
  */
 import { Duration, RemovalPolicy, SecretValue, Validations } from 'aws-cdk-lib';
-import { AttributeType, BillingMode, Table, type Attribute } from 'aws-cdk-lib/aws-dynamodb';
+import { AttributeType, BillingMode, Table, type Attribute, StreamViewType } from 'aws-cdk-lib/aws-dynamodb';
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership, type LifecycleRule } from 'aws-cdk-lib/aws-s3';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Construct } from 'constructs';
@@ -50,7 +50,8 @@ export class Data extends Construct {
     const defs = tableDefinitions({ accounts: 'accounts', codes: 'codes', calls: 'calls' });
     this.accounts = tableFrom(this, 'Accounts', defs.accounts);
     this.codes = tableFrom(this, 'Codes', defs.codes);
-    this.calls = tableFrom(this, 'Calls', defs.calls);
+    // Its stream carries each write of a call to the event publisher (docs/events.md).
+    this.calls = tableFrom(this, 'Calls', defs.calls, StreamViewType.NEW_AND_OLD_IMAGES);
 
     this.accessLogs = new Bucket(this, 'AccessLogs', {
       encryption: BucketEncryption.S3_MANAGED,
@@ -118,7 +119,7 @@ export class Data extends Construct {
 }
 
 /** A CDK table with exactly the keys, indexes and TTL of a table definition, plus production settings. */
-function tableFrom(scope: Construct, id: string, def: TableDefinition): Table {
+function tableFrom(scope: Construct, id: string, def: TableDefinition, stream?: StreamViewType): Table {
   const input = def.input;
   const attribute = (name: string | undefined): Attribute => {
     const type = input.AttributeDefinitions?.find((a) => a.AttributeName === name)?.AttributeType;
@@ -136,6 +137,7 @@ function tableFrom(scope: Construct, id: string, def: TableDefinition): Table {
     deletionProtection: true,
     removalPolicy: RemovalPolicy.RETAIN,
     ...(def.ttlAttribute === undefined ? {} : { timeToLiveAttribute: def.ttlAttribute }),
+    ...(stream === undefined ? {} : { stream }),
   });
   for (const gsi of input.GlobalSecondaryIndexes ?? []) {
     if (gsi.IndexName === undefined) throw new Error(`table ${id}: an index has no name`);

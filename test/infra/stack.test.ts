@@ -65,7 +65,9 @@ describe('the functions', () => {
       expect(functionProps(id)).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
     }
     // Any other function is CDK's deploy-time bucket-notifications helper, not ours.
-    const others = Object.entries(s.json.Resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && ![ids.voice, ids.import, ids.export, ids.console].includes(id));
+    const ours = [ids.voice, ids.import, ids.export, ids.console, logicalId(s.stack.events.publisher), logicalId(s.stack.events.deliverer)];
+    for (const id of ours.slice(4)) expect(functionProps(id)).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    const others = Object.entries(s.json.Resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !ours.includes(id));
     expect(others.map(([id]) => id).every((id) => id.startsWith('BucketNotificationsHandler'))).toBe(true);
   });
 
@@ -506,6 +508,23 @@ describe('what each function may do', () => {
     expect(allows(c, 's3:ListBucket', arn(ids.bucket), { 's3:prefix': 'imports/acme/' })).toBe(false);
     expect(allows(c, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(false);
     expect(allows(c, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(false);
+  });
+
+  it('call events: the calls stream feeds the publisher, which may only put events on the bus and queue deliveries; the deliverer reads only the webhook secrets', () => {
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' } });
+    s.template.resourceCountIs('AWS::Events::EventBus', 1);
+    const publisher = roleStatements(s.json, logicalId(s.stack.events.publisher.role!));
+    const bus = `<${logicalId(s.stack.events.bus)}.Arn>`;
+    expect(allows(publisher, 'events:PutEvents', bus)).toBe(true);
+    expect(allows(publisher, 'sqs:SendMessage', `<${logicalId(s.stack.events.queue)}.Arn>`)).toBe(true);
+    expect(allows(publisher, 'dynamodb:GetRecords', `<${ids.calls}.StreamArn>`)).toBe(true);
+    for (const action of writes) for (const table of [ids.accounts, ids.codes, ids.calls]) expect(allows(publisher, action, arn(table)), action).toBe(false);
+    expect(allows(publisher, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.events.webhookSecrets)}>`)).toBe(false);
+    const deliverer = roleStatements(s.json, logicalId(s.stack.events.deliverer.role!));
+    expect(allows(deliverer, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.events.webhookSecrets)}>`)).toBe(true);
+    expect(allows(deliverer, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(false);
+    for (const action of reads) expect(allows(deliverer, action, arn(ids.calls)), action).toBe(false);
+    s.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 30 } });
   });
 
   it('console: a Cognito pool nobody signs up to themselves, and an app client for password sign-in without a secret', () => {

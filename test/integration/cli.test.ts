@@ -457,7 +457,7 @@ describe('tollgate users list and export, codes list filters', () => {
     const exported = await tollgate(['users', 'export', '--out', out, '--account', 'demo']);
     expect(exported.code, exported.stderr).toBe(0);
     const text = await readFile(out, 'utf8');
-    expect(text.startsWith('\ufeffuser,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,default,emergency,')).toBe(true);
+    expect(text.startsWith('\ufeffuser,name,group,caller_id,max_attempts,proceed_after_max_attempts,validate,language,after_call_prompt,default,emergency,')).toBe(true);
     const again = await tollgate(['users', 'import', out, '--account', 'demo']);
     expect(again.code, again.stdout).toBe(0);
     expect(again.stdout).toMatch(/(\d+) rows: 0 created, 0 updated, \1 unchanged, 0 deleted/);

@@ -31,6 +31,7 @@ const FULL_EXAMPLE = {
   outsideLinePrefix: '9',
   exportDelayMinutes: 60,
   afterCallPrompt: false,
+  webhooks: ['https://billing.example.com/tollgate'],
   selfTagDays: 7,
   billingIncrementSeconds: 360,
   prompts: { language: 'en-US', voice: 'Polly.Joanna' },
@@ -82,6 +83,7 @@ describe('settings', () => {
       billingIncrementSeconds: 60,
       exportDelayMinutes: 60,
       afterCallPrompt: false,
+      webhooks: [],
       selfTagDays: 7,
       prompts: { language: 'en-US' },
     });

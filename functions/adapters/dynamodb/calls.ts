@@ -13,7 +13,7 @@ import {
   type QueryCommandInput,
   type QueryCommandOutput,
 } from '@aws-sdk/client-dynamodb';
-import type { CallState } from '../../core/callflow.ts';
+import type { CallState, UsageRecord } from '../../core/call-state.ts';
 import { normalizeIdentity } from '../../core/codes.ts';
 import { isLockedOut, type LockoutRecord } from '../../core/lockout.ts';
 import type { CallStore, LockoutStore, StoredCall, StoredCallState, UsageSource } from '../../core/ports.ts';
@@ -197,6 +197,15 @@ export function toLockout(item: Item | undefined, now: Date): LockoutRecord | un
 export function toStoredCall(item: Item | undefined, now: Date): StoredCallState | undefined {
   if (item === undefined || isExpired(item, now)) return undefined;
   return { state: storedCall(fromItem(item, STORAGE_ATTRS)), revision: num(item, 'revision') ?? 0 };
+}
+
+/**
+ * A call as a stream image of the calls table holds it (docs/events.md): the record, or
+ * undefined for an image that is no call (a lockout record shares the table).
+ */
+export function callFromImage(item: Item | undefined): UsageRecord | undefined {
+  if (item === undefined || (str(item, 'pk') ?? '').startsWith('LOCK#') || item.callSid === undefined) return undefined;
+  return storedCall(fromItem(item, STORAGE_ATTRS));
 }
 
 /** `lockout.windowMinutes` can be at most a day (settings schema). */
