@@ -101,8 +101,18 @@ export function localEvents(options: LocalEventsOptions): LocalEvents {
 
   return {
     async publish(event, webhooks) {
-      await appendFile(join(options.home, EVENTS_LOG), `${JSON.stringify(event)}\n`);
-      for (const url of webhooks) void attempt(url, event, Date.now(), 0);
+      // After the current turn of the event loop: the webhook that completed the record sends
+      // its answer first, and only then is the log written and the delivery begun.
+      active++;
+      setImmediate(() => {
+        appendFile(join(options.home, EVENTS_LOG), `${JSON.stringify(event)}\n`)
+          .catch((err: unknown) => options.log.error('call-record event not logged', { id: event.id, error: err }))
+          .finally(() => {
+            for (const url of webhooks) void attempt(url, event, Date.now(), 0);
+            active--;
+            settle();
+          });
+      });
     },
     idle: () => (active === 0 && timers.size === 0 ? Promise.resolve() : new Promise((resolve) => waiters.push(resolve))),
     close() {
