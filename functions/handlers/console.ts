@@ -3,11 +3,12 @@
  * API, in payload format 2.0. Signed in through the stack's Cognito user pool; the local stack
  * mounts the same handler with its own sign-in.
  */
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { handle } from 'hono/aws-lambda';
 import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'aws-lambda';
 import { cognitoConsoleAuth } from '../adapters/cognito-auth.ts';
-import { loadConsoleAssets } from '../adapters/console-assets.ts';
+import { loadConsoleAssets, WEB_DIR } from '../adapters/console-assets.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
 import { s3ChangeDoor } from '../adapters/s3/change-door.ts';
@@ -26,8 +27,9 @@ export function makeConsoleHandler(deps: ConsoleDeps): ConsoleHandler {
   return (event, context) => answer(event as never, context as never) as Promise<APIGatewayProxyResultV2>;
 }
 
-/** The browser app's files: bundled beside the function as `web/` (infra/constructs/console.ts). */
+/** The browser app's files: bundled beside the function as `web/` (infra/constructs/console.ts); run from the sources, the repository's. */
 const BUNDLED_WEB_DIR = fileURLToPath(new URL('./web/', import.meta.url));
+const DEFAULT_WEB_DIR = existsSync(BUNDLED_WEB_DIR) ? BUNDLED_WEB_DIR : WEB_DIR;
 
 async function awsConsoleHandler(env: Env, log: Logger, webDir: string): Promise<ConsoleHandler> {
   const storage = storageConfig(env);
@@ -53,7 +55,7 @@ async function awsConsoleHandler(env: Env, log: Logger, webDir: string): Promise
 }
 
 /** The deployed console function; `webDir` is where its browser app lies (tests of the bundle pass theirs). */
-export function consoleFunction(webDir = BUNDLED_WEB_DIR) {
+export function consoleFunction(webDir = DEFAULT_WEB_DIR) {
   return deployedFunction<APIGatewayProxyEventV2, APIGatewayProxyResultV2>('tollgate-console', (env, log) => {
     const ready = awsConsoleHandler(env, log, webDir);
     return async (event, context) => (await ready)(event, context);

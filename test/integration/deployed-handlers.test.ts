@@ -4,6 +4,9 @@
  * Manager, invoked with the events and context AWS delivers (typed by `@types/aws-lambda`, so a
  * shape we read that AWS does not send fails to compile). Their logs are Powertools JSON lines
  * carrying the request id and cold start, and never a code's digits.
+ *
+ * With TOLLGATE_BUNDLES=cdk.out (`npm run test:bundles`, after `npm run synth`) the same tests
+ * run the bundles Lambda would run, each in a process of its own (test/support/bundles.ts).
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,12 +19,14 @@ import { accountCodeKey } from '../../functions/adapters/code-key.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { ENV } from '../../functions/config.ts';
 import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
+import { deployedHandler as deployedConsole } from '../../functions/handlers/console.ts';
 import { deployedHandler as deployedExport } from '../../functions/handlers/export.ts';
 import { deployedHandler as deployedImport } from '../../functions/handlers/import.ts';
 import { deployedHandler as deployedVoice } from '../../functions/handlers/voice.ts';
 import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
 import { testSettings } from '../support/settings.ts';
 import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
+import { BUNDLES_DIR, bundleEntry, startBundle, type RunningBundle } from '../support/bundles.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './support/dynamo.ts';
 import { newAccountSid } from './support/e2e-stack.ts';
 import { hear, newCallSid } from './support/voice.ts';
@@ -40,7 +45,21 @@ let dynamoEndpoint: string;
 let s3rver: RunningS3;
 let sm: SecretsManagerStandIn;
 let env: Record<string, string>;
+let sdkEnv: Record<string, string>;
 const saved = new Map<string, string | undefined>();
+const bundles: RunningBundle<never, never>[] = [];
+
+type Handler<E, R> = (event: E, context: Context) => Promise<R>;
+
+/** A deployed handler: built from the sources in this process, or the bundle from cdk.out in its own (TOLLGATE_BUNDLES). */
+async function deployed<E, R>(fromSource: (env: Record<string, string>) => Handler<E, R>, constructPath: string): Promise<Handler<E, R>> {
+  if (BUNDLES_DIR === undefined) return fromSource(env);
+  const bundle = await startBundle<E, R>(bundleEntry(BUNDLES_DIR, constructPath), { ...env, ...sdkEnv }, (line) => {
+    if (line.startsWith('{')) lines.push(line);
+  });
+  bundles.push(bundle as unknown as RunningBundle<never, never>);
+  return (event, context) => bundle.invoke(event, context);
+}
 const lines: string[] = [];
 
 beforeAll(async () => {
@@ -71,6 +90,7 @@ beforeAll(async () => {
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
     AWS_ENDPOINT_URL_SNS: sm.endpoint,
   };
+  sdkEnv = sdk;
   for (const name of SDK_ENV) {
     saved.set(name, process.env[name]);
     process.env[name] = sdk[name];
@@ -87,6 +107,8 @@ beforeAll(async () => {
     [ENV.alertsTopicArn]: 'arn:aws:sns:us-east-1:123456789012:tollgate-alerts',
     [ENV.publicUrl]: BASE_URL,
     [ENV.emergencyCallerId]: '+15005550006',
+    [ENV.userPoolId]: 'us-east-1_Tollgate1',
+    [ENV.userPoolClientId]: 'consoleclient123',
     [ENV.logLevel]: 'info',
   };
   for (const stream of [process.stdout, process.stderr]) {
@@ -102,6 +124,7 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  await Promise.all(bundles.map((b) => b.close()));
   vi.restoreAllMocks();
   for (const [name, value] of saved) {
     if (value === undefined) delete process.env[name];
@@ -196,18 +219,18 @@ async function until<T>(what: string, find: () => T | undefined, poll?: () => Pr
 }
 
 describe('the deployed voice function', () => {
-  const voice = () => (handler ??= deployedVoice(env));
-  let handler: ReturnType<typeof deployedVoice> | undefined;
+  let handler: Promise<ReturnType<typeof deployedVoice>> | undefined;
+  const voice = () => (handler ??= deployed(deployedVoice, 'VoiceApi/Function'));
 
   it('answers a webhook in API Gateway’s shape: a free call dials, a code call asks for the code', async () => {
     const common = { AccountSid: SID, ApiVersion: '2010-04-01', CallStatus: 'ringing', Direction: 'inbound', From: 'client:alice' };
-    const free = await voice()(
+    const free = await (await voice())(
       apiGatewayEvent('/voice/incoming', { ...common, CallSid: newCallSid(), To: '+12125550100', Called: '+12125550100' }),
       lambdaContext('tollgate-voice'),
     );
     expect(free.statusCode).toBe(200);
     expect(hear(free).dial?.number).toBe('+12125550100');
-    const abroad = await voice()(
+    const abroad = await (await voice())(
       apiGatewayEvent('/voice/incoming', { ...common, CallSid: newCallSid(), To: '+442079460018', Called: '+442079460018' }),
       lambdaContext('tollgate-voice'),
     );
@@ -218,7 +241,7 @@ describe('the deployed voice function', () => {
     const context = lambdaContext('tollgate-voice');
     const callSid = newCallSid();
     const params = { AccountSid: SID, ApiVersion: '2010-04-01', CallStatus: 'ringing', Direction: 'inbound', From: 'client:alice', To: '911', Called: '911', CallSid: callSid };
-    const reply = await voice()(apiGatewayEvent('/voice/incoming', params), context);
+    const reply = await (await voice())(apiGatewayEvent('/voice/incoming', params), context);
     expect(hear(reply).dial).toMatchObject({ number: '911', callerId: '+14155550100' });
     const line = await until('the failed alert log line', () => logged(context.awsRequestId).find((l) => l.message === 'alert could not be sent'));
     expect(line).toMatchObject({ level: 'ERROR', service: 'tollgate-voice', kind: 'emergency', callSid, function_name: 'tollgate-voice', cold_start: expect.any(Boolean) });
@@ -236,12 +259,12 @@ describe('the deployed voice function', () => {
   it('locks a caller out with its own message when the lockout alert cannot be sent, never an apology; no digits are logged', async () => {
     const callSid = newCallSid();
     const common = { AccountSid: SID, ApiVersion: '2010-04-01', Direction: 'inbound', From: 'client:bob', To: '+442079460018', Called: '+442079460018', CallSid: callSid };
-    const prompt = await voice()(apiGatewayEvent('/voice/incoming', { ...common, CallStatus: 'ringing' }), lambdaContext('tollgate-voice'));
+    const prompt = await (await voice())(apiGatewayEvent('/voice/incoming', { ...common, CallStatus: 'ringing' }), lambdaContext('tollgate-voice'));
     const action = hear(prompt).gather?.action ?? '';
     const path = new URL(action, BASE_URL);
     const event = apiGatewayEvent(path.pathname, { ...common, CallStatus: 'in-progress', Digits: '9137', FinishedOnKey: '#' }, path.search.slice(1));
     const context = lambdaContext('tollgate-voice');
-    const heard = hear(await voice()(event, context));
+    const heard = hear(await (await voice())(event, context));
     expect(heard.says).toContain(DEFAULT_PROMPTS.lockedOut);
     expect(heard.says).not.toContain(DEFAULT_PROMPTS.error);
     await until('the failed lockout alert', () => logged(context.awsRequestId).find((l) => l.message === 'alert could not be sent' && l.kind === 'lockout'));
@@ -251,7 +274,7 @@ describe('the deployed voice function', () => {
 
 describe('the deployed import function', () => {
   it('takes an SQS batch of S3 notifications in AWS’s shapes: a test event is ignored, a garbled message is reported and logged', async () => {
-    const handler = deployedImport(env);
+    const handler = await deployed(deployedImport, 'CodeImport/Function');
     const event: SQSEvent = {
       Records: [
         sqsRecord('m-test', JSON.stringify({ Service: 'Amazon S3', Event: 's3:TestEvent', Time: '2026-12-04T03:00:00.000Z', Bucket: BUCKET })),
@@ -293,7 +316,8 @@ describe('an S3 notification in AWS’s own shape, through SQS', () => {
     const event: SQSEvent = {
       Records: [sqsRecord('m-upload', JSON.stringify(notification))],
     };
-    expect(await deployedImport(env)(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
+    const importer = await deployed(deployedImport, 'CodeImport/Function');
+    expect(await importer(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
     const codes = await storage.stores.codes.getCodes('acme', [accountCodeKey('7001'), accountCodeKey('7002')]);
     expect([...codes.values()].map((c) => c.description).sort()).toEqual(['Initech', 'Umbrella']);
     const reports = async () => (await s3.send(new ListObjectsV2Command({ Bucket: BUCKET, Prefix: 'results/acme/' }))).Contents?.length ?? 0;
@@ -301,7 +325,7 @@ describe('an S3 notification in AWS’s own shape, through SQS', () => {
     expect(before).toBeGreaterThan(0);
 
     // SQS delivers at least once: the same message again imports nothing and writes no second report.
-    expect(await deployedImport(env)(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
+    expect(await importer(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
     expect(await reports()).toBe(before);
     s3.destroy();
   });
@@ -309,10 +333,31 @@ describe('an S3 notification in AWS’s own shape, through SQS', () => {
 
 describe('the deployed export function', () => {
   it('runs on the schedule’s event with Lambda’s context, using its request id as the lease owner', async () => {
-    const handler = deployedExport(env);
+    const handler = await deployed(deployedExport, 'UsageExport/Function');
     const context = lambdaContext('tollgate-export');
     const run = await handler({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }, context);
     expect(run.failed).toEqual([]);
     expect(run.accounts.map((a) => a.account)).toContain('acme');
+  });
+});
+
+describe('the deployed console function', () => {
+  it('serves the browser app bundled beside it, with its Content-Security-Policy, and refuses the API without a token', async () => {
+    const handler = await deployed(deployedConsole, 'Console/Function');
+    const get = (path: string) => {
+      const event = apiGatewayEvent(path, {});
+      return handler(
+        { ...event, routeKey: `GET ${path}`, body: '', isBase64Encoded: false, requestContext: { ...event.requestContext, http: { ...event.requestContext.http, method: 'GET' } } },
+        lambdaContext('tollgate-console'),
+      );
+    };
+    const page = (await get('/console/')) as { statusCode: number; headers: Record<string, string>; body: string };
+    expect(page.statusCode).toBe(200);
+    expect(page.headers['content-security-policy']).toMatch(/script-src 'self'/);
+    expect(page.body).toContain('<script type="module" src="/console/app.js"></script>');
+    const vendor = (await get('/console/vendor/preact-htm.js')) as { statusCode: number; headers: Record<string, string> };
+    expect(vendor.statusCode).toBe(200);
+    expect(vendor.headers['content-type']).toMatch(/javascript/);
+    expect(((await get('/api/codes')) as { statusCode: number }).statusCode).toBe(401);
   });
 });
