@@ -42,9 +42,11 @@ const sizes = process.argv
   .slice(2)
   .map(Number)
   .filter((n) => n > 0);
-const SIZES = sizes.length > 0 ? sizes : [100_000, 1_000_000];
+/** `--quick`: a tenth of the sizes, one round each (npm run bench -- --quick). */
+const QUICK = process.argv.includes('--quick');
+const SIZES = sizes.length > 0 ? sizes : QUICK ? [10_000, 100_000] : [100_000, 1_000_000];
 const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
-const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : rows <= 100_000 ? 3 : 1);
+const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : QUICK ? 1 : rows <= 100_000 ? 3 : 1);
 
 let workerBundle = '';
 

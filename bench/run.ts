@@ -4,6 +4,7 @@
  * `bench/results/latest.json`, holding every benchmark's full result.
  *
  *   npm run bench                # all of them
+ *   npm run bench -- --quick     # all of them at a tenth of the size (a couple of minutes)
  *   node bench/run.ts voice      # only bench/voice.bench.ts (names without .bench.ts)
  *
  * A benchmark's own table is printed as it finishes. The exit code is non-zero when one of
@@ -18,7 +19,8 @@ import { join } from 'node:path';
 import { machine, machineLine, RESULTS_DIR, writeResult, type Headline } from './support/report.ts';
 
 const HERE = import.meta.dirname;
-const wanted = process.argv.slice(2);
+const quick = process.argv.includes('--quick');
+const wanted = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const all = (await readdir(HERE)).filter((f) => f.endsWith('.bench.ts')).sort();
 const names = all.map((f) => f.slice(0, -'.bench.ts'.length)).filter((n) => wanted.length === 0 || wanted.includes(n));
 const unknown = wanted.filter((w) => !names.includes(w));
@@ -33,7 +35,7 @@ for (const name of names) {
   console.log(`\n== bench/${name}.bench.ts`);
   const startedAt = Date.now();
   const started = performance.now();
-  const child = spawn(process.execPath, [join(HERE, `${name}.bench.ts`)], { stdio: 'inherit' });
+  const child = spawn(process.execPath, [join(HERE, `${name}.bench.ts`), ...(quick ? ['--quick'] : [])], { stdio: 'inherit' });
   const [code] = (await once(child, 'exit')) as [number | null];
   outcomes.push({ name, code, seconds: Math.round((performance.now() - started) / 1000), startedAt });
 }

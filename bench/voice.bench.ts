@@ -58,8 +58,11 @@ const { values: flags } = parseArgs({
     burst: { type: 'string', default: '200,1000' },
     rounds: { type: 'string', default: '20' },
     only: { type: 'string' },
+    // A tenth of the work (npm run bench -- --quick): fewer calls, smaller bursts, fewer rounds.
+    quick: { type: 'boolean' },
   },
 });
+if (flags.quick) Object.assign(flags, { calls: '30', warmup: '10', burst: '20,100', rounds: '5' });
 const positive = (name: string, text: string): number => {
   const n = Number(text);
   if (!Number.isInteger(n) || n < 1) throw new Error(`--${name} must be a whole number ≥ 1, not "${text}"`);
