@@ -41,7 +41,7 @@ import { xlsxFile } from '../functions/adapters/xlsx.ts';
 import { CONSOLE_MAX_BODY_BYTES, CONSOLE_ROUTES, HEALTH_PATH } from '../functions/routes.ts';
 import { loadConsoleAssets } from '../functions/adapters/console-assets.ts';
 import { s3ChangeDoor } from '../functions/adapters/s3/change-door.ts';
-import { makeConsoleHandler, type ConsoleHandler } from '../functions/handlers/console.ts';
+import { consoleStores, makeConsoleHandler, type ConsoleHandler } from '../functions/handlers/console.ts';
 import { DEFAULT_CONSOLE_PASSWORD, localConsoleAuth, seedConsoleUsers } from './console-users.ts';
 import { localEvents, type LocalEvents } from './events.ts';
 
@@ -369,12 +369,7 @@ function mountConsole(routes: RouteTable, home: string, storage: Storage, log: L
     handler ??= loadConsoleAssets().then((assets) =>
       makeConsoleHandler({
         auth: localConsoleAuth(home),
-        accounts: stores.accounts,
-        users: stores.users,
-        codes: stores.codes,
-        calls: stores.calls,
-        lockouts: stores.lockouts,
-        exports: stores.exports,
+        ...consoleStores(stores),
         door: s3ChangeDoor(storage.s3, LOCAL_BUCKET),
         files: s3ExportFiles(storage.s3, LOCAL_BUCKET),
         events,

@@ -10,7 +10,7 @@ import type { APIGatewayProxyEventV2, APIGatewayProxyResultV2, Context } from 'a
 import { cognitoConsoleAuth } from '../adapters/cognito-auth.ts';
 import { loadConsoleAssets, WEB_DIR } from '../adapters/console-assets.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
-import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
+import { makeDynamoStores, type DynamoStores } from '../adapters/dynamodb/stores.ts';
 import { s3ChangeDoor } from '../adapters/s3/change-door.ts';
 import { makeS3Client } from '../adapters/s3/client.ts';
 import { s3ExportFiles } from '../adapters/s3/export-files.ts';
@@ -21,6 +21,11 @@ import { makeConsoleApp } from '../services/console/app.ts';
 import { deployedFunction } from './lambda.ts';
 
 export type ConsoleHandler = (event: APIGatewayProxyEventV2, context?: Context) => Promise<APIGatewayProxyResultV2>;
+
+/** What the console reads and writes in storage: the same stores in AWS and in the local stack. */
+export function consoleStores(stores: DynamoStores): Pick<ConsoleDeps, 'accounts' | 'users' | 'codes' | 'calls' | 'lockouts' | 'exports'> {
+  return { accounts: stores.accounts, users: stores.users, codes: stores.codes, calls: stores.calls, lockouts: stores.lockouts, exports: stores.exports };
+}
 
 export function makeConsoleHandler(deps: ConsoleDeps): ConsoleHandler {
   const answer = handle(makeConsoleApp(deps));
@@ -40,12 +45,7 @@ async function awsConsoleHandler(env: Env, log: Logger, webDir: string): Promise
   const s3 = makeS3Client(s3Endpoint === undefined ? {} : { endpoint: s3Endpoint });
   return makeConsoleHandler({
     auth: cognitoConsoleAuth({ userPoolId, clientId: userPoolClientId }),
-    accounts: stores.accounts,
-    users: stores.users,
-    codes: stores.codes,
-    calls: stores.calls,
-    lockouts: stores.lockouts,
-    exports: stores.exports,
+    ...consoleStores(stores),
     door: s3ChangeDoor(s3, bucket),
     files: s3ExportFiles(s3, bucket),
     assets: await loadConsoleAssets(webDir),

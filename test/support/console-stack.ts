@@ -14,6 +14,7 @@ import type { CallState } from '../../functions/core/callflow.ts';
 import { parseSettings } from '../../functions/core/settings.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { addConsoleUser } from '../../local/console-users.ts';
+import { testCall } from './call-fixtures.ts';
 import { startLocalStack, type LocalStack } from '../../local/stack.ts';
 
 export const CONSOLE_PASSWORD = 'console-test-password';
@@ -82,31 +83,24 @@ export async function startConsoleStack(): Promise<ConsoleStack> {
     api,
     async putCall(account, fields) {
       const started = new Date(fields.startedAt);
-      const state: CallState = {
+      // A national call that went through untagged (optional, # pressed), unless `fields` say otherwise.
+      const {
+        code: _code,
+        codeDescription: _description,
+        codeKind: _kind,
+        ...untagged
+      } = testCall({
         account,
-        direction: 'outbound',
-        user: 'client:alice',
-        caller: 'client:alice',
         destination: '+12125550100',
         destinationClass: 'national',
         treatment: 'optional',
-        maxAttempts: 3,
-        validate: true,
-        proceedAfterMaxAttempts: false,
-        minLevel: 0,
-        phase: 'ended',
-        step: 1,
-        attempts: 1,
         codeStatus: 'skipped',
         outcome: 'completed',
         endedAt: new Date(started.getTime() + 125_000).toISOString(),
         durationS: 125,
         talkS: 120,
-        dialCompleted: true,
-        statusReceived: true,
-        lastActions: [],
-        ...fields,
-      };
+      });
+      const state: CallState = { ...untagged, ...fields };
       await makeDynamoStores({ client, tables: stack.tables, now: () => started }).calls.put(state, { expectedRevision: undefined, timeZone: NY });
     },
     async close() {

@@ -12,35 +12,19 @@ import { makeDeliverHandler, retryDelaySeconds } from '../../functions/handlers/
 import { changesOf } from '../../functions/handlers/events-publish.ts';
 import { eventKindOf, publishChanges } from '../../functions/services/events.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
+import { testCall } from '../support/call-fixtures.ts';
 import { testSettings } from '../support/settings.ts';
 
 const STARTED = '2026-12-04T15:00:00.000Z';
-const dialled: UsageRecord = {
+const dialled: UsageRecord = testCall({
   callSid: `CA${'1'.repeat(32)}`,
-  account: 'acme',
-  direction: 'outbound',
-  user: 'client:alice',
-  caller: 'client:alice',
-  destination: '+442079460018',
-  destinationClass: 'international',
-  treatment: 'required',
-  maxAttempts: 3,
-  validate: true,
-  proceedAfterMaxAttempts: false,
-  minLevel: 0,
   dial: { target: { kind: 'number', number: '+442079460018' } },
   phase: 'dialling',
-  step: 1,
-  attempts: 1,
-  codeStatus: 'valid',
-  code: '0042',
-  codeKind: 'account',
-  codeDescription: 'Smith v Jones',
   startedAt: STARTED,
   dialCompleted: false,
   statusReceived: false,
   lastActions: [{ type: 'dial', target: { kind: 'number', number: '+442079460018' } }],
-};
+});
 const dialResult: UsageRecord = {
   ...dialled,
   phase: 'ended',

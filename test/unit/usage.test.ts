@@ -2,6 +2,7 @@
  * The usage log's pure parts (docs/data-model.md): a record → its CSV row, per-code totals → the monthly
  * summary, the bucket keys, which days an hourly run writes, and after-call tagging.
  */
+import { testCall } from '../support/call-fixtures.ts';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import type { CallState } from '../../functions/core/callflow.ts';
@@ -37,37 +38,15 @@ const NY = 'America/New_York';
 const LONDON = 'Europe/London';
 
 function record(extra: Partial<UsageRecord> = {}): UsageRecord {
-  return {
-    callSid: 'CA0123456789abcdef0123456789abcdef',
-    account: 'acme',
-    direction: 'outbound',
-    user: 'client:alice',
-    caller: 'client:alice',
-    destination: '+442079460018',
-    destinationClass: 'international',
+  return testCall({
     entryPoint: 'acme.sip.twilio.com',
-    treatment: 'required',
-    maxAttempts: 3,
-    validate: true,
-    proceedAfterMaxAttempts: false,
-    minLevel: 0,
-    phase: 'ended',
-    step: 1,
-    attempts: 1,
-    codeStatus: 'valid',
-    code: '0042',
-    codeDescription: 'Smith v Jones',
-    codeKind: 'account',
     outcome: 'completed',
     startedAt: '2026-06-15T14:00:00.000Z',
     endedAt: '2026-06-15T14:02:20.000Z',
     durationS: 140,
     talkS: 125,
-    dialCompleted: true,
-    statusReceived: true,
-    lastActions: [],
     ...extra,
-  } as UsageRecord;
+  });
 }
 
 const row = (r: CallState, tz = NY) => Object.fromEntries(USAGE_COLUMNS.map((c, i) => [c, usageValues(r, tz)[i]]));
