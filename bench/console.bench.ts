@@ -35,7 +35,7 @@ const CHROMIUM = process.env.TOLLGATE_CHROMIUM ?? '/usr/bin/chromium';
 
 const { values: flags } = parseArgs({ options: { codes: { type: 'string', default: '100000' }, searches: { type: 'string', default: '40' }, quick: { type: 'boolean' } } });
 const codes = Number(flags.codes) / (flags.quick ? 10 : 1);
-const searches = Number(flags.searches);
+const searches = flags.quick ? Math.max(5, Math.round(Number(flags.searches) / 4)) : Number(flags.searches);
 
 const SURNAMES = Array.from({ length: 200 }, (_, i) => `Family${String(i).padStart(3, '0')}`);
 const MATTERS = ['litigation', 'probate', 'trademark', 'employment', 'acquisition', 'audit', 'tax', 'lease'];
@@ -163,7 +163,7 @@ async function signIn(): Promise<string> {
 /**
  * Opening the console signed in (a new tab on a session) until its first page of codes is on
  * screen, and, apart, a sign-in until the same (scrypt's deliberate cost included): six times
- * each in fresh pages, the first left out (the browser's own warm-up).
+ * each in fresh pages (three with --quick), the first left out (the browser's own warm-up).
  */
 async function firstPageOnScreen(): Promise<{ median: number; max: number; runs: number[]; signIn: { median: number; max: number } }> {
   const { chromium } = await import('playwright-core');
@@ -172,7 +172,8 @@ async function firstPageOnScreen(): Promise<{ median: number; max: number; runs:
   const signIns: number[] = [];
   const firstPage = (page: import('playwright-core').Page) => page.getByRole('table', { name: 'Codes' }).getByRole('row').nth(50).waitFor();
   try {
-    for (let i = 0; i < 6; i++) {
+    const rounds = flags.quick ? 3 : 6;
+    for (let i = 0; i < rounds; i++) {
       const page = await browser.newPage({ viewport: { width: 1280, height: 800 } });
       await page.goto(`${stack.httpUrl}/console/`);
       await page.getByLabel('Email').fill('admin@bench.test');
