@@ -29,7 +29,7 @@ import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { parseSettings } from '../functions/core/settings.ts';
 import { usageDayKey } from '../functions/core/usage.ts';
 import { ensureBucket } from '../local/emulators.ts';
-import { machine, machineLine, median, round2, writeResult, type Headline } from './support/report.ts';
+import { machine, machineLine, median, round2, sizedRuns, writeResult, type Headline } from './support/report.ts';
 import type { ExportWorkerArgs, ExportWorkerResult } from './support/export-worker.ts';
 import { ACCOUNT, BUCKET, DAY, TABLES, benchSettings } from './support/usage-records.ts';
 
@@ -38,15 +38,10 @@ import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, st
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
 const BUDGET_RATIO = 0.5;
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
-/** `--quick`: a tenth of the sizes, one round each (npm run bench -- --quick). */
-const QUICK = process.argv.includes('--quick');
-const SIZES = sizes.length > 0 ? sizes : QUICK ? [10_000, 100_000] : [100_000, 1_000_000];
-const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
-const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : QUICK ? 1 : rows <= 100_000 ? 3 : 1);
+/** The sizes and rounds (`--quick`: a tenth of the sizes, one round each). */
+const sized = sizedRuns();
+const SIZES = sized.sizes;
+const roundsFor = sized.roundsFor;
 
 let workerBundle = '';
 

@@ -36,17 +36,14 @@ import { ACCOUNT, BUCKET, CONCURRENCY, CSV_HEADER, PEPPER, TABLES, benchRow, ben
 import type { WorkerArgs, WorkerResult } from './support/import-worker.ts';
 
 import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, startEngines } from './support/processes.ts';
+import { sizedRuns } from './support/report.ts';
 
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
 const BUDGET_RATIO = 0.8;
-const sizes = process.argv
-  .slice(2)
-  .map(Number)
-  .filter((n) => n > 0);
-/** `--quick`: a tenth of the sizes, one round each (npm run bench -- --quick). */
-const QUICK = process.argv.includes('--quick');
-const SIZES = sizes.length > 0 ? sizes : QUICK ? [10_000, 100_000] : [100_000, 1_000_000];
+/** The sizes and rounds (`--quick`: a tenth of the sizes, one round each). */
+const sized = sizedRuns();
+const SIZES = sized.sizes;
 /** Re-imports take as long again (the account is loaded first): by default only the smallest. */
 const reimportSizes = process.argv.includes('--reimport') ? SIZES : SIZES.filter((n) => n <= 100_000);
 /** In the re-import file, one row in ten has a new description. */
@@ -189,9 +186,7 @@ function summary(rows: number, runs: readonly Measured[], rawRuns: readonly Meas
   };
 }
 
-const roundsArg = process.argv.find((a) => a.startsWith('--rounds='));
-/** Rounds per size: the median is reported. Small sizes are quick and the machine may be shared. */
-const roundsFor = (rows: number) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : QUICK ? 1 : rows <= 100_000 ? 3 : 1);
+const roundsFor = sized.roundsFor;
 
 const dir = await mkdtemp(join(tmpdir(), 'tollgate-bench-'));
 const runs = [];

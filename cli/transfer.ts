@@ -13,6 +13,8 @@ import type { Readable } from 'node:stream';
 import { Upload } from '@aws-sdk/lib-storage';
 import { findReport } from '../functions/adapters/s3/change-door.ts';
 import { ACTOR_METADATA, reportPrefix, type ImportReport } from '../functions/core/reports.ts';
+
+export { fileStamp } from '../functions/core/reports.ts';
 import { routeImportKey } from '../functions/services/importer.ts';
 import { encodeS3Key } from '../local/bucket-events.ts';
 import { CliError, type CliIo } from './io.ts';
@@ -46,11 +48,6 @@ export interface ImportResult {
 /** The object key a file is uploaded to, e.g. `imports/acme/codes/march.csv`. */
 export function importKey(account: string, folder: 'codes' | 'codes-replace' | 'users', fileName: string): string {
   return `imports/${account}/${folder}/${basename(fileName)}`;
-}
-
-/** `20261121T223000123Z`: names the CLI's own import files so two never collide. */
-export function fileStamp(at = new Date()): string {
-  return at.toISOString().replace(/[-:.]/g, '');
 }
 
 /**

@@ -61,15 +61,22 @@ export function localEvents(options: LocalEventsOptions): LocalEvents {
   const timers = new Set<NodeJS.Timeout>();
   let active = 0;
   let waiters: (() => void)[] = [];
+  // Each account's secret read once (the file is written one account at a time), not per delivery.
+  const secrets = new Map<string, Promise<string>>();
   let secretLock: Promise<unknown> = Promise.resolve();
   const settle = () => {
     if (active === 0 && timers.size === 0) for (const w of waiters.splice(0)) w();
   };
-  // One secret file, written by one delivery at a time.
-  const secretOf = (account: string) => {
-    const next = secretLock.then(() => webhookSecret(options.home, account));
-    secretLock = next.catch(() => undefined);
-    return next;
+  const secretOf = (account: string): Promise<string> => {
+    let secret = secrets.get(account);
+    if (secret === undefined) {
+      secret = secretLock.then(() => webhookSecret(options.home, account));
+      secretLock = secret.catch(() => undefined);
+      // A failed read is not kept: the next delivery tries again.
+      secret.catch(() => secrets.delete(account));
+      secrets.set(account, secret);
+    }
+    return secret;
   };
 
   async function attempt(url: string, event: CallRecordEvent, startedAt: number, n: number): Promise<void> {

@@ -86,3 +86,19 @@ export async function writeResult(name: string, value: unknown): Promise<string>
   await writeFile(path, `${JSON.stringify(value, null, 2)}\n`);
   return path;
 }
+
+/**
+ * The row counts and rounds a size-driven benchmark (import, export) runs: the sizes named on
+ * the command line, else 100,000 and 1,000,000 (a tenth of each with `--quick`); `--rounds=N`
+ * rounds each, else three for up to 100,000 rows and one above (one with `--quick`).
+ */
+export function sizedRuns(argv: readonly string[] = process.argv.slice(2)): { readonly quick: boolean; readonly sizes: number[]; roundsFor(rows: number): number } {
+  const quick = argv.includes('--quick');
+  const named = argv.map(Number).filter((n) => n > 0);
+  const roundsArg = argv.find((a) => a.startsWith('--rounds='));
+  return {
+    quick,
+    sizes: named.length > 0 ? named : quick ? [10_000, 100_000] : [100_000, 1_000_000],
+    roundsFor: (rows) => (roundsArg !== undefined ? Math.max(1, Number(roundsArg.slice(9))) : quick ? 1 : rows <= 100_000 ? 3 : 1),
+  };
+}

@@ -278,12 +278,7 @@ function withAppCode(state: CallState, event: StartEvent, appCode: NonNullable<S
   const digits = enteredDigits(appCode.digits);
   const accepted = acceptedCode(state, appCode, digits, ctx);
   if (accepted !== undefined) return dialNow({ ...state, attempts: 1, ...accepted }, []);
-  return failedAttempt(
-    state,
-    { type: 'code', step: 0, digits, lookup: appCode.lookup, lockout: event.lockout, accountLockout: event.accountLockout },
-    digits || appCode.digits,
-    ctx,
-  );
+  return failedAttempt(state, { type: 'code', step: 0, digits, lookup: appCode.lookup, lockout: event.lockout, accountLockout: event.accountLockout }, digits, ctx);
 }
 
 /**

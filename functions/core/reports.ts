@@ -38,6 +38,11 @@ export function reportTimestamp(at: Date): string {
   return at.toISOString().replace(/[-:]/g, '');
 }
 
+/** `20261121T223000123Z`: names the import files the CLI and the console write, so two never collide. */
+export function fileStamp(at: Date = new Date()): string {
+  return at.toISOString().replace(/[-:.]/g, '');
+}
+
 /** What every report of one import name starts with: `results/<account>/<name>.` */
 export function reportPrefix(account: string, name: string): string {
   return `results/${account}/${name}.`;

@@ -104,6 +104,11 @@ describe('tollgate call', () => {
     const invalid = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--param', 'accountCode=0043', '--digits', '0042#', '--talk', '5']);
     expect(invalid.stdout).toContain(`  🔊 "${P.invalidCode} ${P.accountCode}"`);
     expect(await e2e.record(callSidIn(invalid.stdout))).toMatchObject({ codeStatus: 'valid', code: '0042', attempts: 2 });
+    // An app that sends a lone # sent no code: the usual first prompt, nothing counted.
+    const none = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--param', 'accountCode=#', '--digits', '0042#', '--talk', '5']);
+    expect(none.stdout).toContain(`  🔊 "${P.accountCode}"`);
+    expect(none.stdout).not.toContain(P.invalidCode);
+    expect(await e2e.record(callSidIn(none.stdout))).toMatchObject({ codeStatus: 'valid', attempts: 1 });
     const bad = await tollgate(['call', '--from', 'client:alice', '--to', '+442079460018', '--param', 'CallSid=x']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/Twilio sets CallSid itself/);

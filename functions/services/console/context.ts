@@ -24,6 +24,8 @@ import type {
   UserStore,
 } from '../../core/ports.ts';
 import { reportPrefix } from '../../core/reports.ts';
+
+export { fileStamp } from '../../core/reports.ts';
 import type { Settings } from '../../core/settings.ts';
 import { routeImportKey } from '../importer.ts';
 
@@ -89,11 +91,6 @@ export async function accountSettings(deps: ConsoleDeps, user: ConsoleUser): Pro
 /** Who a change names in its report: the console user. */
 export function actorOf(user: ConsoleUser): string {
   return `${user.email} (console)`;
-}
-
-/** `20261204T101500123Z`: names the console's own import files so two never collide. */
-export function fileStamp(at: Date): string {
-  return at.toISOString().replace(/[-:.]/g, '');
 }
 
 /** A ticket as the browser holds it: opaque text. */

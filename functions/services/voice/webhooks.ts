@@ -72,9 +72,9 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
   const ids = E164.test(call.to) ? [call.from, call.to] : [call.from];
   const tagging = route.kind === 'forward' && route.tagByCallerId && E164.test(call.from);
   // Only an account code is ever looked up for the app's parameter: authorization codes are never taken this way.
-  const appDigits = route.kind === 'outbound' ? p[APP_CODE_PARAM]?.trim() : undefined;
-  const appKey =
-    appDigits !== undefined && isCodeFormat(enteredDigits(appDigits), { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }) ? accountCodeKey(enteredDigits(appDigits)) : undefined;
+  // A lone `#` is no code at all.
+  const appDigits = route.kind === 'outbound' ? enteredDigits(p[APP_CODE_PARAM]?.trim() ?? '') : '';
+  const appKey = isCodeFormat(appDigits, { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }) ? accountCodeKey(appDigits) : undefined;
   const [loaded, match] = await Promise.all([
     deps.callContext.loadStart(settings.account, normalizeIdentity(call.from), ids, appKey === undefined ? [] : [appKey]),
     tagging ? deps.codes.codeForCallerId(settings.account, call.from) : Promise.resolve(undefined),
@@ -87,7 +87,7 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
     lockout: loaded.lockout,
     accountLockout: loaded.accountLockout,
     ...(match === undefined ? {} : { callerIdMatch: match }),
-    ...(appDigits === undefined || appDigits === '' ? {} : { appCode: { digits: appDigits, lookup: appKey === undefined ? undefined : loaded.codes?.get(appKey) } }),
+    ...(appDigits === '' ? {} : { appCode: { digits: appDigits, lookup: appKey === undefined ? undefined : loaded.codes?.get(appKey) } }),
     emergencyCallerId: deps.emergencyCallerId,
   }));
   return answerOf(decision.state, decision.actions);
