@@ -51,8 +51,13 @@ export async function decideAndSave(
 function publishCompleted(ctx: VoiceContext, state: CallState, settings: Settings): void {
   const events = ctx.deps.events;
   if (events === undefined) return;
-  const event = callRecordEvent(state, 'completed', settings.timeZone, ctx.deps.now());
-  events.publish(event, settings.webhooks).catch((err: unknown) => ctx.deps.log.error('call-record event not published', { callSid: state.callSid, error: err }));
+  const failed = (err: unknown) => ctx.deps.log.error('call-record event not published', { callSid: state.callSid, error: err });
+  // The record is saved: nothing about its event may turn the webhook's answer into an error.
+  try {
+    events.publish(callRecordEvent(state, 'completed', settings.timeZone, ctx.deps.now()), settings.webhooks).catch(failed);
+  } catch (err) {
+    failed(err);
+  }
 }
 
 /** Alerts raised, and each failed code counted on the caller's record and the account-wide throttle's. */
