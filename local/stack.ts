@@ -279,7 +279,7 @@ async function startStorage(home: string, closers: Closers): Promise<Storage> {
   closers.add('S3 client', async () => s3.destroy());
   await createTables(dynamoClient, LOCAL_TABLES);
   await ensureBucket(s3, LOCAL_BUCKET);
-  return { dynamo, s3rver, dynamoClient, s3, stores: makeDynamoStores({ client: dynamoClient, tables: LOCAL_TABLES }) };
+  return { dynamo, s3rver, dynamoClient, s3, stores: makeDynamoStores({ client: dynamoClient, tables: LOCAL_TABLES, indexWords: true }) };
 }
 
 /** The import function, wired to the bucket as in AWS (S3 → SQS → Lambda): a queue on disk with retries and a dead-letter folder. */

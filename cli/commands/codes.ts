@@ -1,5 +1,5 @@
 /**
- * `tollgate codes import | export | list | add | delete` (docs/data-model.md, docs/call-flow.md). Changes are import
+ * `tollgate codes import | export | list | add | delete | reindex` (docs/data-model.md, docs/call-flow.md). Changes are import
  * files uploaded to the bucket; reads (`list`, `export`) come straight from the code store.
  * The digits of an authorization code are never printed: listings and exports show its `ref`.
  */
@@ -173,7 +173,8 @@ Prints the account's codes in order: account codes by their digits, authorizatio
 Options:
   --kind KIND     only account codes, or only authorization codes
   --search TEXT   only codes whose digits (or an authorization code's ref) start with TEXT,
-                  or whose description holds every word of TEXT (any case)
+                  or whose description has a word starting each word of TEXT (any case,
+                  accents ignored: "muller" finds "Müller")
 
 ${TARGET_HELP}`,
   async run(args, io) {
@@ -347,4 +348,27 @@ ${TARGET_HELP}`,
   },
 };
 
-export const codesCommands: readonly Command[] = [importCmd, exportCmd, list, add, del];
+const reindex: Command = {
+  name: 'codes reindex',
+  summary: "rebuild the description word index the console's search reads",
+  help: `Usage: tollgate codes reindex [--account NAME] [--local]
+
+Writes the console's description word index entry for every code of the account. The index
+follows every change on its own (in AWS from the codes table's stream, locally with each
+write): run this once for codes written before the index existed, or after restoring the
+codes table from a backup. Safe to repeat; searches keep working while it runs.
+
+${TARGET_HELP}`,
+  async run(args, io) {
+    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
+    if (parsed === undefined) return 0;
+    expectPositionals(this, parsed.positionals, []);
+    return withAccount(io, parsed.values, async (target, account) => {
+      const count = await target.stores.codeWords.rebuild(account, target.stores.codes.listCodes(account));
+      io.stdout.write(`indexed the description words of ${plural(count, 'code')} in ${account}\n`);
+      return 0;
+    });
+  },
+};
+
+export const codesCommands: readonly Command[] = [importCmd, exportCmd, list, add, del, reindex];

@@ -6,6 +6,7 @@
  * and neither do the digits of a row whose kind cannot be read (it may have meant
  * authorization) or of a delete row that does not say it deletes an account code.
  */
+import { searchWords, wordsMatch } from './search-words.ts';
 import type { ColumnSpec, CsvRecord } from './csv.ts';
 import { checkAction, checkE164, checkFlag, checkIdentity, checkText, splitList, unknownGroupsMessage, type Checked, type RowError } from './csv-values.ts';
 import { CODE_LENGTH_MAX, CODE_LENGTH_MIN, type Settings } from './settings.ts';
@@ -318,16 +319,18 @@ export function holdsSecretDigits(row: CodeRow): boolean {
   return row.code !== '' && (row.kind === 'authorization' || row.action === 'delete');
 }
 
-/** A search (the CLI's `--search`, the console's search box): digits (or a ref) that start with the text, or a description holding every word of it, in any case. */
+/**
+ * A search (the CLI's `--search`, the console's search box): digits (or a ref) that start with
+ * the text, or a description with a word starting each word of it, in any case and without
+ * regard to accents (search-words.ts).
+ */
 export function codeSearch(text: string | undefined): (item: StoredCode) => boolean {
   const query = text?.trim().toLowerCase() ?? '';
   if (query === '') return () => true;
-  const words = query.split(/\s+/);
+  const words = searchWords(query);
   return (item) => {
     const name = item.kind === 'authorization' ? (item.ref ?? '') : (item.code ?? '');
-    if (name.startsWith(query)) return true;
-    const description = (item.description ?? '').toLowerCase();
-    return words.every((w) => description.includes(w));
+    return name.startsWith(query) || wordsMatch(words, item.description);
   };
 }
 

@@ -116,8 +116,8 @@ export interface CodeStore {
   getCodes(account: string, keys: readonly string[]): Promise<Map<string, CodeItem>>;
   /** Apply changes in batches of 25, retrying unprocessed items. Idempotent. */
   writeCodes(account: string, changes: readonly CodeChange[]): Promise<void>;
-  /** Every code of the account in key order. */
-  listCodes(account: string): AsyncIterable<CodeItem>;
+  /** Every code of the account in key order (only those after the key `after`, when given). */
+  listCodes(account: string, after?: string): AsyncIterable<CodeItem>;
   /** The account code whose `caller_ids` list this E.164 number, if any (inbound tagging). */
   codeForCallerId(account: string, callerId: string): Promise<CodeItem | undefined>;
 }
@@ -167,8 +167,9 @@ export interface ImportLedger {
   put(account: string, objectKey: string, versionId: string, entry: LedgerEntry): Promise<void>;
   /**
    * Mark a version `applying` unless another run holds it: true when there was no entry, a
-   * `failed` one, or an `applying` one older than `leaseMs` (a run that died), false otherwise. One write,
-   * conditional, so two concurrent deliveries cannot both claim it.
+   * `failed` or `paused` one, or an `applying` one older than `leaseMs` (a run that died), false
+   * otherwise. One write, conditional, so two concurrent deliveries cannot both claim it. The
+   * entry's checkpoint stays: a run that dies continues from it.
    */
   claim(account: string, objectKey: string, versionId: string, at: Date, leaseMs: number): Promise<boolean>;
 }
@@ -196,11 +197,40 @@ export interface ImportOrder {
 }
 
 export interface LedgerEntry {
-  /** `failed`: a run threw and let go of it; the next delivery applies it. */
-  readonly status: 'applying' | 'applied' | 'rejected' | 'failed';
+  /**
+   * `failed`: a run threw and let go of it; the next delivery applies it. `paused`: a run ran
+   * short of time and stopped between chunks; a new invocation continues from `checkpoint`.
+   */
+  readonly status: 'applying' | 'applied' | 'rejected' | 'failed' | 'paused';
   /** Where the report was written. */
   readonly reportKey?: string;
   readonly at: string;
+  /** How far a paused (or failed) run got; the next run continues from here. Kept by `claim`. */
+  readonly checkpoint?: ImportCheckpoint;
+}
+
+/**
+ * Where a long codes import stopped (docs/data-model.md, "Imports longer than one invocation"):
+ * the file version passed validation, the first `rows` rows are applied, with these counts;
+ * then the stored codes after `sweptTo` are left to compare with a replace file, and the
+ * redacted copy to write.
+ */
+export interface ImportCheckpoint {
+  readonly phase: 'apply' | 'sweep' | 'redact';
+  readonly startedAt: string;
+  readonly rows: number;
+  readonly created: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly deleted: number;
+  /** Pass 1 found authorization digits: the applied file is replaced by its redacted copy. */
+  readonly secretDigits: boolean;
+  /** The account had no codes when the import began (it writes without reading first). */
+  readonly empty: boolean;
+  /** Each ref the file names and the key of the code it was resolved to, before anything was applied. */
+  readonly refs: readonly (readonly [string, string])[];
+  /** The replace sweep: the last stored key looked at. */
+  readonly sweptTo?: string;
 }
 
 /** The caller's lockout record and the account-wide throttle's (lockout.ts). */
@@ -300,6 +330,12 @@ export interface CodePageQuery {
   readonly limit: number;
   /** Keep only the codes this accepts; the store reads on until the page is full or the list ends. */
   readonly match?: (code: CodeItem) => boolean;
+  /**
+   * Only codes with a description word that starts with this (folded, two characters or more:
+   * search-words.ts): the store reads its word index, and the page is in the order of the
+   * matching word, then key; `after` is then the `next` of such a page.
+   */
+  readonly word?: string;
 }
 
 export interface CodePages {

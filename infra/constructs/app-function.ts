@@ -44,7 +44,8 @@ export const OBJECT_WRITE_ACTIONS = ['s3:PutObject', 's3:AbortMultipartUpload'] 
 /** Deleting an object, and deleting one of its versions for good. */
 export const OBJECT_DELETE_ACTIONS = ['s3:DeleteObject', 's3:DeleteObjectVersion'] as const;
 
-export type TableAccess = 'none' | 'read' | 'read-write';
+/** `write`: puts and deletes only (a stream consumer that writes what it is given). */
+export type TableAccess = 'none' | 'read' | 'write' | 'read-write';
 
 export interface TableUse {
   /** Reads go to this index only (`dynamodb:Query` on it); the table itself is not readable. @default the table */
@@ -176,12 +177,14 @@ export class AppFunction extends NodejsFunction {
   useTable(envName: string, table: ITable, access: TableAccess, use: TableUse = {}): void {
     this.setName(envName, table.tableName);
     if (access === 'none') return;
-    this.addToRolePolicy(
-      new PolicyStatement({
-        actions: use.index === undefined ? [...TABLE_READ_ACTIONS] : ['dynamodb:Query'],
-        resources: [use.index === undefined ? table.tableArn : `${table.tableArn}/index/${use.index}`],
-      }),
-    );
+    if (access !== 'write') {
+      this.addToRolePolicy(
+        new PolicyStatement({
+          actions: use.index === undefined ? [...TABLE_READ_ACTIONS] : ['dynamodb:Query'],
+          resources: [use.index === undefined ? table.tableArn : `${table.tableArn}/index/${use.index}`],
+        }),
+      );
+    }
     if (access === 'read') return;
     this.addToRolePolicy(
       new PolicyStatement({

@@ -7,8 +7,7 @@
  */
 import { Duration, SecretValue, Validations } from 'aws-cdk-lib';
 import { EventBus } from 'aws-cdk-lib/aws-events';
-import { StartingPosition } from 'aws-cdk-lib/aws-lambda';
-import { DynamoEventSource, SqsDlq, SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Secret } from 'aws-cdk-lib/aws-secretsmanager';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
@@ -18,6 +17,7 @@ import { ENV } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
 import { AppFunction } from './app-function.ts';
 import type { Data } from './data.ts';
+import { consumeStream } from './table-stream.ts';
 
 /** Tries of one delivery: with delays doubling from a minute to at most an hour, a day's worth. */
 export const WEBHOOK_MAX_RECEIVES = 30;
@@ -49,11 +49,6 @@ export class CallEvents extends Construct {
       description: 'Tollgate: each account\'s webhook signing secret, { "acme": "<64 hex digits>" }; put the real value in after the first deploy',
       secretStringValue: SecretValue.unsafePlainText('{}'),
     });
-    const streamFailures = new Queue(this, 'StreamFailures', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
-    Validations.of(streamFailures).acknowledge({
-      id: 'AwsSolutions-SQS3',
-      reason: 'This queue is itself a dead-letter queue: of the stream batches that failed every retry (cdk-nag recognises only SQS redrive policies).',
-    });
     this.deadLetterQueue = new Queue(this, 'DeadLetters', { encryption: QueueEncryption.SQS_MANAGED, enforceSSL: true, retentionPeriod: Duration.days(14) });
     this.queue = new Queue(this, 'Deliveries', {
       encryption: QueueEncryption.SQS_MANAGED,
@@ -63,12 +58,10 @@ export class CallEvents extends Construct {
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: WEBHOOK_MAX_RECEIVES },
     });
 
-    this.publisher = this.makePublisher(data, streamFailures, common);
+    this.publisher = this.makePublisher(data, alerts, common);
     this.deliverer = this.makeDeliverer(common);
 
     alerts.deadLetters('WebhookDeadLetters', this.deadLetterQueue, 'A call-record webhook delivery');
-    alerts.deadLetters('EventStreamFailures', streamFailures, 'Publishing call-record events');
-    alerts.functionErrors('EventPublisherErrors', this.publisher, 'The event publisher');
     Validations.of(this.webhookSecrets).acknowledge({
       id: 'AwsSolutions-SMG4',
       reason: 'Each account\'s receivers hold its webhook secret; the operator rotates it with them (README, "Deploy to AWS"): Secrets Manager cannot rotate it alone.',
@@ -76,7 +69,7 @@ export class CallEvents extends Construct {
   }
 
   /** Reads the stream, the accounts' settings; puts events on the bus and deliveries on the queue. Nothing else. */
-  private makePublisher(data: Data, streamFailures: Queue, common: Pick<CallEventsProps, 'logRetention' | 'tracing'>): AppFunction {
+  private makePublisher(data: Data, alerts: Alerts, common: Pick<CallEventsProps, 'logRetention' | 'tracing'>): AppFunction {
     const publisher = new AppFunction(this, 'Publisher', {
       handlerFile: 'events-publish.ts',
       description: 'Tollgate call-record events: publishes completed and retagged records',
@@ -91,20 +84,12 @@ export class CallEvents extends Construct {
     publisher.useSetting(ENV.webhookQueueUrl, this.queue.queueUrl);
     publisher.addToRolePolicy(new PolicyStatement({ actions: ['events:PutEvents'], resources: [this.bus.eventBusArn] }));
     this.queue.grantSendMessages(publisher);
-    publisher.addEventSource(
-      new DynamoEventSource(data.calls, {
-        startingPosition: StartingPosition.LATEST,
-        batchSize: 100,
-        bisectBatchOnError: true,
-        retryAttempts: 10,
-        onFailure: new SqsDlq(streamFailures),
-        reportBatchItemFailures: false,
-      }),
-    );
-    Validations.of(publisher.role as Construct).acknowledge({
-      id: 'AwsSolutions-IAM5[Resource::*]',
-      reason:
-        "CDK's DynamoDB stream source grants dynamodb:ListStreams, which supports no resource-level permission; the stream's own reads (DescribeStream, GetRecords, GetShardIterator) are on the calls table's stream only.",
+    consumeStream(this, publisher, {
+      table: data.calls,
+      alerts,
+      alarms: { failures: 'EventStreamFailures', errors: 'EventPublisherErrors' },
+      what: 'Publishing call-record events',
+      fnWhat: 'The event publisher',
     });
     return publisher;
   }

@@ -16,12 +16,15 @@ import { Duration, RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { HttpMethod, PayloadFormatVersion, type HttpApi } from 'aws-cdk-lib/aws-apigatewayv2';
 import { HttpLambdaIntegration } from 'aws-cdk-lib/aws-apigatewayv2-integrations';
 import { AccountRecovery, FeaturePlan, Mfa, StringAttribute, UserPool, type UserPoolClient } from 'aws-cdk-lib/aws-cognito';
+import { FilterCriteria, FilterRule } from 'aws-cdk-lib/aws-lambda';
 import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
 import { CALLS_BY_DAY_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
+import { WORD_INDEX_KEYS } from '../../functions/adapters/dynamodb/code-words.ts';
 import { ENV } from '../../functions/config.ts';
 import { CONSOLE_ROUTES } from '../../functions/routes.ts';
 import type { Alerts } from './alerts.ts';
+import { consumeStream } from './table-stream.ts';
 import { AppFunction } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
@@ -40,6 +43,8 @@ export class ConsoleApp extends Construct {
   readonly userPool: UserPool;
   readonly client: UserPoolClient;
   readonly fn: AppFunction;
+  /** Keeps the codes' description word index the Codes page searches by, from the codes table's stream. */
+  readonly indexer: AppFunction;
 
   constructor(scope: Construct, id: string, props: ConsoleAppProps) {
     super(scope, id);
@@ -55,6 +60,7 @@ export class ConsoleApp extends Construct {
       enableTokenRevocation: true,
     });
     this.fn = this.makeFunction(props);
+    this.indexer = this.makeIndexer(props);
 
     const integration = new HttpLambdaIntegration('Console', this.fn, { payloadFormatVersion: PayloadFormatVersion.VERSION_2_0 });
     for (const route of CONSOLE_ROUTES) {
@@ -111,6 +117,33 @@ export class ConsoleApp extends Construct {
     fn.useSetting(ENV.userPoolId, this.userPool.userPoolId);
     fn.useSetting(ENV.userPoolClientId, this.client.userPoolClientId);
     return fn;
+  }
+
+  /** Reads the codes stream (code items only: the filter), writes only word index items (`<acct>#W#…`). */
+  private makeIndexer(props: ConsoleAppProps): AppFunction {
+    const { data } = props;
+    const indexer = new AppFunction(this, 'WordIndexer', {
+      handlerFile: 'code-words.ts',
+      description: "Tollgate console: keeps the codes' description word index from the codes table's stream",
+      timeout: Duration.seconds(60),
+      memorySize: 512,
+      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+    });
+    indexer.useTable(ENV.accountsTable, data.accounts, 'none');
+    indexer.useTable(ENV.codesTable, data.codes, 'write', { writeLeadingKeys: [WORD_INDEX_KEYS] });
+    indexer.useTable(ENV.callsTable, data.calls, 'none');
+    // Its own writes (word items) come back on the stream: the filter keeps them from invoking it.
+    const codeItems = (prefix: string) => FilterCriteria.filter({ dynamodb: { Keys: { sk: { S: FilterRule.beginsWith(prefix) } } } });
+    consumeStream(this, indexer, {
+      table: data.codes,
+      alerts: props.alerts,
+      alarms: { failures: 'WordIndexStreamFailures', errors: 'WordIndexerErrors' },
+      what: "Indexing codes' description words",
+      fnWhat: 'The word indexer',
+      filters: [codeItems('A#'), codeItems('Z#')],
+    });
+    return indexer;
   }
 
   private acknowledge(data: Data): void {

@@ -49,7 +49,8 @@ export class Data extends Construct {
     // Names are placeholders: CloudFormation names the tables; only the keys are taken.
     const defs = tableDefinitions({ accounts: 'accounts', codes: 'codes', calls: 'calls' });
     this.accounts = tableFrom(this, 'Accounts', defs.accounts);
-    this.codes = tableFrom(this, 'Codes', defs.codes);
+    // Its stream carries each write of a code to the console's word indexer (docs/console.md).
+    this.codes = tableFrom(this, 'Codes', defs.codes, StreamViewType.NEW_AND_OLD_IMAGES);
     // Its stream carries each write of a call to the event publisher (docs/events.md).
     this.calls = tableFrom(this, 'Calls', defs.calls, StreamViewType.NEW_AND_OLD_IMAGES);
 

@@ -65,7 +65,7 @@ describe('the functions', () => {
       expect(functionProps(id)).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'], Handler: 'index.handler' });
     }
     // Any other function is CDK's deploy-time bucket-notifications helper, not ours.
-    const ours = [ids.voice, ids.import, ids.export, ids.console, logicalId(s.stack.events.publisher), logicalId(s.stack.events.deliverer)];
+    const ours = [ids.voice, ids.import, ids.export, ids.console, logicalId(s.stack.events.publisher), logicalId(s.stack.events.deliverer), logicalId(s.stack.console.indexer)];
     for (const id of ours.slice(4)) expect(functionProps(id)).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
     const others = Object.entries(s.json.Resources).filter(([id, r]) => r.Type === 'AWS::Lambda::Function' && !ours.includes(id));
     expect(others.map(([id]) => id).every((id) => id.startsWith('BucketNotificationsHandler'))).toBe(true);
@@ -525,6 +525,31 @@ describe('what each function may do', () => {
     expect(allows(deliverer, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.pepper)}>`)).toBe(false);
     for (const action of reads) expect(allows(deliverer, action, arn(ids.calls)), action).toBe(false);
     s.template.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: { maxReceiveCount: 30 } });
+  });
+
+  it("console's word indexer: the codes stream feeds it code items only, and it may write only word index items", () => {
+    const indexer = logicalId(s.stack.console.indexer);
+    s.template.hasResourceProperties('AWS::DynamoDB::Table', { StreamSpecification: { StreamViewType: 'NEW_AND_OLD_IMAGES' }, KeySchema: Match.anyValue() });
+    expect((s.json.Resources[ids.codes]?.Properties as { StreamSpecification?: unknown }).StreamSpecification).toEqual({ StreamViewType: 'NEW_AND_OLD_IMAGES' });
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: indexer },
+      EventSourceArn: { 'Fn::GetAtt': [ids.codes, 'StreamArn'] },
+      BisectBatchOnFunctionError: true,
+      FilterCriteria: {
+        Filters: [
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { sk: { S: [{ prefix: 'A#' }] } } } }) },
+          { Pattern: JSON.stringify({ dynamodb: { Keys: { sk: { S: [{ prefix: 'Z#' }] } } } }) },
+        ],
+      },
+    });
+    const role = roleStatements(s.json, logicalId(s.stack.console.indexer.role!));
+    const leading = (pk: string) => ({ 'dynamodb:LeadingKeys': [pk] });
+    expect(allows(role, 'dynamodb:BatchWriteItem', arn(ids.codes), leading('acme#W#sm'))).toBe(true);
+    expect(allows(role, 'dynamodb:BatchWriteItem', arn(ids.codes), leading('acme#3'))).toBe(false);
+    expect(allows(role, 'dynamodb:BatchWriteItem', arn(ids.codes), leading('acme#CID'))).toBe(false);
+    for (const action of reads) expect(allows(role, action, arn(ids.codes)), action).toBe(false);
+    for (const action of writes) for (const table of [ids.accounts, ids.calls]) expect(allows(role, action, arn(table)), action).toBe(false);
+    expect(allows(role, 'dynamodb:GetRecords', `<${ids.codes}.StreamArn>`)).toBe(true);
   });
 
   it('console: a Cognito pool nobody signs up to themselves, and an app client for password sign-in without a secret', () => {

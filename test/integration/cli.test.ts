@@ -346,7 +346,7 @@ describe('tollgate errors', () => {
     const missing = await tollgate(['codes', 'import', 'no-such.csv', '--account', 'acme']);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toBe('tollgate: cannot read no-such.csv: there is no such file\n');
-    expect((await tollgate(['codes', 'frob'])).stderr).toBe('tollgate codes has no subcommand "frob": use one of import, export, list, add, delete\n');
+    expect((await tollgate(['codes', 'frob'])).stderr).toBe('tollgate codes has no subcommand "frob": use one of import, export, list, add, delete, reindex\n');
   });
 
   it('has --help for every command', async () => {
@@ -479,5 +479,12 @@ describe('tollgate users list and export, codes list filters', () => {
     expect(byWords.stdout).toMatch(/^1 code in demo/m);
     expect((await tollgate(['codes', 'list', '--search', 'no such words', '--account', 'demo'])).stdout).toBe('no code of demo matches\n');
     expect((await tollgate(['codes', 'list', '--kind', 'secret', '--account', 'demo'])).stderr).toMatch(/use account or authorization/);
+  });
+
+  it('rebuilds the description word index of every code', async () => {
+    const listed = (await tollgate(['codes', 'list', '--account', 'demo'])).stdout.match(/^(\d+) codes in demo/m)?.[1];
+    const r = await tollgate(['codes', 'reindex', '--account', 'demo']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toBe(`indexed the description words of ${listed} codes in demo\n`);
   });
 });

@@ -198,6 +198,19 @@ describe('codes through the one door', () => {
     expect(odd.body.codes.map((x: { code: string }) => x.code)).toEqual(Array.from({ length: 60 }, (_, i) => String(800001 + 2 * i)));
     const words = await c.api(admin, '/api/codes?q=number%20119%20matter');
     expect(words.body.codes.map((x: { code: string }) => x.code)).toEqual(['800119']);
+    // Through the word index: pages in order, by the start of a word, accents folded.
+    const pagedWords: string[] = [];
+    let wordAfter = '';
+    for (let page = 0; page < 10; page++) {
+      const res = await c.api(admin, `/api/codes?q=numb&limit=25${wordAfter ? `&after=${encodeURIComponent(wordAfter)}` : ''}`);
+      pagedWords.push(...res.body.codes.map((x: { code: string }) => x.code));
+      if (res.body.next === null) break;
+      wordAfter = res.body.next;
+    }
+    expect(pagedWords).toEqual(Array.from({ length: 120 }, (_, i) => String(800000 + i)));
+    expect((await c.api(admin, '/api/codes?q=umber')).body.codes).toEqual([]);
+    await c.api(admin, '/api/codes', { method: 'POST', json: { code: '800900', description: 'Société Générale Müller' } });
+    expect((await c.api(admin, '/api/codes?q=societe%20MULLER')).body.codes.map((x: { code: string }) => x.code)).toEqual(['800900']);
     const disabled = await c.api(admin, '/api/codes?status=disabled');
     expect(disabled.body.codes.map((x: { code: string }) => x.code)).toEqual(['9000']);
   });

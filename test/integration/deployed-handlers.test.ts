@@ -19,6 +19,7 @@ import { accountCodeKey } from '../../functions/adapters/code-key.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { ENV } from '../../functions/config.ts';
 import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
+import { deployedHandler as deployedCodeWords } from '../../functions/handlers/code-words.ts';
 import { deployedHandler as deployedConsole } from '../../functions/handlers/console.ts';
 import { deployedHandler as deployedExport } from '../../functions/handlers/export.ts';
 import { deployedHandler as deployedImport } from '../../functions/handlers/import.ts';
@@ -27,6 +28,8 @@ import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators
 import { testSettings } from '../support/settings.ts';
 import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
 import { BUNDLES_DIR, bundleEntry, startBundle, type RunningBundle } from '../support/bundles.ts';
+import { streamEvent, streamRecord } from '../support/stream-events.ts';
+import { codeKey } from '../../functions/adapters/dynamodb/codes.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './support/dynamo.ts';
 import { newAccountSid } from './support/e2e-stack.ts';
 import { hear, newCallSid } from './support/voice.ts';
@@ -359,5 +362,21 @@ describe('the deployed console function', () => {
     expect(vendor.statusCode).toBe(200);
     expect(vendor.headers['content-type']).toMatch(/javascript/);
     expect(((await get('/api/codes')) as { statusCode: number }).statusCode).toBe(401);
+  });
+});
+
+describe('the deployed word indexer', () => {
+  it("indexes the codes the codes table's stream reports, so the console finds them by a word of their description", async () => {
+    const handler = await deployed(deployedCodeWords, 'Console/WordIndexer');
+    const before = { kind: 'account', code: '0077', description: 'Harbour Freight – audit', enabled: true };
+    const after = { ...before, description: 'Harbour Freight – probate' };
+    await storage.stores.codes.writeCodes('acme', [{ put: { key: 'A#0077', ...after } as never }]);
+    const keys = { pk: codeKey('acme', 'A#0077').pk?.S, sk: 'A#0077' };
+    const result = await handler(streamEvent(streamRecord('INSERT', keys, undefined, before), streamRecord('MODIFY', keys, before, after)), lambdaContext('tollgate-code-words'));
+    expect(result).toEqual({ indexed: 2 });
+    const found = async (word: string) => (await storage.stores.codes.pageCodes('acme', { limit: 10, word })).codes.map((c) => c.key);
+    expect(await found('harb')).toEqual(['A#0077']);
+    expect(await found('probate')).toEqual(['A#0077']);
+    expect(await found('audit')).toEqual([]);
   });
 });

@@ -13,6 +13,7 @@ import { storedCode } from './stored.ts';
 import { fromItem, str, toItem, type Item } from './attributes.ts';
 import { batchGet, batchWrite, type BatchOptions } from './batch.ts';
 import { queryItems, queryPages, type StoreOptions } from './common.ts';
+import { DynamoCodeWords, wordChangesOf } from './code-words.ts';
 
 export const SHARDS = 16;
 
@@ -66,6 +67,11 @@ export function toCode(item: Item): CodeItem {
 export interface CodeStoreOptions extends StoreOptions {
   /** Items per Query page in listings; unset lets DynamoDB fill 1 MB pages. */
   readonly pageSize?: number;
+  /**
+   * Write the description word index with each batch of codes (code-words.ts): the local
+   * stack, which has no table stream. In AWS the indexer function does it from the stream.
+   */
+  readonly indexWords?: boolean;
 }
 
 export class DynamoCodeStore implements CodeStore, CodePages {
@@ -73,12 +79,16 @@ export class DynamoCodeStore implements CodeStore, CodePages {
   private readonly table: string;
   private readonly batch: BatchOptions;
   private readonly pageSize: number | undefined;
+  private readonly words: DynamoCodeWords;
+  private readonly indexWords: boolean;
 
   constructor(options: CodeStoreOptions) {
     this.client = options.client;
     this.table = options.tables.codes;
     this.batch = options.batch ?? {};
     this.pageSize = options.pageSize;
+    this.words = new DynamoCodeWords(options);
+    this.indexWords = options.indexWords === true;
   }
 
   async getCodes(account: string, keys: readonly string[]): Promise<Map<string, CodeItem>> {
@@ -135,7 +145,7 @@ export class DynamoCodeStore implements CodeStore, CodePages {
         }
       }
     }
-    await batchWrite(this.client, this.table, requests, this.batch);
+    await Promise.all([batchWrite(this.client, this.table, requests, this.batch), this.indexWords ? this.words.apply(wordChangesOf(account, changes)) : undefined]);
   }
 
   /**
@@ -167,8 +177,8 @@ export class DynamoCodeStore implements CodeStore, CodePages {
    * a merge of the 16 shards' Queries. Each shard holds one page and prefetches the next, so
    * memory is bounded by 32 pages whatever the size of the list.
    */
-  async *listCodes(account: string): AsyncGenerator<CodeItem> {
-    yield* this.merged(account, 'pk = :pk', undefined, this.pageSize, true);
+  async *listCodes(account: string, after?: string): AsyncGenerator<CodeItem> {
+    yield* this.merged(account, after === undefined ? 'pk = :pk' : 'pk = :pk AND sk > :from', after, this.pageSize, true);
   }
 
   /** The shards' Queries (`condition` over `:pk` and, when given, `:from`) merged into key order. */
@@ -208,6 +218,8 @@ export class DynamoCodeStore implements CodeStore, CodePages {
    * about 200 × `limit` codes, not the whole list. Memory is bounded by 32 Query pages.
    */
   async pageCodes(account: string, query: CodePageQuery): Promise<{ codes: CodeItem[]; next?: string }> {
+    const { word } = query;
+    if (word !== undefined) return this.words.page(account, { ...query, word }, (a, keys) => this.getCodes(a, keys));
     const prefix = query.keyPrefix ?? '';
     const range =
       query.after !== undefined

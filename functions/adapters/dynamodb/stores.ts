@@ -19,6 +19,7 @@ import { DynamoAccountStore, DynamoImportLedger, type AccountStoreOptions } from
 import { DynamoCallStore, DynamoLockoutStore, type CallStoreOptions } from './calls.ts';
 import { DynamoCodeStore, type CodeStoreOptions } from './codes.ts';
 import { DynamoExportLedger } from './exports.ts';
+import { DynamoCodeWords } from './code-words.ts';
 import { DynamoUserStore } from './users.ts';
 
 export type DynamoStoreOptions = CallStoreOptions & CodeStoreOptions & Pick<AccountStoreOptions, 'sidBindings'>;
@@ -36,6 +37,8 @@ export interface DynamoStores {
   readonly callContext: CallContextStore;
   /** The usage export's ledger of written days and its per-account lock. */
   readonly exports: ExportLedger & ExportLock;
+  /** The codes' description word index (its backfill; the code store reads it). */
+  readonly codeWords: DynamoCodeWords;
 }
 
 export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
@@ -48,6 +51,7 @@ export function makeDynamoStores(options: DynamoStoreOptions): DynamoStores {
     ledger: new DynamoImportLedger(options),
     callContext: new DynamoCallContextStore(options),
     exports: new DynamoExportLedger(options),
+    codeWords: new DynamoCodeWords(options),
   };
 }
 

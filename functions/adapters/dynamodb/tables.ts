@@ -18,6 +18,7 @@
  * codes (pk, sk)
  *   <acct>#<0-f>    A#<digits> | Z#<hmac> a code; the shard digit spreads bulk writes over 16 partitions
  *   <acct>#CID      <E164>#<code key>    caller-ID index entry carrying a copy of the code
+ *   <acct>#W#<ab>   <word>#<code key>    description word index entry (code-words.ts); <ab> = the word's first two characters
  *
  * calls (pk), TTL `expiresAt`, sparse GSI byDay (day, startKey)
  *   <CallSid>                            call state + usage record in one item

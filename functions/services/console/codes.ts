@@ -9,6 +9,7 @@ import { EXPORT_COLUMNS, codeChangeFile, codeExportRow, codeSearch, validateCode
 import { UTF8_BOM, csvLine } from '../../core/csv-write.ts';
 import type { CodeItem, ConsoleUser } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
+import { indexWord, searchWords } from '../../core/search-words.ts';
 import { localDate } from '../../core/time.ts';
 import { accountSettings, ApiError, changeResponse, fileStamp, jsonBody, requireRole, submitChange, type ConsoleDeps, type ConsoleEnv } from './context.ts';
 
@@ -69,14 +70,18 @@ async function listingQuery(deps: ConsoleDeps, user: ConsoleUser, settings: Sett
   const ref = kind === 'authorization' && /^[0-9a-f]+$/i.test(search) ? search.toLowerCase() : undefined;
   const keyPrefix =
     ref !== undefined ? `Z#${ref}` : digits !== undefined && kind !== 'authorization' ? `A#${digits}` : kind === 'account' ? 'A#' : kind === 'authorization' ? 'Z#' : undefined;
+  // Words are found through the store's word index, by the longest (search-words.ts); a
+  // one-letter search matches so much that reading in key order fills a page at once.
+  const wordSearch = search !== '' && digits === undefined && ref === undefined;
+  const word = wordSearch ? indexWord(searchWords(search)) : undefined;
   // Only the filters that apply: with none, the store reads just the page.
   const tests: ((code: CodeItem) => boolean)[] = [];
-  if (search !== '' && digits === undefined && ref === undefined) tests.push(codeSearch(search));
+  if (wordSearch) tests.push(codeSearch(search));
   if (user.role === 'user') tests.push(await allowedTo(deps, user, settings));
   if (status !== undefined && status !== '') tests.push((code) => statusMatches(code, status, today));
   // The kind is in the key's prefix whenever a kind is asked for (A# or Z#).
   const match = tests.length === 0 ? undefined : (code: CodeItem) => tests.every((t) => t(code));
-  return { ...(keyPrefix === undefined ? {} : { keyPrefix }), ...(match === undefined ? {} : { match }) };
+  return { ...(keyPrefix === undefined ? {} : { keyPrefix }), ...(match === undefined ? {} : { match }), ...(word === undefined ? {} : { word }) };
 }
 
 function statusMatches(code: CodeItem, status: string | undefined, today: string): boolean {
