@@ -27,6 +27,7 @@ export const ENV = {
   userPoolClientId: 'TOLLGATE_USER_POOL_CLIENT_ID',
   eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
   webhookQueueUrl: 'TOLLGATE_WEBHOOK_QUEUE_URL',
+  importQueueUrl: 'TOLLGATE_IMPORT_QUEUE_URL',
   webhookSecretsArn: 'TOLLGATE_WEBHOOK_SECRETS_ARN',
   logLevel: 'LOG_LEVEL',
 } as const;
@@ -152,6 +153,11 @@ export function eventsConfig(env: Env): EventsConfig {
 /** The queue of webhook deliveries (the publisher sends to it; the delivery function puts a failed one back later). */
 export function webhookQueueUrl(env: Env): string {
   return required(env, ENV.webhookQueueUrl);
+}
+
+/** The import queue: an import that pauses at a checkpoint sends its notification to it again (docs/data-model.md). */
+export function importQueueUrl(env: Env): string {
+  return required(env, ENV.importQueueUrl);
 }
 
 /** ARN of the secret holding each account's webhook secret: `{ "acme": "<64 hex digits>" }`. */

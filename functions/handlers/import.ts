@@ -8,6 +8,7 @@
  */
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { Readable } from 'node:stream';
 import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
@@ -16,8 +17,8 @@ import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
 import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
 import { secretBindings } from '../adapters/twilio/tokens.ts';
-import { bucketConfig, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
-import { ACTOR_METADATA, importObject, type ImporterDeps, type ImportReport, type ObjectRef } from '../services/importer.ts';
+import { bucketConfig, importQueueUrl, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
+import { ACTOR_METADATA, importObject, type ImporterDeps, type ImportPaused, type ImportReport, type ImportRun, type ObjectRef } from '../services/importer.ts';
 import type { Logger } from '../core/ports.ts';
 import { deployedFunction } from './lambda.ts';
 
@@ -74,33 +75,63 @@ export function decodeS3Key(raw: string): string {
   return decodeURIComponent(raw.replace(/\+/g, ' '));
 }
 
-/** Import every object an S3 event names, in order. */
-export async function handleS3Event(deps: ImporterDeps, event: S3Event): Promise<ImportReport[]> {
+/** How a delivery may stop early, and who hears of an import that paused. */
+export interface S3EventRun extends ImportRun {
+  readonly onPaused?: (paused: ImportPaused) => void;
+}
+
+/** Import every object an S3 event names, in order; the reports of those that finished. */
+export async function handleS3Event(deps: ImporterDeps, event: S3Event, run: S3EventRun = {}): Promise<ImportReport[]> {
   const reports: ImportReport[] = [];
   for (const ref of objectRefs(event)) {
-    const report = await importObject(deps, ref);
-    if (report !== undefined) reports.push(report);
+    const result = await importObject(deps, ref, run);
+    if (result?.status === 'paused') run.onPaused?.(result);
+    else if (result !== undefined) reports.push(result);
   }
   return reports;
+}
+
+/**
+ * Stop applying when less than this is left of the invocation: the chunk under way finishes
+ * (2,000 rows, about a second) and the checkpoint is saved; a replace file's sweep and the
+ * redacted copy of a file of a million rows take well under this once begun.
+ */
+export const IMPORT_TIME_RESERVE_MS = 120_000;
+
+/** Sends a delivery again, to be taken up by a new invocation (AWS: the import queue). */
+export type ContinueLater = (body: string) => Promise<void>;
+
+/** The bits of the Lambda context an import reads. */
+export interface ImportContext {
+  getRemainingTimeInMillis?(): number;
 }
 
 /**
  * The SQS-triggered handler, with partial batch failure reporting by Powertools' batch
  * processor: records one after another (imports of one account must apply in order), and a
  * batch that fails whole is reported message by message rather than thrown, so SQS retries
- * each on its own schedule.
+ * each on its own schedule. An import that runs short of time pauses at a checkpoint and its
+ * message is sent again (`continueLater`), so a new invocation carries on from there.
  */
-export function makeImportHandler(deps: ImporterDeps): (event: SqsEvent) => Promise<SqsBatchResponse> {
+export function makeImportHandler(
+  deps: ImporterDeps,
+  continueLater?: ContinueLater,
+  reserveMs = IMPORT_TIME_RESERVE_MS,
+): (event: SqsEvent, context?: ImportContext) => Promise<SqsBatchResponse> {
   const processor = new BatchProcessor(EventType.SQS);
-  const importMessage = async (message: SqsEvent['Records'][number]): Promise<void> => {
-    try {
-      await handleS3Event(deps, JSON.parse(message.body) as S3Event);
-    } catch (err) {
-      deps.log.error('import failed; the message will be retried', { messageId: message.messageId, error: err });
-      throw err;
-    }
-  };
-  return async (event) => {
+  return async (event, context) => {
+    const remaining = context?.getRemainingTimeInMillis?.bind(context);
+    const shouldPause = continueLater === undefined || remaining === undefined ? undefined : () => remaining() < reserveMs;
+    const importMessage = async (message: SqsEvent['Records'][number]): Promise<void> => {
+      let paused = false;
+      try {
+        await handleS3Event(deps, JSON.parse(message.body) as S3Event, { ...(shouldPause === undefined ? {} : { shouldPause }), onPaused: () => void (paused = true) });
+        if (paused) await continueLater?.(message.body);
+      } catch (err) {
+        deps.log.error('import failed; the message will be retried', { messageId: message.messageId, error: err });
+        throw err;
+      }
+    };
     const response = await processPartialResponse({ Records: [...event.Records] }, importMessage, processor, { processInParallel: false, throwOnFullBatchFailure: false });
     return { batchItemFailures: response.batchItemFailures.map((f) => ({ itemIdentifier: String(f.itemIdentifier) })) };
   };
@@ -194,6 +225,15 @@ function awsDeps(env: Env, log: Logger): ImporterDeps {
 }
 
 /** The deployed import function: imports over AWS clients. */
-const deployed = deployedFunction<SqsEvent, SqsBatchResponse>('tollgate-import', (env, log) => makeImportHandler(awsDeps(env, log)));
+/** An import's notification sent to the import queue again. */
+export function sqsContinueLater(sqs: SQSClient, queueUrl: string): ContinueLater {
+  return async (body) => {
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: body }));
+  };
+}
+
+const deployed = deployedFunction<SqsEvent, SqsBatchResponse>('tollgate-import', (env, log) =>
+  makeImportHandler(awsDeps(env, log), sqsContinueLater(new SQSClient({}), importQueueUrl(env))),
+);
 export const handler = deployed.handler;
 export const deployedHandler = deployed.build;

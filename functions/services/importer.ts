@@ -19,6 +19,7 @@ import {
   type CodeChange,
   type CodeItem,
   type CodeStore,
+  type ImportCheckpoint,
   type ImportLedger,
   type ImportOrder,
   type ImportReport,
@@ -172,25 +173,35 @@ class Counts {
   deleted = 0;
 }
 
+/** How an invocation may stop a long import early (the import function's deadline). */
+export interface ImportRun {
+  /** Asked between chunks of a codes file; true: save the checkpoint and stop. */
+  readonly shouldPause?: () => boolean;
+}
+
+/** A codes import that stopped for lack of time; it continues when its notification is delivered again. */
+export interface ImportPaused {
+  readonly status: 'paused';
+  readonly file: string;
+  /** Rows applied so far. */
+  readonly rows: number;
+}
+
+/** What a run is told: when to stop, and the checkpoint it continues from. */
+interface RunControl extends ImportRun {
+  readonly resume?: ImportCheckpoint;
+}
+
 /**
- * Import one object version. Returns the report it wrote, or undefined when the version was
- * already done (a duplicate event) or the key is not an import. Throws only for faults worth
- * a retry (storage or S3 unavailable): the caller lets the queue redeliver.
+ * Import one object version. Returns the report it wrote, `paused` when it stopped at a
+ * checkpoint (`run.shouldPause`) to be continued by a new delivery, or undefined when the
+ * version was already done (a duplicate event) or the key is not an import. Throws only for
+ * faults worth a retry (storage or S3 unavailable): the caller lets the queue redeliver.
  */
-export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<ImportReport | undefined> {
+export async function importObject(deps: ImporterDeps, ref: ObjectRef, run: ImportRun = {}): Promise<ImportReport | ImportPaused | undefined> {
   const route = routeImportKey(ref.key);
   const startedAt = deps.now();
-  if ('error' in route) {
-    if (ref.key.endsWith('/')) return undefined; // a "folder" made by a console: nothing to import
-    deps.log.warn('import skipped', { key: ref.key, reason: route.error });
-    if (route.account === undefined) return undefined;
-    const report = {
-      ...rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]),
-      actor: actorOf(await deps.objects.describe(ref), ref),
-    };
-    await deps.objects.writeReport(reportKey(route.account, baseName(ref.key.split('/').pop() ?? 'import'), startedAt), report);
-    return report;
-  }
+  if ('error' in route) return unroutable(deps, ref, route, startedAt);
 
   const facts = await deps.objects.describe(ref);
   if (facts.redacted) {
@@ -210,6 +221,9 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
   if (!(await deps.ledger.claim(route.account, ref.key, version, startedAt, lease))) {
     throw new ImportInProgressError(ref.key);
   }
+  // A paused run's checkpoint (or the one a failed continuation started from).
+  const resume = seen?.checkpoint;
+  const began = resume === undefined ? startedAt : new Date(resume.startedAt);
 
   let report: ImportReport;
   let key: string;
@@ -223,18 +237,25 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     held = true;
     const outcome =
       ref.sequencer !== undefined && order.lastApplied !== undefined && compareSequencers(ref.sequencer, order.lastApplied) < 0
-        ? superseded(ref, route, startedAt, deps.now())
-        : await run(deps, route, ref, startedAt, progressReporter(deps, route.account, ref.key, version), actor);
+        ? superseded(ref, route, began, deps.now())
+        : await runImport(deps, route, ref, began, progressReporter(deps, route.account, ref.key, version), actor, { ...run, ...(resume === undefined ? {} : { resume }) });
+    if ('paused' in outcome) {
+      // The key stays held for the continuation; the version is claimable again, from here.
+      await deps.ledger.put(route.account, ref.key, version, { status: 'paused', at: deps.now().toISOString(), checkpoint: outcome.paused });
+      deps.log.info('import paused at a checkpoint; a new invocation continues it', { key: ref.key, phase: outcome.paused.phase, rows: outcome.paused.rows });
+      return { status: 'paused', file: ref.key, rows: outcome.paused.rows };
+    }
     report = { ...outcome, actor };
-    key = reportKey(route.account, route.name, startedAt);
+    key = reportKey(route.account, route.name, began);
     await deps.objects.writeReport(key, report);
     await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
     await deps.ledger.release(route.account, ref.key, version, report.status === 'applied' ? ref.sequencer : undefined);
     held = false;
   } catch (err) {
     // Let the queue's next delivery claim it at once (applying it again changes nothing that
-    // is already applied); a run that dies without getting here is taken over when its lease ends.
-    await deps.ledger.put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString() }).catch(() => undefined);
+    // is already applied, and it starts from the checkpoint this run started from, if any); a
+    // run that dies without getting here is taken over when its lease ends.
+    await deps.ledger.put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString(), ...(resume === undefined ? {} : { checkpoint: resume }) }).catch(() => undefined);
     if (held) await deps.ledger.release(route.account, ref.key, version).catch(() => undefined);
     throw err;
   }
@@ -249,6 +270,19 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef): Promise<
     errorCount: report.errorCount,
     report: key,
   });
+  return report;
+}
+
+/** A key that is no import: a report to the account it names, if it names one. */
+async function unroutable(deps: ImporterDeps, ref: ObjectRef, route: { readonly error: string; readonly account?: string }, startedAt: Date): Promise<ImportReport | undefined> {
+  if (ref.key.endsWith('/')) return undefined; // a "folder" made by a console: nothing to import
+  deps.log.warn('import skipped', { key: ref.key, reason: route.error });
+  if (route.account === undefined) return undefined;
+  const report = {
+    ...rejected(ref, 'merge', startedAt, deps.now(), [{ line: 0, column: '', value: ref.key, message: route.error }]),
+    actor: actorOf(await deps.objects.describe(ref), ref),
+  };
+  await deps.objects.writeReport(reportKey(route.account, baseName(ref.key.split('/').pop() ?? 'import'), startedAt), report);
   return report;
 }
 
@@ -287,7 +321,7 @@ function progressReporter(deps: ImporterDeps, account: string, objectKey: string
 
 const PROGRESS_EVERY_MS = 1000;
 
-async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date, progress: Progress, actor: string): Promise<Outcome> {
+async function runImport(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date, progress: Progress, actor: string, control: RunControl): Promise<Outcome | Paused> {
   if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt, actor);
   const settings = await deps.accounts.getSettings(route.account);
   if (settings === undefined) {
@@ -300,7 +334,7 @@ async function run(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, start
       },
     ]);
   }
-  return route.kind === 'codes' ? importCodes(deps, settings, route.mode, ref, startedAt, progress) : importUsers(deps, settings, ref, startedAt, progress);
+  return route.kind === 'codes' ? importCodes(deps, settings, route.mode, ref, startedAt, progress, control) : importUsers(deps, settings, ref, startedAt, progress);
 }
 
 /** A report before it names who made the change. */
@@ -443,7 +477,70 @@ async function* chunks<T>(source: AsyncIterable<T>, size: number): AsyncIterable
   if (chunk.length > 0) yield chunk;
 }
 
-async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date, progress: Progress): Promise<Outcome> {
+/** A codes import that stopped at a checkpoint, to be continued in a new invocation. */
+interface Paused {
+  readonly paused: ImportCheckpoint;
+}
+
+/** One codes import under way: what every phase reads, and the checkpoint it moves along. */
+interface CodesRun {
+  readonly deps: ImporterDeps;
+  readonly account: string;
+  readonly mode: 'merge' | 'replace';
+  readonly ref: ObjectRef;
+  readonly validate: RowCheck<CodeRow>;
+  readonly pepper: string;
+  readonly byRef: ReadonlyMap<string, string>;
+  readonly c: Counts;
+  readonly progress: Progress;
+  readonly shouldPause: () => boolean;
+  cp: ImportCheckpoint;
+  /** Something was applied in this invocation: it may pause (one that may not always moves on). */
+  progressed: boolean;
+}
+
+/**
+ * A codes file: validated whole (pass 1), then applied in chunks (pass 2), then for a replace
+ * file every stored code it does not name deleted (the sweep), then redacted. Between chunks
+ * the run may pause (`shouldPause`) and return its checkpoint; a run given `resume` continues
+ * from one, skipping validation (the version was validated) and the rows already applied.
+ */
+async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date, progress: Progress, control: RunControl): Promise<Outcome | Paused> {
+  const account = settings.account;
+  const begun = control.resume ?? (await beginCodes(deps, settings, mode, ref, startedAt));
+  if (!('phase' in begun)) return begun;
+  const c = Object.assign(new Counts(), { rows: begun.rows, created: begun.created, updated: begun.updated, unchanged: begun.unchanged, deleted: begun.deleted });
+  const r: CodesRun = {
+    deps,
+    account,
+    mode,
+    ref,
+    validate: codeRowCheck(settings, mode),
+    pepper: await deps.pepper(),
+    byRef: new Map(begun.refs),
+    c,
+    progress,
+    shouldPause: control.shouldPause ?? (() => false),
+    cp: begun,
+    progressed: false,
+  };
+  const inFile = mode === 'replace' ? new Set<string>() : undefined;
+  if (r.cp.phase === 'apply' && (await applyRows(r, inFile))) return { paused: checkpointOf(r) };
+  if (inFile !== undefined) {
+    // Continued in the sweep: the keys of the file are read again (they are not kept between invocations).
+    if (r.cp.phase === 'sweep' && control.resume?.phase === 'sweep') await fileKeys(r, inFile);
+    if (r.cp.phase === 'sweep' && (await sweep(r, inFile))) return { paused: checkpointOf(r) };
+  }
+  if (r.cp.secretDigits) {
+    if (r.progressed && r.shouldPause()) return { paused: checkpointOf({ ...r, cp: { ...r.cp, phase: 'redact' } }) };
+    // Applied: the file is replaced by its redacted copy before anyone is told it is done.
+    await deps.objects.replaceRedacted(ref, redactedLines(await deps.objects.read(ref), r.validate, r.pepper, account));
+  }
+  return applied(ref, mode, new Date(r.cp.startedAt), deps.now(), c);
+}
+
+/** Pass 1 and the refs it names, resolved: the checkpoint of an import about to apply, or the rejection. */
+async function beginCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date): Promise<Outcome | ImportCheckpoint> {
   const account = settings.account;
   const pass1 = await checkCodesFile(await deps.objects.read(ref), settings, mode);
   // A rejected codes file leaves the bucket: it may hold authorization digits (docs/security.md).
@@ -454,48 +551,80 @@ async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge'
   if (pass1.errorCount > 0) return refuse(pass1.errors, pass1.rows, pass1.errorCount);
   const byRef = pass1.refs.length === 0 ? new Map<string, CodeItem>() : await resolveRefs(deps.codes, account, pass1.refs);
   if (Array.isArray(byRef)) return refuse(byRef.slice(0, MAX_REPORTED_ERRORS), pass1.rows, byRef.length);
-  const validate = codeRowCheck(settings, mode);
-
-  const pepper = await deps.pepper();
-  const c = new Counts();
   // Into an account with no codes every upsert creates and every delete finds nothing, so the
   // reads before writing are skipped (on dynalite they cost half as much again as the writes).
   // Keys in a file are distinct, so this import's own writes never make a later row stale; a
   // retry after a crash finds the codes written before it and reads as usual.
-  const empty = deps.codes.hasCodes === undefined ? false : !(await deps.codes.hasCodes(account));
-  const inFile = mode === 'replace' ? new Set<string>() : undefined;
-  // One chunk is written while the next is parsed.
+  const empty = byRef.size === 0 && deps.codes.hasCodes !== undefined && !(await deps.codes.hasCodes(account));
+  return {
+    phase: 'apply',
+    startedAt: startedAt.toISOString(),
+    ...{ rows: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 },
+    secretDigits: pass1.secretDigits,
+    empty,
+    refs: [...byRef].map(([r, item]) => [r, item.key] as const),
+  };
+}
+
+/** Pass 2: the rows after the checkpoint's, a chunk at a time, one written while the next is parsed. True when it paused. */
+async function applyRows(r: CodesRun, inFile: Set<string> | undefined): Promise<boolean> {
+  let skip = r.cp.rows;
   let inFlight: Promise<void> = Promise.resolve();
-  for await (const rows of chunks(validRows(await deps.objects.read(ref), CODE_COLUMNS, validate), APPLY_CHUNK)) {
-    const keyed = rows.map((row) => ({ row, keys: keysOf(row, pepper, account, byRef) }));
+  for await (const all of chunks(validRows(await r.deps.objects.read(r.ref), CODE_COLUMNS, r.validate), APPLY_CHUNK)) {
+    const rows = skip >= all.length ? [] : all.slice(skip);
+    const done = all.slice(0, all.length - rows.length);
+    skip -= done.length;
+    if (inFile !== undefined) for (const row of done) for (const key of keysOf(row, r.pepper, r.account, r.byRef)) inFile.add(key);
+    if (rows.length === 0) continue;
+    const keyed = rows.map((row) => ({ row, keys: keysOf(row, r.pepper, r.account, r.byRef) }));
     if (inFile !== undefined) for (const k of keyed) for (const key of k.keys) inFile.add(key);
     await inFlight;
-    await progress(c.rows);
-    inFlight = applyCodeChunk(deps.codes, account, keyed, c, empty && byRef.size === 0);
+    await r.progress(r.c.rows);
+    if (r.progressed && r.shouldPause()) return true;
+    inFlight = applyCodeChunk(r.deps.codes, r.account, keyed, r.c, r.cp.empty);
+    r.progressed = true;
     // Its failure is awaited with the next chunk; until then it must not count as unhandled
     // (Lambda's runtime exits on an unhandled rejection, failing the whole SQS batch).
     inFlight.catch(() => undefined);
   }
   await inFlight;
+  r.cp = { ...r.cp, phase: 'sweep' };
+  return false;
+}
 
-  if (inFile !== undefined) {
-    // The file is the whole list: every stored code it does not name goes.
-    let batch: CodeChange[] = [];
-    for await (const item of deps.codes.listCodes(account)) {
-      if (inFile.has(item.key)) continue;
-      batch.push({ delete: item });
-      if (batch.length >= DELETE_CHUNK) {
-        c.deleted += batch.length;
-        await deps.codes.writeCodes(account, batch);
-        batch = [];
-      }
+/** Every key a (validated) file names, for a sweep continued in a new invocation. */
+async function fileKeys(r: CodesRun, inFile: Set<string>): Promise<void> {
+  for await (const row of validRows(await r.deps.objects.read(r.ref), CODE_COLUMNS, r.validate)) for (const key of keysOf(row, r.pepper, r.account, r.byRef)) inFile.add(key);
+}
+
+/** A replace file is the whole list: every stored code it does not name goes, in key order from the checkpoint's. True when it paused. */
+async function sweep(r: CodesRun, inFile: ReadonlySet<string>): Promise<boolean> {
+  let batch: CodeChange[] = [];
+  let last: string | undefined;
+  const flush = async () => {
+    r.c.deleted += batch.length;
+    if (batch.length > 0) await r.deps.codes.writeCodes(r.account, batch);
+    batch = [];
+    if (last !== undefined) r.cp = { ...r.cp, sweptTo: last };
+  };
+  for await (const item of r.deps.codes.listCodes(r.account, r.cp.sweptTo)) {
+    last = item.key;
+    if (inFile.has(item.key)) continue;
+    batch.push({ delete: item });
+    if (batch.length >= DELETE_CHUNK) {
+      await flush();
+      r.progressed = true;
+      if (r.shouldPause()) return true;
     }
-    c.deleted += batch.length;
-    if (batch.length > 0) await deps.codes.writeCodes(account, batch);
   }
-  // Applied: the file is replaced by its redacted copy before anyone is told it is done.
-  if (pass1.secretDigits) await deps.objects.replaceRedacted(ref, redactedLines(await deps.objects.read(ref), validate, pepper, account));
-  return applied(ref, mode, startedAt, deps.now(), c);
+  await flush();
+  r.cp = { ...r.cp, phase: 'redact' };
+  return false;
+}
+
+function checkpointOf(r: Pick<CodesRun, 'c' | 'cp'>): ImportCheckpoint {
+  const { rows, created, updated, unchanged, deleted } = r.c;
+  return { ...r.cp, rows, created, updated, unchanged, deleted };
 }
 
 /** The redacted copy of a codes file: its valid rows, authorization digits replaced by refs. */
@@ -531,11 +660,11 @@ async function resolveRefs(codes: CodeStore, account: string, refs: readonly { r
 }
 
 /** An upsert names one key; a delete names both kinds, since the row need not say which; a ref row names the code it was resolved to. */
-function keysOf(row: CodeRow, pepper: string, account: string, byRef: ReadonlyMap<string, CodeItem>): string[] {
+function keysOf(row: CodeRow, pepper: string, account: string, byRef: ReadonlyMap<string, string>): string[] {
   if (row.ref !== undefined) {
-    const item = byRef.get(row.ref);
-    if (item === undefined) throw new Error(`line ${row.line}: its ref was not resolved before applying`);
-    return [item.key];
+    const key = byRef.get(row.ref);
+    if (key === undefined) throw new Error(`line ${row.line}: its ref was not resolved before applying`);
+    return [key];
   }
   if (row.action === 'delete') return [accountCodeKey(row.code), authorizationCodeKey(pepper, account, row.code)];
   return [row.kind === 'authorization' ? authorizationCodeKey(pepper, account, row.code) : accountCodeKey(row.code)];

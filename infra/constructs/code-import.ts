@@ -86,6 +86,10 @@ export class CodeImport extends Construct {
     // The operator's SID → account bindings live beside the tokens (docs/security.md, "Tenancy"):
     // a settings file may name only the SIDs bound to its account.
     this.fn.useSecret(ENV.twilioSecretArn, data.twilioTokens);
+    // An import that runs short of time pauses at a checkpoint and sends its notification
+    // again, for a new invocation to carry on (docs/data-model.md).
+    this.fn.useSetting(ENV.importQueueUrl, this.queue.queueUrl);
+    this.queue.grantSendMessages(this.fn);
     this.fn.addEventSource(
       new SqsEventSource(this.queue, {
         // One file per invocation: a file may take the whole timeout.

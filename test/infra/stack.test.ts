@@ -105,6 +105,7 @@ describe('the functions', () => {
       'TOLLGATE_BUCKET',
       'TOLLGATE_CALLS_TABLE',
       'TOLLGATE_CODES_TABLE',
+      'TOLLGATE_IMPORT_QUEUE_URL',
       'TOLLGATE_PEPPER_SECRET_ARN',
       'TOLLGATE_TWILIO_SECRET_ARN',
     ]);
@@ -462,6 +463,10 @@ describe('what each function may do', () => {
     expect(allows(i, 'secretsmanager:GetSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(true);
     expect(allows(i, 'secretsmanager:PutSecretValue', `<${logicalId(s.stack.data.twilioTokens)}>`)).toBe(false);
     expect(allows(i, 'sqs:DeleteMessage', arn(ids.importQueue))).toBe(true);
+    // A paused import sends its notification again, to its own queue only.
+    expect(allows(i, 'sqs:SendMessage', arn(ids.importQueue))).toBe(true);
+    expect(allows(i, 'sqs:SendMessage', arn(ids.importDlq))).toBe(false);
+    expect(flatten(env(ids.import).TOLLGATE_IMPORT_QUEUE_URL)).toBe(`<${ids.importQueue}>`);
   });
 
   it('export: queries the calls index, reads accounts, writes only its own ledger items and exports/ — and cannot write codes', () => {

@@ -22,7 +22,7 @@ import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
 import { deployedHandler as deployedCodeWords } from '../../functions/handlers/code-words.ts';
 import { deployedHandler as deployedConsole } from '../../functions/handlers/console.ts';
 import { deployedHandler as deployedExport } from '../../functions/handlers/export.ts';
-import { deployedHandler as deployedImport } from '../../functions/handlers/import.ts';
+import { deployedHandler as deployedImport, IMPORT_TIME_RESERVE_MS } from '../../functions/handlers/import.ts';
 import { deployedHandler as deployedVoice } from '../../functions/handlers/voice.ts';
 import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
 import { testSettings } from '../support/settings.ts';
@@ -112,6 +112,8 @@ beforeAll(async () => {
     [ENV.emergencyCallerId]: '+15005550006',
     [ENV.userPoolId]: 'us-east-1_Tollgate1',
     [ENV.userPoolClientId]: 'consoleclient123',
+    // The SQS client sends to the host of the queue's URL: the stand-in's here.
+    [ENV.importQueueUrl]: `${sm.endpoint}/123456789012/tollgate-imports`,
     [ENV.logLevel]: 'info',
   };
   for (const stream of [process.stdout, process.stderr]) {
@@ -331,6 +333,37 @@ describe('an S3 notification in AWS’s own shape, through SQS', () => {
     expect(await importer(event, lambdaContext('tollgate-import'))).toEqual({ batchItemFailures: [] });
     expect(await reports()).toBe(before);
     s3.destroy();
+  });
+
+  it('pauses a long import near its deadline, sends the notification to its queue again, and the next invocations finish it', async () => {
+    const key = 'imports/acme/codes/long.csv';
+    const rows = Array.from({ length: 5_000 }, (_, i) => `${60_000 + i},Long matter ${i}`);
+    const s3 = makeS3Client({ endpoint: s3rver.endpoint });
+    const put = await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: `code,description\n${rows.join('\n')}\n`, ContentType: 'text/csv' }));
+    s3.destroy();
+    const object = { key, size: 1, eTag: (put.ETag ?? '').replace(/"/g, ''), sequencer: '0055AED6DCD9028200' };
+    const notification = { Records: [{ eventVersion: '2.1', eventSource: 'aws:s3', eventName: 'ObjectCreated:Put', s3: { bucket: { name: BUCKET }, object } }] };
+    const importer = await deployed(deployedImport, 'CodeImport/Function');
+    // Each invocation has a moment more than the time the import keeps in reserve: it applies a chunk, then pauses.
+    const shortOfTime = () => {
+      const deadline = Date.now() + IMPORT_TIME_RESERVE_MS + 1;
+      return { ...lambdaContext('tollgate-import'), getRemainingTimeInMillis: () => deadline - Date.now() };
+    };
+    let body = JSON.stringify(notification);
+    let invocations = 0;
+    for (; invocations < 20; invocations++) {
+      const context = shortOfTime();
+      const result = await importer({ Records: [sqsRecord(`m-long-${invocations}`, body)] }, context);
+      expect(result, JSON.stringify(logged(context.awsRequestId))).toEqual({ batchItemFailures: [] });
+      const sent = sm.messages.splice(0);
+      if (sent.length === 0) break;
+      expect(sent).toHaveLength(1);
+      expect(sent[0]?.queueUrl).toBe(env[ENV.importQueueUrl]);
+      body = sent[0]?.body as string;
+    }
+    expect(invocations).toBeGreaterThan(0);
+    const stored = await storage.stores.codes.getCodes('acme', [accountCodeKey('60000'), accountCodeKey('64999')]);
+    expect([...stored.values()].map((c) => c.description).sort()).toEqual(['Long matter 0', 'Long matter 4999']);
   });
 });
 

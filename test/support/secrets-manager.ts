@@ -1,7 +1,9 @@
 /**
  * A loopback stand-in for Secrets Manager's JSON API (GetSecretValue only), so the real SDK
- * client, and the deployed handlers that build their own, read secrets without AWS.
+ * client, and the deployed handlers that build their own, read secrets without AWS. It also
+ * takes SQS's SendMessage (JSON protocol) and keeps the messages, for a handler that queues.
  */
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
@@ -12,6 +14,8 @@ export interface SecretsManagerStandIn {
   readonly secrets: Map<string, string | undefined>;
   /** How many GetSecretValue requests arrived. */
   reads(): number;
+  /** The SQS messages sent to it, oldest first; take them with `splice`. */
+  readonly messages: { readonly queueUrl: string; readonly body: string }[];
   /** A client for the stand-in, with throwaway credentials. */
   client(): SecretsManagerClient;
   close(): Promise<void>;
@@ -19,11 +23,19 @@ export interface SecretsManagerStandIn {
 
 export async function startSecretsManager(): Promise<SecretsManagerStandIn> {
   const secrets = new Map<string, string | undefined>();
+  const messages: { queueUrl: string; body: string }[] = [];
   let reads = 0;
   const server = createServer((req, res) => {
     let body = '';
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
+      if (req.headers['x-amz-target'] === 'AmazonSQS.SendMessage') {
+        const { QueueUrl, MessageBody } = JSON.parse(body) as { QueueUrl: string; MessageBody: string };
+        messages.push({ queueUrl: QueueUrl, body: MessageBody });
+        res.setHeader('content-type', 'application/x-amz-json-1.0');
+        res.end(JSON.stringify({ MessageId: randomUUID(), MD5OfMessageBody: createHash('md5').update(MessageBody).digest('hex') }));
+        return;
+      }
       reads++;
       res.setHeader('content-type', 'application/x-amz-json-1.1');
       const id = secretId(body);
@@ -42,6 +54,7 @@ export async function startSecretsManager(): Promise<SecretsManagerStandIn> {
     endpoint,
     secrets,
     reads: () => reads,
+    messages,
     client: () => new SecretsManagerClient({ endpoint, region: 'us-east-1', credentials: { accessKeyId: 'local', secretAccessKey: 'local' } }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };

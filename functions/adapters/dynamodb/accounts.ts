@@ -9,6 +9,7 @@ import {
   type AccountStore,
   type ImportLedger,
   type ImportOrder,
+  type ImportCheckpoint,
   type LedgerEntry,
   type SettingsChange,
   type SettingsHistory,
@@ -220,7 +221,7 @@ function orderKey(account: string, objectKey: string): Item {
   return { pk: { S: `IMPORT#${account}` }, sk: { S: sk } };
 }
 
-const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected', 'failed']);
+const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 'rejected', 'failed', 'paused']);
 
 /**
  * Which object versions the import function has applied (docs/data-model.md idempotency), and per object
@@ -241,30 +242,36 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
     const at = str(out.Item, 'at');
     if (status === undefined || at === undefined || !LEDGER_STATUSES.has(status)) return undefined;
     const reportKey = str(out.Item, 'reportKey');
-    return { status: status as LedgerEntry['status'], at, ...(reportKey === undefined ? {} : { reportKey }) };
+    const checkpoint = str(out.Item, 'checkpoint');
+    return {
+      status: status as LedgerEntry['status'],
+      at,
+      ...(reportKey === undefined ? {} : { reportKey }),
+      ...(checkpoint === undefined ? {} : { checkpoint: JSON.parse(checkpoint) as ImportCheckpoint }),
+    };
   }
 
   async claim(account: string, objectKey: string, versionId: string, at: Date, leaseMs: number): Promise<boolean> {
     const key = ledgerKey(account, objectKey, versionId);
     const writeId = randomUUID();
     try {
+      // An update, not a put: a paused run's checkpoint stays for whoever continues it.
       await this.client.send(
-        new PutItemCommand({
+        new UpdateItemCommand({
           TableName: this.table,
-          Item: {
-            ...key,
-            objectKey: { S: objectKey },
-            versionId: { S: versionId },
-            status: { S: 'applying' },
-            at: { S: at.toISOString() },
-            [WRITE_ID_ATTRIBUTE]: { S: writeId },
-          },
+          Key: key,
+          UpdateExpression: 'SET #objectKey = :key, #versionId = :version, #status = :applying, #at = :at, #writeId = :writeId',
           // ISO instants compare as strings.
-          ConditionExpression: 'attribute_not_exists(pk) OR #status = :failed OR (#status = :applying AND #at < :stale)',
-          ExpressionAttributeNames: { '#status': 'status', '#at': 'at' },
+          ConditionExpression: 'attribute_not_exists(pk) OR #status IN (:failed, :paused) OR (#status = :applying AND #at < :stale)',
+          ExpressionAttributeNames: { '#status': 'status', '#at': 'at', '#objectKey': 'objectKey', '#versionId': 'versionId', '#writeId': WRITE_ID_ATTRIBUTE },
           ExpressionAttributeValues: {
+            ':key': { S: objectKey },
+            ':version': { S: versionId },
             ':applying': { S: 'applying' },
             ':failed': { S: 'failed' },
+            ':paused': { S: 'paused' },
+            ':at': { S: at.toISOString() },
+            ':writeId': { S: writeId },
             ':stale': { S: new Date(at.getTime() - leaseMs).toISOString() },
           },
         }),
@@ -361,6 +368,7 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
           status: { S: entry.status },
           at: { S: entry.at },
           ...(entry.reportKey === undefined ? {} : { reportKey: { S: entry.reportKey } }),
+          ...(entry.checkpoint === undefined ? {} : { checkpoint: { S: JSON.stringify(entry.checkpoint) } }),
         },
       }),
     );
