@@ -28,6 +28,7 @@ export const ENV = {
   eventBusName: 'TOLLGATE_EVENT_BUS_NAME',
   webhookQueueUrl: 'TOLLGATE_WEBHOOK_QUEUE_URL',
   importQueueUrl: 'TOLLGATE_IMPORT_QUEUE_URL',
+  exportQueueUrl: 'TOLLGATE_EXPORT_QUEUE_URL',
   webhookSecretsArn: 'TOLLGATE_WEBHOOK_SECRETS_ARN',
   logLevel: 'LOG_LEVEL',
 } as const;
@@ -158,6 +159,11 @@ export function webhookQueueUrl(env: Env): string {
 /** The import queue: an import that pauses at a checkpoint sends its notification to it again (docs/data-model.md). */
 export function importQueueUrl(env: Env): string {
   return required(env, ENV.importQueueUrl);
+}
+
+/** The usage export's continuation queue: a run out of time sends a message to it, which invokes the export again. */
+export function exportQueueUrl(env: Env): string {
+  return required(env, ENV.exportQueueUrl);
 }
 
 /** ARN of the secret holding each account's webhook secret: `{ "acme": "<64 hex digits>" }`. */

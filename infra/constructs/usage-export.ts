@@ -14,6 +14,7 @@ import type { RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { Schedule, ScheduleExpression, ScheduleTargetInput } from 'aws-cdk-lib/aws-scheduler';
 import { LambdaInvoke } from 'aws-cdk-lib/aws-scheduler-targets';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
+import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { CALLS_BY_DAY_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
 import type { Alerts } from './alerts.ts';
@@ -46,8 +47,10 @@ export class UsageExport extends Construct {
   readonly schedule: Schedule;
   /** Invocations the scheduler could not deliver. */
   readonly scheduleDeadLetterQueue: Queue;
-  /** Invocations that failed after Lambda's retries. */
+  /** Invocations that failed after Lambda's retries (and continuation messages that failed twice). */
   readonly failureQueue: Queue;
+  /** Messages that invoke the export again when a run stopped for lack of time. */
+  readonly continuations: Queue;
 
   constructor(scope: Construct, id: string, props: UsageExportProps) {
     super(scope, id);
@@ -74,6 +77,19 @@ export class UsageExport extends Construct {
     // config.ts asks for every table name; the export never reads or writes codes.
     this.fn.useTable(ENV.codesTable, data.codes, 'none');
     this.fn.useBucket(ENV.bucket, data.bucket, { write: [BUCKET_PREFIXES.exports] });
+
+    // A run out of time (a backlog of days) sends a message here, which invokes the function
+    // again at once instead of at the next hour (docs/data-model.md).
+    this.continuations = new Queue(this, 'Continuations', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.minutes(15 * 6),
+      retentionPeriod: Duration.hours(2),
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 2 },
+    });
+    this.continuations.grantSendMessages(this.fn);
+    this.fn.useSetting(ENV.exportQueueUrl, this.continuations.queueUrl);
+    this.fn.addEventSource(new SqsEventSource(this.continuations, { batchSize: 1, maxConcurrency: 2 }));
 
     // The scheduler's own role, here rather than the stack-wide one the target would make, so
     // its single finding can be acknowledged where it is granted.

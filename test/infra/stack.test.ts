@@ -109,7 +109,7 @@ describe('the functions', () => {
       'TOLLGATE_PEPPER_SECRET_ARN',
       'TOLLGATE_TWILIO_SECRET_ARN',
     ]);
-    expect(keys(ids.export)).toEqual(['TOLLGATE_ACCOUNTS_TABLE', 'TOLLGATE_BUCKET', 'TOLLGATE_CALLS_TABLE', 'TOLLGATE_CODES_TABLE']);
+    expect(keys(ids.export)).toEqual(['TOLLGATE_ACCOUNTS_TABLE', 'TOLLGATE_BUCKET', 'TOLLGATE_CALLS_TABLE', 'TOLLGATE_CODES_TABLE', 'TOLLGATE_EXPORT_QUEUE_URL']);
     expect(flatten(env(ids.voice).TOLLGATE_CALLS_TABLE)).toBe(`<${ids.calls}>`);
     expect(flatten(env(ids.import).TOLLGATE_BUCKET)).toBe(`<${ids.bucket}>`);
     // The voice function takes its public URL from the request's Host unless a custom domain is set.
@@ -471,6 +471,12 @@ describe('what each function may do', () => {
 
   it('export: queries the calls index, reads accounts, writes only its own ledger items and exports/ — and cannot write codes', () => {
     const e = roles.export;
+    // A run out of time invokes itself again through its continuation queue, which dead-letters into the failed runs.
+    const continuations = logicalId(s.stack.usageExport.continuations);
+    expect(allows(e, 'sqs:SendMessage', arn(continuations))).toBe(true);
+    expect(allows(e, 'sqs:ReceiveMessage', arn(continuations))).toBe(true);
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: ids.export }, EventSourceArn: { 'Fn::GetAtt': [continuations, 'Arn'] }, BatchSize: 1 });
+    expect(s.json.Resources[continuations]?.Properties).toMatchObject({ VisibilityTimeout: 5400, RedrivePolicy: { maxReceiveCount: 2 } });
     expect(allows(e, 'dynamodb:Query', `${arn(ids.calls)}/index/byDay`)).toBe(true);
     expect(allows(e, 'dynamodb:GetItem', arn(ids.calls))).toBe(false);
     expect(allows(e, 'dynamodb:PutItem', arn(ids.calls))).toBe(false);

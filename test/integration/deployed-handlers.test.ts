@@ -29,6 +29,8 @@ import { testSettings } from '../support/settings.ts';
 import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
 import { BUNDLES_DIR, bundleEntry, startBundle, type RunningBundle } from '../support/bundles.ts';
 import { streamEvent, streamRecord } from '../support/stream-events.ts';
+import { testCall } from '../support/call-fixtures.ts';
+import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { codeKey } from '../../functions/adapters/dynamodb/codes.ts';
 import { makeStorageEnv, startDynalite, type StorageEnv } from './support/dynamo.ts';
 import { newAccountSid } from './support/e2e-stack.ts';
@@ -114,6 +116,7 @@ beforeAll(async () => {
     [ENV.userPoolClientId]: 'consoleclient123',
     // The SQS client sends to the host of the queue's URL: the stand-in's here.
     [ENV.importQueueUrl]: `${sm.endpoint}/123456789012/tollgate-imports`,
+    [ENV.exportQueueUrl]: `${sm.endpoint}/123456789012/tollgate-export-continuations`,
     [ENV.logLevel]: 'info',
   };
   for (const stream of [process.stdout, process.stderr]) {
@@ -374,6 +377,18 @@ describe('the deployed export function', () => {
     const run = await handler({ source: 'aws.scheduler', 'detail-type': 'Scheduled Event' }, context);
     expect(run.failed).toEqual([]);
     expect(run.accounts.map((a) => a.account)).toContain('acme');
+  });
+
+  it('with too little time left, starts no day and sends a message to its continuation queue, which invokes it again at once', async () => {
+    const handler = await deployed(deployedExport, 'UsageExport/Function');
+    // A call of ten days ago, so a day is due that the run has no time to write.
+    const started = new Date(Date.now() - 10 * 86_400_000);
+    const call = testCall({ account: 'acme', callSid: newCallSid(), startedAt: started.toISOString(), endedAt: new Date(started.getTime() + 60_000).toISOString(), outcome: 'completed', durationS: 60, talkS: 55 });
+    await makeDynamoStores({ client: storage.client, tables: storage.tables, now: () => started }).calls.put(call, { expectedRevision: undefined, timeZone: 'America/New_York' });
+    sm.messages.splice(0);
+    const run = await handler({ source: 'aws.scheduler' }, { ...lambdaContext('tollgate-export'), getRemainingTimeInMillis: () => 60_000 });
+    expect(run.accounts.find((a) => a.account === 'acme')?.status).toBe('stopped');
+    expect(sm.messages.splice(0)).toEqual([{ queueUrl: env[ENV.exportQueueUrl], body: JSON.stringify({ source: 'tollgate.continue' }) }]);
   });
 });
 

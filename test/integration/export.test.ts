@@ -676,4 +676,30 @@ describe('the export handler', () => {
     const later = await handler({}, { awsRequestId: 'req-3', getRemainingTimeInMillis: () => 800_000 });
     expect(later.accounts[0]?.files.map((f) => f.key)).toEqual([usageDayKey('short', '2026-06-15'), usageSummaryKey('short', '2026-06')]);
   });
+
+  it('writes a month across invocations that each have time for a few days, asking for the next at once, and ends with the files one run writes', async () => {
+    const acct = await newAccount('monthly', NY);
+    const days = Array.from({ length: 30 }, (_, i) => `2026-04-${String(i + 1).padStart(2, '0')}`);
+    for (const [i, day] of days.entries()) {
+      await place({ account: acct, from: 'client:zoe', to: '+12125550100', at: `${day}T15:00:00.000Z`, dial: { status: 'completed', talk: 30 + i } });
+    }
+    env.clock.set('2026-05-01T06:05:00.000Z');
+    let continuations = 0;
+    const handler = makeExportHandler(onlyAccount('monthly'), async () => void continuations++);
+    const written = new Map<string, string>();
+    let invocations = 0;
+    for (let asked = continuations - 1; continuations > asked && invocations < 40; invocations++) {
+      asked = continuations;
+      // Time for four days: the run asks before each day, and the fifth question finds it short.
+      let questions = 0;
+      const run = await handler({}, { awsRequestId: `req-m${invocations}`, getRemainingTimeInMillis: () => (questions++ < 4 ? 800_000 : 10_000) });
+      for (const f of run.accounts[0]?.files ?? []) written.set(f.key, f.sha256);
+    }
+    expect(invocations).toBe(8);
+    expect(continuations).toBe(7);
+    const once = await exportDays(onlyAccount('monthly'), 'monthly', days);
+    expect(new Map(once.map((f) => [f.key, f.sha256]))).toEqual(written);
+    for (const day of days) expect(written.has(usageDayKey('monthly', day)), day).toBe(true);
+    expect(written.has(usageSummaryKey('monthly', '2026-04'))).toBe(true);
+  });
 });
