@@ -475,7 +475,11 @@ describe('what each function may do', () => {
     const continuations = logicalId(s.stack.usageExport.continuations);
     expect(allows(e, 'sqs:SendMessage', arn(continuations))).toBe(true);
     expect(allows(e, 'sqs:ReceiveMessage', arn(continuations))).toBe(true);
-    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', { FunctionName: { Ref: ids.export }, EventSourceArn: { 'Fn::GetAtt': [continuations, 'Arn'] }, BatchSize: 1 });
+    s.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+      FunctionName: { Ref: ids.export },
+      EventSourceArn: { 'Fn::GetAtt': [continuations, 'Arn'] },
+      BatchSize: 1,
+    });
     expect(s.json.Resources[continuations]?.Properties).toMatchObject({ VisibilityTimeout: 5400, RedrivePolicy: { maxReceiveCount: 2 } });
     expect(allows(e, 'dynamodb:Query', `${arn(ids.calls)}/index/byDay`)).toBe(true);
     expect(allows(e, 'dynamodb:GetItem', arn(ids.calls))).toBe(false);

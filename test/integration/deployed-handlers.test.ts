@@ -20,6 +20,12 @@ import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { ENV } from '../../functions/config.ts';
 import { DEFAULT_PROMPTS } from '../../functions/core/prompts.ts';
 import { deployedHandler as deployedCodeWords } from '../../functions/handlers/code-words.ts';
+import { deployedHandler as deployedPublisher } from '../../functions/handlers/events-publish.ts';
+import { deployedHandler as deployedDeliverer } from '../../functions/handlers/events-deliver.ts';
+import { verifyEvent } from '../../functions/core/events.ts';
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { deployedHandler as deployedConsole } from '../../functions/handlers/console.ts';
 import { deployedHandler as deployedExport } from '../../functions/handlers/export.ts';
 import { deployedHandler as deployedImport, IMPORT_TIME_RESERVE_MS } from '../../functions/handlers/import.ts';
@@ -42,7 +48,10 @@ const SID = newAccountSid();
 const PEPPER_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-pepper-AbCdEf';
 const TWILIO_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-twilio-AbCdEf';
 const BUCKET = 'tollgate-data';
-const SDK_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_SNS'] as const;
+const WEBHOOK_ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:tollgate-webhooks-AbCdEf';
+const WEBHOOK_SECRET = 'a1'.repeat(32);
+const WEBHOOK_URL = 'https://billing.example.com/tollgate';
+const SDK_ENV = ['AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_SNS', 'AWS_ENDPOINT_URL_EVENTBRIDGE'] as const;
 
 let home: string;
 let storage: StorageEnv;
@@ -77,12 +86,14 @@ beforeAll(async () => {
   sm = await startSecretsManager();
   sm.secrets.set(PEPPER_ARN, 'deployed-pepper');
   sm.secrets.set(TWILIO_ARN, JSON.stringify({ [SID]: { account: 'acme', tokens: [TOKEN] } }));
+  sm.secrets.set(WEBHOOK_ARN, JSON.stringify({ acme: WEBHOOK_SECRET }));
   await storage.stores.accounts.putSettings(
     testSettings({
       twilioAccountSids: [SID],
       callerId: '+14155550100',
       calls: { default: 'free', international: 'required' },
       lockout: { failures: 1, windowMinutes: 15, lockMinutes: 60 },
+      webhooks: [WEBHOOK_URL],
     }),
   );
   await storage.stores.codes.writeCodes('acme', [{ put: { key: 'A#0042', kind: 'account', code: '0042', enabled: true } }]);
@@ -94,6 +105,7 @@ beforeAll(async () => {
     AWS_SECRET_ACCESS_KEY: 'local',
     AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.endpoint,
     AWS_ENDPOINT_URL_SNS: sm.endpoint,
+    AWS_ENDPOINT_URL_EVENTBRIDGE: sm.endpoint,
   };
   sdkEnv = sdk;
   for (const name of SDK_ENV) {
@@ -117,6 +129,9 @@ beforeAll(async () => {
     // The SQS client sends to the host of the queue's URL: the stand-in's here.
     [ENV.importQueueUrl]: `${sm.endpoint}/123456789012/tollgate-imports`,
     [ENV.exportQueueUrl]: `${sm.endpoint}/123456789012/tollgate-export-continuations`,
+    [ENV.eventBusName]: 'tollgate-events',
+    [ENV.webhookQueueUrl]: `${sm.endpoint}/123456789012/tollgate-webhooks`,
+    [ENV.webhookSecretsArn]: WEBHOOK_ARN,
     [ENV.logLevel]: 'info',
   };
   for (const stream of [process.stdout, process.stderr]) {
@@ -163,8 +178,8 @@ function lambdaContext(functionName: string): Context {
   };
 }
 
-/** A Twilio webhook as API Gateway's HTTP API (payload 2.0) delivers it. */
-function apiGatewayEvent(path: string, params: Record<string, string>, query = ''): APIGatewayProxyEventV2 {
+/** A Twilio webhook as API Gateway's HTTP API (payload 2.0) delivers it: the body base64-encoded, as API Gateway does for a form, or `plain`. */
+function apiGatewayEvent(path: string, params: Record<string, string>, query = '', encoding: 'base64' | 'plain' = 'base64'): APIGatewayProxyEventV2 {
   const body = new URLSearchParams(params).toString();
   return {
     version: '2.0',
@@ -190,8 +205,8 @@ function apiGatewayEvent(path: string, params: Record<string, string>, query = '
       time: '04/Dec/2026:03:00:00 +0000',
       timeEpoch: 1796353200000,
     },
-    body: Buffer.from(body).toString('base64'),
-    isBase64Encoded: true,
+    body: encoding === 'base64' ? Buffer.from(body).toString('base64') : body,
+    isBase64Encoded: encoding === 'base64',
   };
 }
 
@@ -212,6 +227,27 @@ function sqsRecord(messageId: string, body: string): SQSRecord {
 
 function logged(requestId: string): Record<string, unknown>[] {
   return lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.function_request_id === requestId);
+}
+
+type VoiceHandler = Handler<APIGatewayProxyEventV2, { statusCode: number; body: string }>;
+
+/** A call abroad with account code 0042, on every path Twilio posts to in turn, bodies plain and base64; its CallSid. */
+async function codedCall(voice: VoiceHandler): Promise<string> {
+  const callSid = newCallSid();
+  const common = { AccountSid: SID, ApiVersion: '2010-04-01', Direction: 'inbound', From: 'client:carol', To: '+442079460018', Called: '+442079460018', CallSid: callSid };
+  const post = async (url: string, params: Record<string, string>, encoding: 'base64' | 'plain') => {
+    const at = new URL(url, BASE_URL);
+    return voice(apiGatewayEvent(at.pathname, { ...common, ...params }, at.search.slice(1), encoding), lambdaContext('tollgate-voice'));
+  };
+  const prompt = hear(await post('/voice/incoming', { CallStatus: 'ringing' }, 'plain'));
+  expect(prompt.gather?.action).toMatch(/\/voice\/code/);
+  const dialled = hear(await post(prompt.gather?.action ?? '', { CallStatus: 'in-progress', Digits: '0042', FinishedOnKey: '#' }, 'base64'));
+  expect(dialled.dial?.number).toBe('+442079460018');
+  expect(dialled.dial?.action).toMatch(/\/voice\/dial-complete/);
+  const after = await post(dialled.dial?.action ?? '', { CallStatus: 'in-progress', DialCallStatus: 'completed', DialCallDuration: '61', DialCallSid: newCallSid() }, 'plain');
+  expect(after.statusCode).toBe(200);
+  expect((await post('/voice/status', { CallStatus: 'completed', CallDuration: '70' }, 'base64')).statusCode).toBe(200);
+  return callSid;
 }
 
 const recorded = new Set<string>();
@@ -243,6 +279,24 @@ describe('the deployed voice function', () => {
       lambdaContext('tollgate-voice'),
     );
     expect(hear(abroad).gather).toBeDefined();
+  });
+
+  it('takes a coded call along every path Twilio posts to, with plain and base64 bodies, and refuses a signature made for another URL', async () => {
+    const callSid = await codedCall(await voice());
+    const record = await storage.stores.calls.get(callSid);
+    expect(record?.state).toMatchObject({ code: '0042', codeStatus: 'valid', outcome: 'completed', talkS: 61 });
+    const common = { AccountSid: SID, ApiVersion: '2010-04-01', Direction: 'inbound', From: 'client:carol', To: '+442079460018', Called: '+442079460018' };
+    // Twilio's fallback URL: a caller still hears something and the call moves on.
+    const fallback = await (await voice())(
+      apiGatewayEvent('/voice/fallback', { ...common, CallSid: newCallSid(), CallStatus: 'in-progress', ErrorCode: '11200' }, '', 'plain'),
+      lambdaContext('tollgate-voice'),
+    );
+    expect(fallback.statusCode).toBe(200);
+    expect(hear(fallback).says.length + (hear(fallback).dial === undefined ? 0 : 1)).toBeGreaterThan(0);
+    // Signed for the execute-api URL of another API: the URL rebuilt from the event differs.
+    const forged = apiGatewayEvent('/voice/incoming', { ...common, CallSid: newCallSid(), CallStatus: 'ringing' });
+    forged.headers['x-twilio-signature'] = signTwilioRequest('https://other.execute-api.us-east-1.amazonaws.com/voice/incoming', { ...common, CallStatus: 'ringing' }, TOKEN);
+    expect((await (await voice())(forged, lambdaContext('tollgate-voice'))).statusCode).toBe(403);
   });
 
   it('dials 911 at once and records it; the alert SNS refuses is logged as Powertools JSON with the request id', async () => {
@@ -383,7 +437,15 @@ describe('the deployed export function', () => {
     const handler = await deployed(deployedExport, 'UsageExport/Function');
     // A call of ten days ago, so a day is due that the run has no time to write.
     const started = new Date(Date.now() - 10 * 86_400_000);
-    const call = testCall({ account: 'acme', callSid: newCallSid(), startedAt: started.toISOString(), endedAt: new Date(started.getTime() + 60_000).toISOString(), outcome: 'completed', durationS: 60, talkS: 55 });
+    const call = testCall({
+      account: 'acme',
+      callSid: newCallSid(),
+      startedAt: started.toISOString(),
+      endedAt: new Date(started.getTime() + 60_000).toISOString(),
+      outcome: 'completed',
+      durationS: 60,
+      talkS: 55,
+    });
     await makeDynamoStores({ client: storage.client, tables: storage.tables, now: () => started }).calls.put(call, { expectedRevision: undefined, timeZone: 'America/New_York' });
     sm.messages.splice(0);
     const run = await handler({ source: 'aws.scheduler' }, { ...lambdaContext('tollgate-export'), getRemainingTimeInMillis: () => 60_000 });
@@ -426,5 +488,57 @@ describe('the deployed word indexer', () => {
     expect(await found('harb')).toEqual(['A#0077']);
     expect(await found('probate')).toEqual(['A#0077']);
     expect(await found('audit')).toEqual([]);
+  });
+});
+
+describe('the deployed call-record event functions', () => {
+  it("publish a completed call from the calls table's stream to the bus and queue it for the account's webhook; deliver it signed, and put a failed delivery back for later", async () => {
+    const publisher = await deployed(deployedPublisher, 'CallEvents/Publisher');
+    const voice = await deployed(deployedVoice, 'VoiceApi/Function');
+    const callSid = await codedCall(voice as VoiceHandler);
+    // The stored item as the stream carries it: before the status callback, and after.
+    const item = (await storage.client.send(new GetItemCommand({ TableName: storage.tables.calls, Key: { pk: { S: callSid } } }))).Item ?? {};
+    const before = { ...item, statusReceived: { BOOL: false } };
+    const record = streamRecord('MODIFY', { pk: callSid }, undefined, undefined);
+    const event = streamEvent({ ...record, dynamodb: { ...record.dynamodb, OldImage: before as never, NewImage: item as never } });
+    sm.events.splice(0);
+    sm.messages.splice(0);
+    expect(await publisher(event, lambdaContext('tollgate-events'))).toEqual({ published: 1 });
+    expect(sm.events).toHaveLength(1);
+    expect(sm.events[0]).toMatchObject({ EventBusName: 'tollgate-events', Source: 'tollgate', DetailType: 'Call completed' });
+    expect(JSON.parse(sm.events[0]?.Detail ?? '{}')).toMatchObject({ call_sid: callSid, code: '0042', code_status: 'valid' });
+    const [queued] = sm.messages.splice(0);
+    expect(queued?.queueUrl).toBe(env[ENV.webhookQueueUrl]);
+    const delivery = JSON.parse(queued?.body ?? '{}') as { url: string; event: { id: string } };
+    expect(delivery.url).toBe(WEBHOOK_URL);
+
+    // The deliverer: one delivery to a receiver on loopback, one to a port that refuses.
+    const received: { signature: string; body: string }[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', () => {
+        received.push({ signature: String(req.headers['tollgate-signature'] ?? ''), body });
+        res.end('ok');
+      });
+    });
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const port = (receiver.address() as AddressInfo).port;
+    try {
+      const deliverer = await deployed(deployedDeliverer, 'CallEvents/Deliverer');
+      const toReceiver = sqsRecord('d-ok', JSON.stringify({ ...delivery, url: `http://127.0.0.1:${port}/hook` }));
+      const toNowhere = {
+        ...sqsRecord('d-refused', JSON.stringify({ ...delivery, url: 'http://127.0.0.1:9/hook' })),
+        attributes: { ...toReceiver.attributes, ApproximateReceiveCount: '3' },
+      };
+      expect(await deliverer({ Records: [toReceiver, toNowhere] }, lambdaContext('tollgate-webhooks'))).toEqual({ batchItemFailures: [{ itemIdentifier: 'd-refused' }] });
+      expect(received).toHaveLength(1);
+      expect(JSON.parse(received[0]?.body ?? '{}')).toMatchObject({ id: delivery.event.id });
+      expect(verifyEvent(received[0]?.body ?? '', received[0]?.signature ?? '', WEBHOOK_SECRET, Math.floor(Date.now() / 1000))).toBe(true);
+      // The third try waits 4 minutes before the next.
+      expect(sm.delays.splice(0)).toEqual([{ receiptHandle: 'rh-d-refused', seconds: 240 }]);
+    } finally {
+      await new Promise<void>((resolve) => receiver.close(() => resolve()));
+    }
   });
 });
