@@ -255,7 +255,9 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef, run: Impo
     // Let the queue's next delivery claim it at once (applying it again changes nothing that
     // is already applied, and it starts from the checkpoint this run started from, if any); a
     // run that dies without getting here is taken over when its lease ends.
-    await deps.ledger.put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString(), ...(resume === undefined ? {} : { checkpoint: resume }) }).catch(() => undefined);
+    await deps.ledger
+      .put(route.account, ref.key, version, { status: 'failed', at: deps.now().toISOString(), ...(resume === undefined ? {} : { checkpoint: resume }) })
+      .catch(() => undefined);
     if (held) await deps.ledger.release(route.account, ref.key, version).catch(() => undefined);
     throw err;
   }
@@ -321,7 +323,15 @@ function progressReporter(deps: ImporterDeps, account: string, objectKey: string
 
 const PROGRESS_EVERY_MS = 1000;
 
-async function runImport(deps: ImporterDeps, route: ImportRoute, ref: ObjectRef, startedAt: Date, progress: Progress, actor: string, control: RunControl): Promise<Outcome | Paused> {
+async function runImport(
+  deps: ImporterDeps,
+  route: ImportRoute,
+  ref: ObjectRef,
+  startedAt: Date,
+  progress: Progress,
+  actor: string,
+  control: RunControl,
+): Promise<Outcome | Paused> {
   if (route.kind === 'settings') return importSettings(deps, route.account, ref, startedAt, actor);
   const settings = await deps.accounts.getSettings(route.account);
   if (settings === undefined) {
@@ -505,7 +515,15 @@ interface CodesRun {
  * the run may pause (`shouldPause`) and return its checkpoint; a run given `resume` continues
  * from one, skipping validation (the version was validated) and the rows already applied.
  */
-async function importCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' | 'replace', ref: ObjectRef, startedAt: Date, progress: Progress, control: RunControl): Promise<Outcome | Paused> {
+async function importCodes(
+  deps: ImporterDeps,
+  settings: Settings,
+  mode: 'merge' | 'replace',
+  ref: ObjectRef,
+  startedAt: Date,
+  progress: Progress,
+  control: RunControl,
+): Promise<Outcome | Paused> {
   const account = settings.account;
   const begun = control.resume ?? (await beginCodes(deps, settings, mode, ref, startedAt));
   if (!('phase' in begun)) return begun;
