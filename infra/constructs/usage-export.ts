@@ -77,19 +77,7 @@ export class UsageExport extends Construct {
     // config.ts asks for every table name; the export never reads or writes codes.
     this.fn.useTable(ENV.codesTable, data.codes, 'none');
     this.fn.useBucket(ENV.bucket, data.bucket, { write: [BUCKET_PREFIXES.exports] });
-
-    // A run out of time (a backlog of days) sends a message here, which invokes the function
-    // again at once instead of at the next hour (docs/data-model.md).
-    this.continuations = new Queue(this, 'Continuations', {
-      encryption: QueueEncryption.SQS_MANAGED,
-      enforceSSL: true,
-      visibilityTimeout: Duration.minutes(15 * 6),
-      retentionPeriod: Duration.hours(2),
-      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 2 },
-    });
-    this.continuations.grantSendMessages(this.fn);
-    this.fn.useSetting(ENV.exportQueueUrl, this.continuations.queueUrl);
-    this.fn.addEventSource(new SqsEventSource(this.continuations, { batchSize: 1, maxConcurrency: 2 }));
+    this.continuations = this.makeContinuations();
 
     // The scheduler's own role, here rather than the stack-wide one the target would make, so
     // its single finding can be acknowledged where it is granted.
@@ -117,15 +105,32 @@ export class UsageExport extends Construct {
       id: `AwsSolutions-IAM5[Resource::${arnReference(this.fn)}:*]`,
       reason: "CDK's LambdaInvoke target grants lambda:InvokeFunction on the export function and its versions (ARN:*); that one action, on that one function.",
     });
-    for (const queue of [this.scheduleDeadLetterQueue, this.failureQueue]) {
-      Validations.of(queue).acknowledge({
-        id: 'AwsSolutions-SQS3',
-        reason: "This queue is itself a dead-letter queue (of the schedule target, or the function's on-failure destination); cdk-nag only recognises SQS redrive policies.",
-      });
-    }
+    // The failed runs are also the continuations' redrive target, which cdk-nag recognises.
+    Validations.of(this.scheduleDeadLetterQueue).acknowledge({
+      id: 'AwsSolutions-SQS3',
+      reason: 'This queue is itself a dead-letter queue (of the schedule target); cdk-nag only recognises SQS redrive policies.',
+    });
     alerts.functionErrors('ExportErrors', this.fn, 'The usage export');
     alerts.functionThrottles('ExportThrottles', this.fn, 'The usage export');
     alerts.deadLetters('ExportScheduleDeadLetters', this.scheduleDeadLetterQueue, 'Starting the hourly usage export');
     alerts.deadLetters('ExportFailedRuns', this.failureQueue, 'An hourly usage export');
+  }
+
+  /**
+   * A run out of time (a backlog of days) sends a message here, which invokes the function
+   * again at once instead of at the next hour (docs/data-model.md).
+   */
+  private makeContinuations(): Queue {
+    const queue = new Queue(this, 'Continuations', {
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+      visibilityTimeout: Duration.minutes(15 * 6),
+      retentionPeriod: Duration.hours(2),
+      deadLetterQueue: { queue: this.failureQueue, maxReceiveCount: 2 },
+    });
+    queue.grantSendMessages(this.fn);
+    this.fn.useSetting(ENV.exportQueueUrl, queue.queueUrl);
+    this.fn.addEventSource(new SqsEventSource(queue, { batchSize: 1, maxConcurrency: 2 }));
+    return queue;
   }
 }
