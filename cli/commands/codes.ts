@@ -16,7 +16,7 @@ import { checkCodesFile } from '../../functions/services/import-check.ts';
 import { formatRowError, plural, StatusLine, TableWriter } from '../output.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS, type Target } from '../target.ts';
 import { fileStamp, importKey, printReport, uploadAndWait } from '../transfer.ts';
-import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, userPath, withAccount, type Command } from './common.ts';
+import { accountOnly, CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, userPath, withAccount, type Command } from './common.ts';
 
 export { EXPORT_COLUMNS };
 
@@ -360,10 +360,7 @@ codes table from a backup. Safe to repeat; searches keep working while it runs.
 
 ${TARGET_HELP}`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
-    if (parsed === undefined) return 0;
-    expectPositionals(this, parsed.positionals, []);
-    return withAccount(io, parsed.values, async (target, account) => {
+    return accountOnly(this, args, io, async (target, account) => {
       const count = await target.stores.codeWords.rebuild(account, target.stores.codes.listCodes(account));
       io.stdout.write(`indexed the description words of ${plural(count, 'code')} in ${account}\n`);
       return 0;

@@ -5,7 +5,7 @@ import { resolve } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { awsDataError } from '../aws-target.ts';
 import { CliError, usageError, type CliIo } from '../io.ts';
-import { openTarget, resolveAccount, type Target, type TargetFlags } from '../target.ts';
+import { openTarget, resolveAccount, TARGET_OPTIONS, type Target, type TargetFlags } from '../target.ts';
 
 export interface Command {
   /** `codes import`, as typed. */
@@ -88,6 +88,19 @@ export async function withTarget<T>(io: CliIo, flags: TargetFlags, fn: (target: 
 /** {@link withTarget} for the account `--account` names (or the only one there is). */
 export function withAccount<T>(io: CliIo, values: Record<string, unknown>, fn: (target: Target, account: string) => Promise<T>): Promise<T> {
   return withTarget(io, targetFlags(values), async (target) => fn(target, await resolveAccount(target, str(values, 'account'))));
+}
+
+/** A command that takes only the target's options: parsed, then `fn` run for the account. */
+export async function accountOnly(
+  command: { readonly name: string; readonly help: string },
+  args: readonly string[],
+  io: CliIo,
+  fn: (target: Target, account: string) => Promise<number>,
+): Promise<number> {
+  const parsed = parseCommand(command, args, io, TARGET_OPTIONS);
+  if (parsed === undefined) return 0;
+  expectPositionals(command, parsed.positionals, []);
+  return withAccount(io, parsed.values, fn);
 }
 
 /** A file the user named, resolved against the working directory, with a clear error. */

@@ -4,7 +4,7 @@ import { parseSettingsText, settingsJsonSchema } from '../../functions/core/sett
 import { usageError } from '../io.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { printReport, uploadAndWait } from '../transfer.ts';
-import { CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withAccount, withTarget, type Command } from './common.ts';
+import { accountOnly, CHANGE_OPTIONS, changeOptions, expectPositionals, parseCommand, readUserFile, str, targetFlags, withTarget, type Command } from './common.ts';
 
 function problemsText(file: string, text: string, problems: readonly { path: string; message: string }[]): string {
   const located = locateProblems(text, problems);
@@ -84,10 +84,7 @@ Prints the settings the account runs with, as JSON, every default filled in.
 
 ${TARGET_HELP}`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
-    if (parsed === undefined) return 0;
-    expectPositionals(this, parsed.positionals, []);
-    return withAccount(io, parsed.values, async (target, account) => {
+    return accountOnly(this, args, io, async (target, account) => {
       io.stdout.write(`${JSON.stringify(await accountSettings(target, account), null, 2)}\n`);
       return 0;
     });

@@ -8,7 +8,7 @@ import { plural, TableWriter } from '../output.ts';
 import { accountSettings, TARGET_HELP, TARGET_OPTIONS } from '../target.ts';
 import { importKey, printReport, uploadAndWait } from '../transfer.ts';
 import { printCheck } from './codes.ts';
-import { CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, userPath, withAccount, type Command } from './common.ts';
+import { accountOnly, CHANGE_OPTIONS, changeOptions, expectPositionals, fileError, flag, parseCommand, str, userPath, withAccount, type Command } from './common.ts';
 
 const importCmd: Command = {
   name: 'users import',
@@ -61,10 +61,7 @@ and the treatments they override. Callers not listed are members of defaultGroup
 
 ${TARGET_HELP}`,
   async run(args, io) {
-    const parsed = parseCommand(this, args, io, TARGET_OPTIONS);
-    if (parsed === undefined) return 0;
-    expectPositionals(this, parsed.positionals, []);
-    return withAccount(io, parsed.values, async (target, account) => {
+    return accountOnly(this, args, io, async (target, account) => {
       const table = new TableWriter(io.stdout, ['USER', 'NAME', 'GROUP', 'CALLER ID', 'OVERRIDES']);
       let count = 0;
       for await (const u of target.stores.users.listUsers(account)) {
