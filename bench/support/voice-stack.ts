@@ -34,6 +34,8 @@ export interface RequestCounts {
   readonly byOperation: Record<string, number>;
   /** Wall time spent in those requests (SDK and dynalite), summed, in ms. */
   readonly ms: number;
+  /** Wall time inside the voice function's handler (its storage requests included), summed, in ms. */
+  readonly handlerMs: number;
 }
 
 // Only when run as the child process (the parent imports the types and the token above).
@@ -60,6 +62,17 @@ if (import.meta.main) {
     { step: 'initialize', name: 'tollgateBenchTimer' },
   );
 
+  // And how long the voice function's handler runs, from the event in to the result out.
+  let handlerMs = 0;
+  stack.routes.wrap('tollgate-voice', (handler) => async (event, context) => {
+    const started = performance.now();
+    try {
+      return await handler(event, context);
+    } finally {
+      handlerMs += performance.now() - started;
+    }
+  });
+
   let stopping = false;
   const stop = async (): Promise<void> => {
     if (stopping) return;
@@ -76,9 +89,10 @@ if (import.meta.main) {
   createInterface({ input: process.stdin })
     .on('line', (line) => {
       if (line.trim() !== 'take') return;
-      const taken: RequestCounts = { total: counter.total, byOperation: Object.fromEntries(counter.byOperation), ms };
+      const taken: RequestCounts = { total: counter.total, byOperation: Object.fromEntries(counter.byOperation), ms, handlerMs };
       counter.reset();
       ms = 0;
+      handlerMs = 0;
       process.stdout.write(`${JSON.stringify(taken)}\n`);
     })
     .on('close', () => void stop());

@@ -106,6 +106,48 @@ describe('voice webhooks against dynalite', () => {
     expect(stored?.state).toMatchObject({ codeStatus: 'valid', code: '0042', codeDescription: 'Smith v Jones', outcome: 'completed', talkS: 125, durationS: 140, attempts: 2 });
   });
 
+  it("starts a caller's next call with one write and no read, within the settings' 30 seconds", async () => {
+    await setup({ calls: { default: 'required' } }, [account('0042')]);
+    const first = call(newCallSid(), 'client:alice', '+12125550100');
+    expect(hear(await app(signedEvent('/voice/incoming', first))).gather).toBeDefined();
+    const counter = countRequests(env.client);
+    const second = call(newCallSid(), 'client:alice', '+12125550100');
+    expect(hear(await app(signedEvent('/voice/incoming', second))).gather).toBeDefined();
+    expect(Object.fromEntries(counter.byOperation)).toEqual({ PutItem: 1 });
+    // Past the TTL the caller's user record and lockouts are read again.
+    env.clock.advance(31_000);
+    await app(signedEvent('/voice/incoming', call(newCallSid(), 'client:alice', '+12125550100')));
+    counter.detach();
+    expect(counter.byOperation.get('BatchGetItem')).toBeGreaterThanOrEqual(1);
+  });
+
+  it('locks code entry on every container at once, whatever a container remembers of the caller', async () => {
+    await setup({ calls: { default: 'required' }, lockout: { failures: 2, windowMinutes: 15, lockMinutes: 60 } }, [account('0042')]);
+    const other = testVoiceApp(env.stores, { token: AUTH_TOKEN, pepper: async () => PEPPER, alerts: { raise: async () => undefined }, publicBaseUrl: BASE_URL, now: env.clock });
+    // This container has seen gina start a call: it remembers her as not locked out.
+    const warm = call(newCallSid(), 'client:gina', '+12125550100');
+    expect(hear(await app(signedEvent('/voice/incoming', warm))).gather).toBeDefined();
+    // Another container counts two wrong codes: gina is locked out.
+    const guessing = call(newCallSid(), 'client:gina', '+12125550100');
+    await other(signedEvent('/voice/incoming', guessing));
+    await other(signedEvent('/voice/code?step=1', { ...guessing, Digits: '1111', FinishedOnKey: '#' }));
+    await other(signedEvent('/voice/code?step=2', { ...guessing, Digits: '2222', FinishedOnKey: '#' }));
+    // The container that counted tells her at once on her next call.
+    const told = hear(await other(signedEvent('/voice/incoming', call(newCallSid(), 'client:gina', '+12125550100'))));
+    expect(told.gather).toBeUndefined();
+    expect(told.hangup).toBe(true);
+    // This one still prompts from its copy, but the code step reads the lockout: the right code is refused.
+    const next = call(newCallSid(), 'client:gina', '+12125550100');
+    expect(hear(await app(signedEvent('/voice/incoming', next))).gather).toBeDefined();
+    const refused = hear(await app(signedEvent('/voice/code?step=1', { ...next, Digits: '0042', FinishedOnKey: '#' })));
+    expect(refused.dial).toBeUndefined();
+    expect(refused.hangup).toBe(true);
+    expect((await env.stores.calls.get(next.CallSid))?.state).toMatchObject({ codeStatus: 'locked-out' });
+    // And its copy is now the lockout it read: her next call there is told at once.
+    const after = hear(await app(signedEvent('/voice/incoming', call(newCallSid(), 'client:gina', '+12125550100'))));
+    expect(after.gather).toBeUndefined();
+  });
+
   it('answers GET /health without storage, as the HTTP API routes it in AWS', async () => {
     await setup({});
     const res = await app({ rawPath: '/health', headers: { host: 'abc.execute-api.us-east-1.amazonaws.com' }, requestContext: { http: { method: 'GET' } } });

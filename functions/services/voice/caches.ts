@@ -4,8 +4,9 @@
  * webhooks of a call mostly come back to the same container. Every write is conditional on
  * the revision it read, so a stale copy is caught and read again.
  */
-import type { StoredCallState } from '../../core/ports.ts';
-import type { Settings } from '../../core/settings.ts';
+import type { LockoutRecord } from '../../core/lockout.ts';
+import type { CallContextStore, LockoutRecords, StoredCallState } from '../../core/ports.ts';
+import type { Settings, UserRecord } from '../../core/settings.ts';
 
 export interface AccountEntry {
   readonly account: string | undefined;
@@ -71,5 +72,65 @@ export class CallCache {
 
   forget(callSid: string): void {
     this.byCall.delete(callSid);
+  }
+}
+
+/** What a call's first webhook reads about its caller: the users among the call's parties and the lockout records (and an app's code, never cached). */
+export type StartRecords = Awaited<ReturnType<CallContextStore['loadStart']>>;
+
+/**
+ * The first webhook's reads, kept as briefly as the settings (docs/call-flow.md, "What a
+ * container keeps"): the next call of the same caller to the same kind of party starts with
+ * one write, no read. Lockouts this container reads or counts later replace the copy at
+ * once; one counted by another container reaches it within the TTL — and code entry never
+ * depends on the copy: every code step reads the lockouts afresh.
+ */
+export class StartCache {
+  private readonly users = new Bounded<Map<string, UserRecord>>();
+  private readonly own = new Bounded<LockoutRecord | undefined>();
+  private readonly throttles = new Bounded<LockoutRecord | undefined>();
+  private readonly now: () => Date;
+  private readonly ttlMs: number;
+
+  constructor(now: () => Date, ttlMs: number) {
+    this.now = now;
+    this.ttlMs = ttlMs;
+  }
+
+  async get(account: string, caller: string, ids: readonly string[], load: () => Promise<StartRecords>): Promise<StartRecords> {
+    const since = this.now().getTime() - this.ttlMs;
+    const users = this.users.fresh([account, ...ids].join('\n'), since);
+    const lockout = this.own.fresh(`${account}\n${caller}`, since);
+    const throttle = this.throttles.fresh(account, since);
+    if (users !== undefined && lockout !== undefined && throttle !== undefined) return { users: users.value, lockout: lockout.value, accountLockout: throttle.value };
+    const { codes: _codes, ...records } = await load();
+    this.users.set([account, ...ids].join('\n'), records.users, this.now().getTime());
+    this.lockouts(account, caller, records);
+    return records;
+  }
+
+  /** Lockout records read or written since the start: the next start of the caller (or of anyone in the account, for the throttle) sees them. */
+  lockouts(account: string, caller: string, records: Partial<LockoutRecords>): void {
+    const at = this.now().getTime();
+    if ('lockout' in records) this.own.set(`${account}\n${caller}`, records.lockout, at);
+    if ('accountLockout' in records) this.throttles.set(account, records.accountLockout, at);
+  }
+}
+
+const START_CACHE_SIZE = 5000;
+
+/** A map of at most {@link START_CACHE_SIZE} entries, the least recently written dropped first. */
+class Bounded<T> {
+  private readonly entries = new Map<string, { value: T; at: number }>();
+
+  fresh(key: string, since: number): { value: T } | undefined {
+    const hit = this.entries.get(key);
+    return hit !== undefined && hit.at > since ? hit : undefined;
+  }
+
+  set(key: string, value: T, at: number): void {
+    this.entries.delete(key);
+    this.entries.set(key, { value, at });
+    if (this.entries.size > START_CACHE_SIZE) this.entries.delete(this.entries.keys().next().value as string);
   }
 }

@@ -7,7 +7,7 @@ import type { AccountStore, AlertSink, CallContextStore, CallRecordEvents, CallS
 import type { Settings } from '../../core/settings.ts';
 import { verifyTwilioSignature, type TwilioParams } from '../../adapters/twilio/signature.ts';
 import { bestEffortAlerts, gatedAlerts } from '../alert-gate.ts';
-import { AccountCache, CallCache, type AccountEntry } from './caches.ts';
+import { AccountCache, CallCache, StartCache, type AccountEntry } from './caches.ts';
 
 /** API Gateway HTTP API (payload format 2.0): the fields the voice function reads. */
 export interface HttpEvent {
@@ -46,7 +46,7 @@ export interface VoiceDeps {
   readonly publicBaseUrl?: string;
   readonly now: () => Date;
   readonly log: Logger;
-  /** How long account settings are cached. At most 30 s (docs/call-flow.md). @default 30000 */
+  /** How long account settings, and the users and lockouts a call starts with, are cached. At most 30 s (docs/call-flow.md). @default 30000 */
   readonly settingsTtlMs?: number;
   /**
    * How long, counted from the request's arrival, an emergency answer waits for its usage
@@ -73,6 +73,8 @@ export interface VoiceContext {
   readonly deps: VoiceDeps;
   readonly accounts: AccountCache;
   readonly calls: CallCache;
+  /** The users and lockouts a call's first webhook read, for the caller's next call. */
+  readonly starts: StartCache;
   readonly alerts: ReturnType<typeof gatedAlerts>;
   /** The request's signature checks with one of its Account SID's tokens. */
   verify(req: VoiceRequest): Promise<boolean>;
@@ -86,10 +88,12 @@ export function makeVoiceContext(deps: VoiceDeps): VoiceContext {
     const settings: Settings | undefined = account === undefined ? undefined : await deps.accounts.getSettings(account);
     return { account: settings === undefined ? undefined : account, settings };
   };
+  const ttlMs = Math.min(deps.settingsTtlMs ?? 30_000, 30_000);
   return {
     deps,
-    accounts: new AccountCache(load, deps.now, Math.min(deps.settingsTtlMs ?? 30_000, 30_000)),
+    accounts: new AccountCache(load, deps.now, ttlMs),
     calls: new CallCache(deps.now),
+    starts: new StartCache(deps.now, ttlMs),
     alerts: gatedAlerts(bestEffortAlerts(deps.alerts, deps.log)),
     async verify(req) {
       const accountSid = req.params.AccountSid ?? '';

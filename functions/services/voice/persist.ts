@@ -78,6 +78,7 @@ async function countFailure(ctx: VoiceContext, effect: Extract<Effect, { type: '
     deps.lockouts.update(settings.account, effect.user, (current) => recordFailure(current, now, settings.lockout).record),
     deps.lockouts.update(settings.account, ACCOUNT_THROTTLE, (current) => recordFailure(current, now, accountThrottleRules(settings.lockout)).record),
   ]);
+  ctx.starts.lockouts(settings.account, effect.user, { lockout: own.after, accountLockout: account.after });
   const lockedNow = (r: typeof own) => !isLockedOut(r.before, now) && isLockedOut(r.after, now);
   const alert = { account: settings.account, callerId: effect.user, destination: '', callSid: effect.callSid, at: now.toISOString(), verified: true };
   if (lockedNow(own) && !alerted) await ctx.alerts.raise({ ...alert, kind: 'lockout', user: effect.user });

@@ -75,8 +75,11 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
   // A lone `#` is no code at all.
   const appDigits = route.kind === 'outbound' ? enteredDigits(p[APP_CODE_PARAM]?.trim() ?? '') : '';
   const appKey = isCodeFormat(appDigits, { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }) ? accountCodeKey(appDigits) : undefined;
+  const caller = normalizeIdentity(call.from);
+  // An app's code is looked up with the rest; without one, the caller's last start may serve.
+  const start = () => deps.callContext.loadStart(settings.account, caller, ids, appKey === undefined ? [] : [appKey]);
   const [loaded, match] = await Promise.all([
-    deps.callContext.loadStart(settings.account, normalizeIdentity(call.from), ids, appKey === undefined ? [] : [appKey]),
+    appKey === undefined ? ctx.starts.get(settings.account, caller, ids, start) : start(),
     tagging ? deps.codes.codeForCallerId(settings.account, call.from) : Promise.resolve(undefined),
   ]);
   const decision = await decideAndSave(ctx, call.callSid, settings, undefined, () => ({
@@ -113,6 +116,7 @@ async function code(ctx: VoiceContext, req: VoiceRequest, settings: Settings): P
     keys === undefined ? [] : [keys.account, keys.authorization],
     cached === undefined ? callSid : undefined,
   );
+  ctx.starts.lockouts(settings.account, caller, loaded);
   const stored = cached ?? loaded.call;
   if (stored === undefined) throw new CallFlowError(`a code arrived for call ${callSid}, which has no state`);
   // The after-call prompt takes only account codes, whatever the call's treatment was.
