@@ -255,6 +255,16 @@ export interface CallContextStore {
     ids: readonly string[],
     codeKeys?: readonly string[],
   ): Promise<{ readonly users: Map<string, UserRecord>; readonly codes?: Map<string, CodeItem> } & LockoutRecords>;
+  /**
+   * The first webhook on a container that has not read the account yet: {@link loadStart}'s
+   * records and the account's settings in the same read. Optional: without it the settings
+   * are read on their own.
+   */
+  loadAccountStart?(
+    account: string,
+    caller: string,
+    ids: readonly string[],
+  ): Promise<{ readonly settings: Settings | undefined; readonly users: Map<string, UserRecord> } & LockoutRecords>;
   /** A code step: the call (unless the caller already holds it), the codes the digits may name, and both lockout records. */
   loadStep(
     account: string,

@@ -8,7 +8,7 @@ import { snsAlerts } from '../adapters/alerts.ts';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
-import { secretTokens } from '../adapters/twilio/tokens.ts';
+import { secretTokenSource } from '../adapters/twilio/tokens.ts';
 import { pepperSecretArn, storageConfig, voiceConfig, type Env } from '../config.ts';
 import { makeVoiceApp, type HttpEvent, type HttpResult, type VoiceDeps } from '../services/voice.ts';
 import type { Logger } from '../core/ports.ts';
@@ -33,13 +33,17 @@ function awsDeps(env: Env, log: Logger): VoiceDeps {
   const secrets = new SecretsManagerClient({});
   const readSecret = makeSecretReader(secrets);
   const pepperArn = pepperSecretArn(env);
+  // The tokens and the operator's SID bindings come from one secret: a cold container finds the
+  // call's account there and reads its settings with the caller's records in one request.
+  const twilio = secretTokenSource(secrets, voice.twilioTokensSecretArn);
   return {
     accounts: stores.accounts,
     calls: stores.calls,
     lockouts: stores.lockouts,
     callContext: stores.callContext,
     codes: stores.codes,
-    authTokens: secretTokens(secrets, voice.twilioTokensSecretArn),
+    authTokens: twilio.tokens,
+    accountOf: twilio.accountOf,
     pepper: () => readSecret(pepperArn),
     // The SNS client is made on the first alert: alerts are rare, and loading its SDK is not.
     alerts: snsAlerts(voice.alertsTopicArn, log),

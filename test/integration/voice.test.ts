@@ -98,10 +98,11 @@ describe('voice webhooks against dynalite', () => {
     const status = await app(signedEvent('/voice/status', { ...base, CallStatus: 'completed', CallDuration: '140' }));
     expect(status.statusCode).toBe(200);
     counter.detach();
-    // Cold settings (2 reads), then per webhook one batch read and one write; the wrong code
-    // also counts toward the caller's lockout and the account-wide throttle (a read and a
-    // conditional write each); the callbacks reuse the state this process holds.
-    expect(Object.fromEntries(counter.byOperation)).toEqual({ GetItem: 4, BatchGetItem: 3, PutItem: 7 });
+    // Cold: the SID's account (a read), then its settings with the caller's records (one batch
+    // read) and the state's first write; each code step one batch read and one write; the
+    // wrong code also counts toward the caller's lockout and the account-wide throttle (a read
+    // and a conditional write each); the callbacks reuse the state this process holds.
+    expect(Object.fromEntries(counter.byOperation)).toEqual({ GetItem: 3, BatchGetItem: 3, PutItem: 7 });
     const stored = await env.stores.calls.get(sid);
     expect(stored?.state).toMatchObject({ codeStatus: 'valid', code: '0042', codeDescription: 'Smith v Jones', outcome: 'completed', talkS: 125, durationS: 140, attempts: 2 });
   });
@@ -119,6 +120,21 @@ describe('voice webhooks against dynalite', () => {
     await app(signedEvent('/voice/incoming', call(newCallSid(), 'client:alice', '+12125550100')));
     counter.detach();
     expect(counter.byOperation.get('BatchGetItem')).toBeGreaterThanOrEqual(1);
+  });
+
+  it("costs six requests for a coded call on a cold container that knows the SID's account from the token secret (AWS)", async () => {
+    await setup({ calls: { default: 'required' } }, [account('0042')]);
+    const cold = testVoiceApp(env.stores, { token: AUTH_TOKEN, accountOf: async (sid) => (sid === SID ? 'acme' : undefined), publicBaseUrl: BASE_URL, now: env.clock });
+    const base = call(newCallSid(), 'client:alice', '+12125550100');
+    const counter = countRequests(env.client);
+    expect(hear(await cold(signedEvent('/voice/incoming', base))).gather).toBeDefined();
+    expect(hear(await cold(signedEvent('/voice/code?step=1', { ...base, Digits: '0042', FinishedOnKey: '#' }))).dial).toBeDefined();
+    await cold(signedEvent('/voice/dial-complete', { ...base, DialCallStatus: 'completed', DialCallDuration: '30' }));
+    await cold(signedEvent('/voice/status', { ...base, CallStatus: 'completed', CallDuration: '35' }));
+    counter.detach();
+    // The settings and the caller's records in one read, then the state's writes; the code step reads the code and the lockouts.
+    expect(Object.fromEntries(counter.byOperation)).toEqual({ BatchGetItem: 2, PutItem: 4 });
+    expect((await env.stores.calls.get(base.CallSid))?.state).toMatchObject({ code: '0042', outcome: 'completed' });
   });
 
   it('locks code entry on every container at once, whatever a container remembers of the caller', async () => {

@@ -21,7 +21,7 @@ import { num, str, type Item } from './attributes.ts';
 import { batchWrite, type BatchOptions } from './batch.ts';
 import { isConditionalCheckFailed, isOwnWrite, queryItems, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 
-const settingsKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'SETTINGS' } });
+export const settingsKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'SETTINGS' } });
 const sidKey = (sid: string): Item => ({ pk: { S: `SID#${sid}` }, sk: { S: 'SID' } });
 const historyKey = (account: string, at: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: `${HISTORY}${at}` } });
 const HISTORY = 'SETTINGS#';

@@ -9,7 +9,8 @@ import type { KeysAndAttributes } from '@aws-sdk/client-dynamodb';
 import { normalizeIdentity } from '../../core/codes.ts';
 import { ACCOUNT_THROTTLE, type LockoutRecord } from '../../core/lockout.ts';
 import type { CallContextStore, CodeItem } from '../../core/ports.ts';
-import type { UserRecord } from '../../core/settings.ts';
+import type { Settings, UserRecord } from '../../core/settings.ts';
+import { settingsKey } from './accounts.ts';
 import { str, type Item } from './attributes.ts';
 import { batchGetTables, type BatchOptions } from './batch.ts';
 import { lockKey, toLockout, toStoredCall } from './calls.ts';
@@ -29,23 +30,39 @@ export class DynamoCallContextStore implements CallContextStore {
   }
 
   async loadStart(account: string, caller: string, ids: readonly string[], codeKeys: readonly string[] = []) {
+    const { settings: _none, ...records } = await this.start(account, caller, ids, codeKeys, false);
+    return records;
+  }
+
+  async loadAccountStart(account: string, caller: string, ids: readonly string[]) {
+    const { codes: _none, ...records } = await this.start(account, caller, ids, [], true);
+    return records;
+  }
+
+  private async start(account: string, caller: string, ids: readonly string[], codeKeys: readonly string[], withSettings: boolean) {
     const { accounts, calls, codes: codesTable } = this.options.tables;
     const wanted = [...new Set(ids.map(normalizeIdentity))];
     const request: Record<string, KeysAndAttributes> = {
       [calls]: { Keys: lockKeys(account, caller), ConsistentRead: true },
     };
-    if (wanted.length > 0) request[accounts] = { Keys: wanted.map((id) => userKey(account, id)), ConsistentRead: true };
+    const accountKeys = [...wanted.map((id) => userKey(account, id)), ...(withSettings ? [settingsKey(account)] : [])];
+    if (accountKeys.length > 0) request[accounts] = { Keys: accountKeys, ConsistentRead: true };
     const uniqueCodes = [...new Set(codeKeys)];
     if (uniqueCodes.length > 0) request[codesTable] = { Keys: uniqueCodes.map((k) => codeKey(account, k)), ConsistentRead: true };
     const { items } = await batchGetTables(this.options.client, request, this.batch);
     const byId = new Map<string, UserRecord>();
-    for (const item of items[accounts] ?? []) byId.set(str(item, 'sk') ?? '', toUser(item));
+    let settings: Settings | undefined;
+    for (const item of items[accounts] ?? []) {
+      // The document was the schema's output when it was stored (accounts.ts): trusted.
+      if (str(item, 'pk') === `ACCOUNT#${account}`) settings = JSON.parse(str(item, 'doc') ?? 'null') ?? undefined;
+      else byId.set(str(item, 'sk') ?? '', toUser(item));
+    }
     const users = new Map<string, UserRecord>();
     for (const id of ids) {
       const user = byId.get(normalizeIdentity(id));
       if (user !== undefined) users.set(id, user);
     }
-    return { users, codes: codesOf(items[codesTable] ?? []), ...lockoutsOf(items[calls] ?? [], account, caller, this.now()) };
+    return { settings, users, codes: codesOf(items[codesTable] ?? []), ...lockoutsOf(items[calls] ?? [], account, caller, this.now()) };
   }
 
   async loadStep(account: string, caller: string, codeKeys: readonly string[], callSid: string | undefined) {

@@ -76,12 +76,28 @@ export function secretBindings(client: SecretsManagerClient, secretArn: string):
  * requests cannot turn into a flood of secret reads.
  */
 export function secretTokens(client: SecretsManagerClient, secretArn: string, now: () => number = Date.now): TokenSource {
-  const read = twilioSecret(client, secretArn);
+  return tokensOf(twilioSecret(client, secretArn), now);
+}
+
+function tokensOf(read: ReturnType<typeof twilioSecret>, now: () => number): TokenSource {
   let forcedAt = Number.NEGATIVE_INFINITY;
   return async (accountSid, options) => {
     const force = options?.refresh === true && now() - forcedAt > REFRESH_INTERVAL_MS;
     if (force) forcedAt = now();
     return (await read(SECRET_MAX_AGE_SECONDS, force)).get(accountSid)?.tokens ?? [];
+  };
+}
+
+/**
+ * {@link secretTokens}, and the account the operator bound each SID to, over one cached read
+ * of the secret: the voice function finds a call's account without reading storage.
+ * `accountOf` is undefined for a SID in the older form (no binding): storage says then.
+ */
+export function secretTokenSource(client: SecretsManagerClient, secretArn: string, now: () => number = Date.now) {
+  const read = twilioSecret(client, secretArn);
+  return {
+    tokens: tokensOf(read, now),
+    accountOf: async (accountSid: string) => (await read(SECRET_MAX_AGE_SECONDS)).get(accountSid)?.account,
   };
 }
 

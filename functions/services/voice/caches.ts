@@ -14,23 +14,32 @@ export interface AccountEntry {
   readonly at: number;
 }
 
+/** Who a call's first webhook is about: its caller, and the parties that may be users. */
+export interface CallParties {
+  readonly caller: string;
+  readonly ids: readonly string[];
+}
+
+type AccountLoad = (accountSid: string, parties?: CallParties) => Promise<Pick<AccountEntry, 'account' | 'settings'>>;
+
 /** Account and settings by Twilio Account SID, read again once older than the TTL. */
 export class AccountCache {
   private readonly bySid = new Map<string, AccountEntry>();
-  private readonly load: (accountSid: string) => Promise<Pick<AccountEntry, 'account' | 'settings'>>;
+  private readonly load: AccountLoad;
   private readonly now: () => Date;
   private readonly ttlMs: number;
 
-  constructor(load: (accountSid: string) => Promise<Pick<AccountEntry, 'account' | 'settings'>>, now: () => Date, ttlMs: number) {
+  constructor(load: AccountLoad, now: () => Date, ttlMs: number) {
     this.load = load;
     this.now = now;
     this.ttlMs = ttlMs;
   }
 
-  async get(accountSid: string): Promise<AccountEntry> {
+  /** `parties`: a first webhook's, read with the settings when they must be read (one round trip, not two). */
+  async get(accountSid: string, parties?: CallParties): Promise<AccountEntry> {
     const cached = this.bySid.get(accountSid);
     if (cached !== undefined && this.now().getTime() - cached.at < this.ttlMs) return cached;
-    const entry = { ...(await this.load(accountSid)), at: this.now().getTime() };
+    const entry = { ...(await this.load(accountSid, parties)), at: this.now().getTime() };
     this.bySid.set(accountSid, entry);
     return entry;
   }
@@ -104,9 +113,14 @@ export class StartCache {
     const throttle = this.throttles.fresh(account, since);
     if (users !== undefined && lockout !== undefined && throttle !== undefined) return { users: users.value, lockout: lockout.value, accountLockout: throttle.value };
     const { codes: _codes, ...records } = await load();
+    this.prime(account, caller, ids, records);
+    return records;
+  }
+
+  /** Records read by other means (with the settings, on a container's first call of the account). */
+  prime(account: string, caller: string, ids: readonly string[], records: StartRecords): void {
     this.users.set([account, ...ids].join('\n'), records.users, this.now().getTime());
     this.lockouts(account, caller, records);
-    return records;
   }
 
   /** Lockout records read or written since the start: the next start of the caller (or of anyone in the account, for the throttle) sees them. */

@@ -7,7 +7,7 @@ import type { AccountStore, AlertSink, CallContextStore, CallRecordEvents, CallS
 import type { Settings } from '../../core/settings.ts';
 import { verifyTwilioSignature, type TwilioParams } from '../../adapters/twilio/signature.ts';
 import { bestEffortAlerts, gatedAlerts } from '../alert-gate.ts';
-import { AccountCache, CallCache, StartCache, type AccountEntry } from './caches.ts';
+import { AccountCache, CallCache, StartCache, type AccountEntry, type CallParties } from './caches.ts';
 
 /** API Gateway HTTP API (payload format 2.0): the fields the voice function reads. */
 export interface HttpEvent {
@@ -31,6 +31,11 @@ export interface VoiceDeps {
   readonly lockouts: LockoutStore;
   readonly callContext: CallContextStore;
   readonly codes: Pick<CodeStore, 'codeForCallerId'>;
+  /**
+   * The account the operator bound a Twilio Account SID to, where that is known without
+   * storage (AWS: the token secret's bindings); undefined: the SID's item in storage says.
+   */
+  readonly accountOf?: (accountSid: string) => Promise<string | undefined>;
   /** The auth tokens of a Twilio Account SID, primary first (rotation). `refresh` asks again past any cache. */
   readonly authTokens: (accountSid: string, options?: { readonly refresh?: boolean }) => Promise<readonly string[]>;
   readonly pepper: () => Promise<string>;
@@ -83,17 +88,27 @@ export interface VoiceContext {
 export type { AccountEntry };
 
 export function makeVoiceContext(deps: VoiceDeps): VoiceContext {
-  const load = async (accountSid: string): Promise<Pick<AccountEntry, 'account' | 'settings'>> => {
-    const account = await deps.accounts.accountForSid(accountSid);
-    const settings: Settings | undefined = account === undefined ? undefined : await deps.accounts.getSettings(account);
+  const ttlMs = Math.min(deps.settingsTtlMs ?? 30_000, 30_000);
+  const starts = new StartCache(deps.now, ttlMs);
+  // A first webhook's caller records come in the same read as the settings, for its webhook to find.
+  const load = async (accountSid: string, parties?: CallParties): Promise<Pick<AccountEntry, 'account' | 'settings'>> => {
+    const account = (await deps.accountOf?.(accountSid)) ?? (await deps.accounts.accountForSid(accountSid));
+    if (account === undefined) return { account: undefined, settings: undefined };
+    let settings: Settings | undefined;
+    if (parties !== undefined && deps.callContext.loadAccountStart !== undefined) {
+      const read = await deps.callContext.loadAccountStart(account, parties.caller, parties.ids);
+      settings = read.settings;
+      starts.prime(account, parties.caller, parties.ids, read);
+    } else {
+      settings = await deps.accounts.getSettings(account);
+    }
     return { account: settings === undefined ? undefined : account, settings };
   };
-  const ttlMs = Math.min(deps.settingsTtlMs ?? 30_000, 30_000);
   return {
     deps,
     accounts: new AccountCache(load, deps.now, ttlMs),
     calls: new CallCache(deps.now),
-    starts: new StartCache(deps.now, ttlMs),
+    starts,
     alerts: gatedAlerts(bestEffortAlerts(deps.alerts, deps.log)),
     async verify(req) {
       const accountSid = req.params.AccountSid ?? '';

@@ -20,6 +20,7 @@ import { HEALTH_PATH } from '../../routes.ts';
 import type { HttpEvent, HttpResult, VoiceContext, VoiceRequest } from './context.ts';
 import { answerEmergency, emergencyFor, emergencyWithoutStorage } from './emergency.ts';
 import { health, HttpError, parseRequest, requireParams, textResult, twimlResult } from './http.ts';
+import { callParties } from './webhooks.ts';
 
 /** What the pipeline learns of one request, for the steps after the one that learnt it. */
 export interface WebhookState {
@@ -82,7 +83,8 @@ export function twilioSignature(ctx: VoiceContext, states: States): Middleware {
       if (state === undefined || req === undefined) return undefined;
       requireParams(req, ['CallSid', 'AccountSid']);
       if (!(await ctx.verify(req))) throw new HttpError(403, 'the X-Twilio-Signature header is missing or does not match this request');
-      const entry = await ctx.accounts.get(req.params.AccountSid ?? '');
+      // A first webhook's caller is read with the settings when those must be read.
+      const entry = await ctx.accounts.get(req.params.AccountSid ?? '', req.path === '/voice/incoming' ? callParties(req.params) : undefined);
       if (entry.settings === undefined || entry.account === undefined) throw new HttpError(403, 'this Twilio Account SID belongs to no Tollgate account');
       state.settings = entry.settings;
       // The account's own emergency numbers, now that its settings are known.

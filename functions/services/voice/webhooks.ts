@@ -10,6 +10,7 @@ import type { CodeItem } from '../../core/ports.ts';
 import type { Settings } from '../../core/settings.ts';
 import type { Action, PromptLanguage } from '../../core/types.ts';
 import { accountCodeKey, authorizationCodeKey } from '../../adapters/code-key.ts';
+import type { CallParties } from './caches.ts';
 import type { VoiceContext, VoiceRequest } from './context.ts';
 import { HttpError, requireAddresses, requireParams } from './http.ts';
 import { applyEffects, decideAndSave, loadCall } from './persist.ts';
@@ -69,13 +70,12 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
     ...(p.ApplicationSid ? { applicationSid: p.ApplicationSid } : {}),
   };
   const route = routeCall(call, settings);
-  const ids = E164.test(call.to) ? [call.from, call.to] : [call.from];
+  const { caller, ids } = callParties(p);
   const tagging = route.kind === 'forward' && route.tagByCallerId && E164.test(call.from);
   // Only an account code is ever looked up for the app's parameter: authorization codes are never taken this way.
   // A lone `#` is no code at all.
   const appDigits = route.kind === 'outbound' ? enteredDigits(p[APP_CODE_PARAM]?.trim() ?? '') : '';
   const appKey = isCodeFormat(appDigits, { min: CODE_LENGTH_MIN, max: CODE_LENGTH_MAX }) ? accountCodeKey(appDigits) : undefined;
-  const caller = normalizeIdentity(call.from);
   // An app's code is looked up with the rest; without one, the caller's last start may serve.
   const start = () => deps.callContext.loadStart(settings.account, caller, ids, appKey === undefined ? [] : [appKey]);
   const [loaded, match] = await Promise.all([
@@ -94,6 +94,13 @@ async function incoming(ctx: VoiceContext, req: VoiceRequest, settings: Settings
     emergencyCallerId: deps.emergencyCallerId,
   }));
   return answerOf(decision.state, decision.actions);
+}
+
+/** A first webhook's caller (canonical) and the parties that may be users: the callee too when it is a number. */
+export function callParties(params: Readonly<Record<string, string>>): CallParties {
+  const from = params.From ?? '';
+  const to = params.To ?? '';
+  return { caller: normalizeIdentity(from), ids: E164.test(to) ? [from, to] : [from] };
 }
 
 /** A code step: the call, both kinds of code the digits may name, and the lockouts in one read. */
