@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { Action } from '../../functions/core/types.ts';
+import fc from 'fast-check';
+import VoiceResponse from 'twilio/lib/twiml/VoiceResponse.js';
 import { renderTwiml, type RenderOptions } from '../../functions/adapters/twilio/twiml.ts';
+import { publicUrl } from '../../functions/adapters/twilio/signature.ts';
 
 const speech = { voice: 'Polly.Amy', language: 'en-GB' };
 const options: RenderOptions = { speech };
@@ -133,5 +136,77 @@ describe('renderTwiml', () => {
     ])('is refused as a programming error: %s', (_, actions) => {
       expect(() => renderTwiml(actions, options)).toThrow(/must end in exactly one gather, dial or hangup/);
     });
+  });
+});
+
+/** The renderer this module replaced: twilio's own VoiceResponse (xmlbuilder), as the reference for escaping and layout. */
+function referenceTwiml(actions: readonly Action[], o: RenderOptions): string {
+  const say = { voice: o.speech.voice as VoiceResponse.SayAttributes['voice'], language: o.speech.language as VoiceResponse.SayAttributes['language'] };
+  const url = (path: string, query?: string) => (o.baseUrl === undefined ? (query ? `${path}?${query}` : path) : publicUrl(o.baseUrl, path, query));
+  const response = new VoiceResponse();
+  for (const a of actions) {
+    if (a.type === 'say') response.say(say, a.text);
+    if (a.type === 'hangup') response.hangup();
+    if (a.type === 'gather') {
+      const g = {
+        input: ['dtmf'],
+        finishOnKey: '#',
+        timeout: a.timeoutSeconds,
+        actionOnEmptyResult: true,
+        action: url('/voice/code', `step=${a.step}`),
+        method: 'POST',
+        numDigits: a.numDigits,
+      };
+      response.gather(g as VoiceResponse.GatherAttributes).say(say, a.prompt);
+    }
+    if (a.type === 'dial') {
+      const dial = response.dial({ action: url('/voice/dial-complete'), method: 'POST', answerOnBridge: true, callerId: a.callerId });
+      if (a.target.kind === 'number') dial.number(a.target.number);
+      if (a.target.kind === 'client') dial.client(a.target.identity.replace(/^client:/i, ''));
+      if (a.target.kind === 'sip') dial.sip(/^sips?:/i.test(a.target.uri) ? a.target.uri : `sip:${a.target.uri}`);
+    }
+  }
+  return response.toString();
+}
+
+describe('renderTwiml against twilio’s VoiceResponse', () => {
+  // Text XML can carry (the library throws on the rest; renderTwiml drops it), with every character markup and escaping care about.
+  const legal = (c: string) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\uD800-\uDFFF\uFFFE\uFFFF]/.test(c);
+  const anyChar = fc.string({ unit: 'binary', minLength: 1, maxLength: 1 }).filter(legal);
+  const text = fc.string({ unit: fc.oneof(fc.constantFrom('&', '<', '>', '"', "'", '\t', '\n', '\r', ']]>', ' ', 'é', '€', '😀'), anyChar), maxLength: 30 });
+  const target = fc.oneof(
+    text.map((number) => ({ kind: 'number' as const, number })),
+    text.map((identity) => ({ kind: 'client' as const, identity })),
+    text.map((uri) => ({ kind: 'sip' as const, uri })),
+  );
+  const turn = fc.oneof(
+    fc.record({
+      type: fc.constant('gather' as const),
+      prompt: text,
+      step: fc.nat(99),
+      timeoutSeconds: fc.integer({ min: 1, max: 30 }),
+      numDigits: fc.option(fc.integer({ min: 4, max: 12 }), { nil: undefined }),
+    }),
+    fc.record({ type: fc.constant('dial' as const), target, callerId: fc.option(text, { nil: undefined }) }),
+    fc.constant({ type: 'hangup' as const }),
+  );
+  it('writes the same document for any actions', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          text.map((t) => ({ type: 'say' as const, text: t })),
+          { maxLength: 3 },
+        ),
+        turn,
+        fc.record({ voice: text, language: text }),
+        fc.option(fc.constantFrom('https://abc.execute-api.us-east-1.amazonaws.com/prod', 'http://localhost:3000/'), { nil: undefined }),
+        (says, last, speech, baseUrl) => {
+          const actions = [...says, last] as Action[];
+          const o: RenderOptions = { speech, ...(baseUrl === undefined ? {} : { baseUrl }) };
+          expect(renderTwiml(actions, o)).toBe(referenceTwiml(actions, o));
+        },
+      ),
+      { numRuns: 500 },
+    );
   });
 });
