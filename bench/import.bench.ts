@@ -41,6 +41,8 @@ import { sizedRuns } from './support/report.ts';
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
 const BUDGET_RATIO = 0.8;
+/** An unchanged file uploaded again: at least this many times faster than its first import. */
+const BUDGET_UNCHANGED_SPEEDUP = 2;
 /** The sizes and rounds (`--quick`: a tenth of the sizes, one round each). */
 const sized = sizedRuns();
 const SIZES = sized.sizes;
@@ -90,7 +92,7 @@ async function checkStored(dynamodbEndpoint: string, rows: number): Promise<void
 }
 
 type Measured = WorkerResult & { enginePeakRssMB?: number; engineBusy?: number };
-type Scenario = 'raw' | 'first' | 'reimport';
+type Scenario = 'raw' | 'first' | 'reimport' | 'unchanged';
 
 /**
  * One measured run on fresh engines. `first`: import into an account with no codes. `reimport`:
@@ -115,18 +117,31 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
     }
     client.destroy();
     if (scenario === 'reimport') await runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
+    // The same file imported once already (unmeasured), then uploaded again: the import left a
+    // redacted copy (the file holds authorization codes), and the second upload is the file itself.
+    if (scenario === 'unchanged' && key !== undefined) {
+      await runWorker({ mode: 'import', rows, dynamodbEndpoint: engines.dynamodbEndpoint, s3Endpoint: engines.s3Endpoint, key, sequencer: '01' });
+      const s3 = makeS3Client({ endpoint: engines.s3Endpoint });
+      await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(csv), ContentLength: csvBytes, ContentType: 'text/csv' }));
+      s3.destroy();
+    }
     const cpuBefore = await cpuSecondsOf(engines.pid);
     const result = await runWorker({
       mode: scenario === 'raw' ? 'raw' : 'import',
       rows,
       dynamodbEndpoint: engines.dynamodbEndpoint,
-      ...(key === undefined ? {} : { s3Endpoint: engines.s3Endpoint, key }),
+      ...(key === undefined ? {} : { s3Endpoint: engines.s3Endpoint, key, ...(scenario === 'unchanged' ? { sequencer: '02' } : {}) }),
     });
     const cpuAfter = await cpuSecondsOf(engines.pid);
     if (scenario !== 'raw') {
       const report = result.report as Record<string, unknown> | undefined;
       const changed = Math.ceil((rows - 3) / CHANGED_EVERY);
-      const expected = scenario === 'first' ? { created: rows, updated: 0, unchanged: 0 } : { created: 0, updated: changed, unchanged: rows - changed };
+      const expected =
+        scenario === 'first'
+          ? { created: rows, updated: 0, unchanged: 0 }
+          : scenario === 'unchanged'
+            ? { created: 0, updated: 0, unchanged: rows }
+            : { created: 0, updated: changed, unchanged: rows - changed };
       if (report?.status !== 'applied' || Object.entries(expected).some(([k, v]) => report[k] !== v)) {
         throw new Error(`the ${scenario} import did not do what was expected (${JSON.stringify(expected)}): ${JSON.stringify(report)}`);
       }
@@ -157,7 +172,8 @@ async function round(rows: number, csv: string, csvBytes: number, changed: { pat
   const raw = await measure('raw', rows, csv, csvBytes);
   const first = await measure('first', rows, csv, csvBytes);
   const reimport = changed === undefined ? undefined : await measure('reimport', rows, changed.path, changed.bytes);
-  return { raw, first, reimport };
+  const unchanged = changed === undefined ? undefined : await measure('unchanged', rows, csv, csvBytes);
+  return { raw, first, reimport, unchanged };
 }
 
 function summary(rows: number, runs: readonly Measured[], rawRuns: readonly Measured[]) {
@@ -200,7 +216,7 @@ try {
       const path = join(dir, `codes-${rows}-changed.csv`);
       changed = { path, bytes: await writeCsv(path, rows, CHANGED_EVERY) };
     }
-    const results = [];
+    const results: Awaited<ReturnType<typeof round>>[] = [];
     for (let r = 1, n = roundsFor(rows); r <= n; r++) {
       console.error(`bench:import ${fmt(rows)} rows (${(csvBytes / 1024 / 1024).toFixed(1)} MB CSV), round ${r} of ${n}: raw, first import${changed ? ', re-import' : ''}…`);
       results.push(await round(rows, csv, csvBytes, changed));
@@ -220,6 +236,20 @@ try {
     ];
     const re = results.map((x) => x.reimport).filter((m): m is Measured => m !== undefined);
     if (re.length > 0) imports.push({ scenario: 'reimport', ...summary(rows, re, raws) });
+    const same = results.map((x) => x.unchanged).filter((m): m is Measured => m !== undefined);
+    // An unchanged file against the first import of it, both passes timed, round by round.
+    const speedups = same.map((m, i) => (results[i]?.first.totalMs ?? 0) / m.totalMs);
+    const unchangedRun =
+      same.length === 0
+        ? undefined
+        : {
+            totalMs: Math.round(median(same.map((m) => m.totalMs))),
+            firstTotalMs: Math.round(median(results.map((x) => x.first.totalMs))),
+            fasterThanFirst: round2(median(speedups)),
+            peakRssMB: Math.round(Math.max(...same.map((m) => m.maxRssMB))),
+            requests: same[same.length - 1]?.requests,
+            budget: median(speedups) >= BUDGET_UNCHANGED_SPEEDUP ? 'pass' : 'FAIL',
+          };
     runs.push({
       rows,
       csvBytes,
@@ -233,6 +263,7 @@ try {
         rounds: raws.map((m) => rate(rows, m.applyMs)),
       },
       imports,
+      ...(unchangedRun === undefined ? {} : { unchanged: unchangedRun }),
     });
   }
 } finally {
@@ -272,6 +303,12 @@ console.table(
     })),
   ),
 );
+for (const r of runs) {
+  if (r.unchanged === undefined) continue;
+  console.log(
+    `${fmt(r.rows)} rows, the same file uploaded again: ${(r.unchanged.totalMs / 1000).toFixed(1)} s against ${(r.unchanged.firstTotalMs / 1000).toFixed(1)} s for its first import = ${r.unchanged.fasterThanFirst}× faster (budget ≥ ${BUDGET_UNCHANGED_SPEEDUP}×: ${r.unchanged.budget}); peak RSS ${r.unchanged.peakRssMB} MB`,
+  );
+}
 console.log(`budgets (first import): importer peak RSS ≤ ${BUDGET_RSS_MB} MB, apply rate ≥ ${BUDGET_RATIO} × raw; rates are medians over the rounds`);
 console.log('results: bench/results/import.json');
 const first = runs.flatMap((r) => r.imports.filter((i) => i.scenario === 'first'));

@@ -24,6 +24,8 @@ export interface WorkerArgs {
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint?: string;
   readonly key?: string;
+  /** The upload's S3 sequencer, which tells two uploads of the same key apart (s3rver keeps no versions). */
+  readonly sequencer?: string;
 }
 
 export interface WorkerResult extends WorkerMetrics {
@@ -72,7 +74,7 @@ async function runImport(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
     log: silentLogger,
   };
   const t0 = performance.now();
-  const report = await importObject(deps, { key: args.key });
+  const report = await importObject(deps, { key: args.key, ...(args.sequencer === undefined ? {} : { sequencer: args.sequencer }) });
   const t1 = performance.now();
   const a = applyStart ?? t1;
   return { mode: 'import', rows: args.rows, totalMs: t1 - t0, validateMs: a - t0, applyMs: t1 - a, report };

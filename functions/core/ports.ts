@@ -187,13 +187,46 @@ export interface ImportOrder {
    * same holder succeeds (a retried run). `lastApplied`: the sequencer of the newest upload of
    * the key applied so far.
    */
-  acquire(account: string, objectKey: string, holder: string, at: Date, leaseMs: number): Promise<{ readonly acquired: boolean; readonly lastApplied?: string }>;
-  /** Let go of the key; with `applied`, that upload's sequencer becomes the newest applied. */
-  release(account: string, objectKey: string, holder: string, applied?: string): Promise<void>;
+  acquire(
+    account: string,
+    objectKey: string,
+    holder: string,
+    at: Date,
+    leaseMs: number,
+  ): Promise<{ readonly acquired: boolean; readonly lastApplied?: string; readonly fingerprint?: ImportFingerprint }>;
+  /**
+   * Let go of the key. With `applied`: that upload's sequencer becomes the newest applied (when
+   * it has one), and its fingerprint is kept for the next upload of the key (or forgotten).
+   */
+  release(account: string, objectKey: string, holder: string, applied?: { readonly sequencer?: string; readonly fingerprint?: ImportFingerprint }): Promise<void>;
   /** How far the holder is: rows applied so far (for people waiting on a long import). No-op unless `holder` holds the key. */
   progress(account: string, objectKey: string, holder: string, rows: number): Promise<void>;
   /** The import of the key under way, if any: since when, and the rows applied so far. */
   inProgress(account: string, objectKey: string): Promise<{ readonly since: string; readonly rows: number } | undefined>;
+}
+
+/**
+ * What a codes file applied to the account looked like (docs/data-model.md, "Unchanged
+ * rows"): a keyed digest per chunk of 2,000 rows, and the account's codes generation right
+ * after it. While the generation stays the same, nothing else has written codes, so a chunk
+ * of the next upload of the same key with the same digest is already stored as it says.
+ */
+export interface ImportFingerprint {
+  readonly generation: number;
+  /** The chunks' digests, each 12 base64 characters (8 bytes of an HMAC-SHA-256 keyed by the pepper), concatenated. */
+  readonly digests: string;
+}
+
+/** The account's codes generation: every import that writes codes moves it on. */
+export interface CodesGeneration {
+  /** The generation now (0 for an account no import has written to). */
+  codesGeneration(account: string): Promise<number>;
+  /**
+   * Move it on after an import: from `from` (when given, only if it is still `from`: undefined
+   * when another import moved it meanwhile), by one when the import wrote codes. Returns the
+   * generation after.
+   */
+  advanceCodesGeneration(account: string, from: number | undefined, wrote: boolean): Promise<number | undefined>;
 }
 
 export interface LedgerEntry {
@@ -231,6 +264,11 @@ export interface ImportCheckpoint {
   readonly refs: readonly (readonly [string, string])[];
   /** The replace sweep: the last stored key looked at. */
   readonly sweptTo?: string;
+  /** The account's codes generation when the import began, and the digests of the chunks applied so far. */
+  readonly generation?: number;
+  readonly digests?: string;
+  /** Chunks were skipped as unchanged: if another import writes codes before this one ends, it applies the file again. */
+  readonly skipped?: boolean;
 }
 
 /** The caller's lockout record and the account-wide throttle's (lockout.ts). */

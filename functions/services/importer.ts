@@ -19,12 +19,15 @@ import {
   type CodeChange,
   type CodeItem,
   type CodeStore,
+  type CodesGeneration,
   type ImportCheckpoint,
+  type ImportFingerprint,
   type ImportLedger,
   type ImportOrder,
   type ImportReport,
   type UserStore,
 } from '../core/ports.ts';
+import { createHmac } from 'node:crypto';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
 import type { Logger } from './logger.ts';
 
@@ -73,7 +76,7 @@ export interface ImporterDeps {
   readonly users: UserStore;
   readonly codes: ImportCodeStore;
   /** Which versions are done, and the upload order of each key. */
-  readonly ledger: ImportLedger & ImportOrder;
+  readonly ledger: ImportLedger & ImportOrder & CodesGeneration;
   /** The key of the authorization-code HMAC (Secrets Manager in AWS, TOLLGATE_HOME locally). */
   readonly pepper: () => Promise<string>;
   readonly now: () => Date;
@@ -187,9 +190,11 @@ export interface ImportPaused {
   readonly rows: number;
 }
 
-/** What a run is told: when to stop, and the checkpoint it continues from. */
+/** What a run is told — when to stop, the checkpoint it continues from, the last applied upload's fingerprint — and what it leaves: its own fingerprint. */
 interface RunControl extends ImportRun {
   readonly resume?: ImportCheckpoint;
+  readonly previous?: ImportFingerprint;
+  fingerprint?: ImportFingerprint;
 }
 
 /**
@@ -235,10 +240,11 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef, run: Impo
     const order = await deps.ledger.acquire(route.account, ref.key, version, startedAt, lease);
     if (!order.acquired) throw new ImportInProgressError(ref.key);
     held = true;
+    const control: RunControl = { ...run, ...(resume === undefined ? {} : { resume }), ...(order.fingerprint === undefined ? {} : { previous: order.fingerprint }) };
     const outcome =
       ref.sequencer !== undefined && order.lastApplied !== undefined && compareSequencers(ref.sequencer, order.lastApplied) < 0
         ? superseded(ref, route, began, deps.now())
-        : await runImport(deps, route, ref, began, progressReporter(deps, route.account, ref.key, version), actor, { ...run, ...(resume === undefined ? {} : { resume }) });
+        : await runImport(deps, route, ref, began, progressReporter(deps, route.account, ref.key, version), actor, control);
     if ('paused' in outcome) {
       // The key stays held for the continuation; the version is claimable again, from here.
       await deps.ledger.put(route.account, ref.key, version, { status: 'paused', at: deps.now().toISOString(), checkpoint: outcome.paused });
@@ -249,7 +255,11 @@ export async function importObject(deps: ImporterDeps, ref: ObjectRef, run: Impo
     key = reportKey(route.account, route.name, began);
     await deps.objects.writeReport(key, report);
     await deps.ledger.put(route.account, ref.key, version, { status: report.status, reportKey: key, at: report.finishedAt });
-    await deps.ledger.release(route.account, ref.key, version, report.status === 'applied' ? ref.sequencer : undefined);
+    const applied =
+      report.status === 'applied'
+        ? { ...(ref.sequencer === undefined ? {} : { sequencer: ref.sequencer }), ...(control.fingerprint === undefined ? {} : { fingerprint: control.fingerprint }) }
+        : undefined;
+    await deps.ledger.release(route.account, ref.key, version, applied);
     held = false;
   } catch (err) {
     // Let the queue's next delivery claim it at once (applying it again changes nothing that
@@ -507,6 +517,11 @@ interface CodesRun {
   cp: ImportCheckpoint;
   /** Something was applied in this invocation: it may pause (one that may not always moves on). */
   progressed: boolean;
+  /** The last applied upload of the key, when nothing has written codes since: its unchanged chunks are skipped. */
+  fast: ImportFingerprint | undefined;
+  /** Chunks of this file skipped as unchanged, of how many. */
+  skippedChunks: number;
+  chunkCount: number;
 }
 
 /**
@@ -527,7 +542,9 @@ async function importCodes(
   const account = settings.account;
   const begun = control.resume ?? (await beginCodes(deps, settings, mode, ref, startedAt));
   if (!('phase' in begun)) return begun;
-  const c = Object.assign(new Counts(), { rows: begun.rows, created: begun.created, updated: begun.updated, unchanged: begun.unchanged, deleted: begun.deleted });
+  const generation = await deps.ledger.codesGeneration(account);
+  // Another import wrote codes while this one was paused, after it skipped chunks it took for unchanged: start again, reading.
+  const start = begun.generation !== undefined && begun.generation !== generation && begun.skipped === true ? restarted(begun, generation) : begun;
   const r: CodesRun = {
     deps,
     account,
@@ -535,26 +552,70 @@ async function importCodes(
     ref,
     validate: codeRowCheck(settings, mode),
     pepper: await deps.pepper(),
-    byRef: new Map(begun.refs),
-    c,
+    byRef: new Map(start.refs),
+    c: Object.assign(new Counts(), { rows: start.rows, created: start.created, updated: start.updated, unchanged: start.unchanged, deleted: start.deleted }),
     progress,
     shouldPause: control.shouldPause ?? (() => false),
-    cp: begun,
+    cp: { ...start, generation: start.generation ?? generation },
     progressed: false,
+    fast: control.previous !== undefined && control.previous.generation === generation && (start.generation ?? generation) === generation ? control.previous : undefined,
+    skippedChunks: 0,
+    chunkCount: 0,
   };
-  const inFile = mode === 'replace' ? new Set<string>() : undefined;
-  if (r.cp.phase === 'apply' && (await applyRows(r, inFile))) return { paused: checkpointOf(r) };
-  if (inFile !== undefined) {
-    // Continued in the sweep: the keys of the file are read again (they are not kept between invocations).
-    if (r.cp.phase === 'sweep' && control.resume?.phase === 'sweep') await fileKeys(r, inFile);
-    if (r.cp.phase === 'sweep' && (await sweep(r, inFile))) return { paused: checkpointOf(r) };
+  let sweepResumed = control.resume?.phase === 'sweep';
+  for (;;) {
+    if (await applyAndSweep(r, sweepResumed)) return { paused: checkpointOf(r) };
+    sweepResumed = false;
+    const wrote = r.c.created + r.c.updated + r.c.deleted > 0;
+    const next = await deps.ledger.advanceCodesGeneration(account, r.cp.generation, wrote);
+    if (next !== undefined) {
+      if (r.cp.digests !== undefined && r.cp.digests.length === r.chunkCount * DIGEST_CHARS) control.fingerprint = { generation: next, digests: r.cp.digests };
+      break;
+    }
+    // Another import wrote codes meanwhile. Unless this one skipped chunks as unchanged, what it wrote stands.
+    if (r.cp.skipped !== true) {
+      if (wrote) await deps.ledger.advanceCodesGeneration(account, undefined, true);
+      break;
+    }
+    r.cp = restarted(r.cp, await deps.ledger.codesGeneration(account));
+    Object.assign(r.c, { rows: 0, created: 0, updated: 0, unchanged: 0, deleted: 0 });
+    r.fast = undefined;
   }
   if (r.cp.secretDigits) {
     if (r.progressed && r.shouldPause()) return { paused: checkpointOf({ ...r, cp: { ...r.cp, phase: 'redact' } }) };
     // Applied: the file is replaced by its redacted copy before anyone is told it is done.
     await deps.objects.replaceRedacted(ref, redactedLines(await deps.objects.read(ref), r.validate, r.pepper, account));
   }
-  return applied(ref, mode, new Date(r.cp.startedAt), deps.now(), c);
+  return applied(ref, mode, new Date(r.cp.startedAt), deps.now(), r.c);
+}
+
+/** The apply phase and, for a replace file, the sweep (skipped when every chunk was unchanged). True when it paused. */
+async function applyAndSweep(r: CodesRun, sweepResumed: boolean): Promise<boolean> {
+  const inFile = r.mode === 'replace' ? new Set<string>() : undefined;
+  if (r.cp.phase === 'apply' && (await applyRows(r, inFile))) return true;
+  if (inFile === undefined || r.cp.phase !== 'sweep') return false;
+  // The same list as the last applied upload, and nothing written since: nothing to delete.
+  if (r.fast !== undefined && r.skippedChunks === r.chunkCount && r.fast.digests.length === r.chunkCount * DIGEST_CHARS) {
+    r.cp = { ...r.cp, phase: 'redact' };
+    return false;
+  }
+  // Continued in the sweep: the keys of the file are read again (they are not kept between invocations).
+  if (sweepResumed) await fileKeys(r, inFile);
+  return sweep(r, inFile);
+}
+
+/** A checkpoint that applies the whole file again, reading what is stored (none of it is taken for unchanged). */
+function restarted(cp: ImportCheckpoint, generation: number): ImportCheckpoint {
+  const { sweptTo: _s, digests: _d, ...rest } = cp;
+  return { ...rest, phase: 'apply', rows: 0, created: 0, updated: 0, unchanged: 0, deleted: 0, empty: false, skipped: false, generation };
+}
+
+/** Base64 of the 8 bytes kept of each chunk's digest. */
+const DIGEST_CHARS = 12;
+
+/** A chunk's digest: HMAC-SHA-256 keyed by the pepper (a chunk may hold authorization digits), 8 bytes of it. */
+function chunkDigest(pepper: string, rows: readonly CodeRow[]): string {
+  return createHmac('sha256', pepper).update(JSON.stringify(rows)).digest().subarray(0, 8).toString('base64');
 }
 
 /** Pass 1 and the refs it names, resolved: the checkpoint of an import about to apply, or the rejection. */
@@ -588,7 +649,9 @@ async function beginCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' 
 async function applyRows(r: CodesRun, inFile: Set<string> | undefined): Promise<boolean> {
   let skip = r.cp.rows;
   let inFlight: Promise<void> = Promise.resolve();
+  r.chunkCount = 0;
   for await (const all of chunks(validRows(await r.deps.objects.read(r.ref), CODE_COLUMNS, r.validate), APPLY_CHUNK)) {
+    const index = r.chunkCount++;
     const rows = skip >= all.length ? [] : all.slice(skip);
     const done = all.slice(0, all.length - rows.length);
     skip -= done.length;
@@ -599,8 +662,19 @@ async function applyRows(r: CodesRun, inFile: Set<string> | undefined): Promise<
     await inFlight;
     await r.progress(r.c.rows);
     if (r.progressed && r.shouldPause()) return true;
-    inFlight = applyCodeChunk(r.deps.codes, r.account, keyed, r.c, r.cp.empty);
     r.progressed = true;
+    // Whole chunks only: a chunk part-applied before a pause has no digest of its own to keep.
+    const digest = rows.length === all.length && (r.cp.digests ?? '').length === index * DIGEST_CHARS ? chunkDigest(r.pepper, all) : undefined;
+    r.cp = { ...r.cp, digests: digest === undefined ? r.cp.digests : `${r.cp.digests ?? ''}${digest}` };
+    if (digest !== undefined && r.fast?.digests.slice(index * DIGEST_CHARS, (index + 1) * DIGEST_CHARS) === digest) {
+      // The same rows as the last applied upload of this key, and no code written since: stored as they say.
+      r.c.rows += rows.length;
+      r.c.unchanged += rows.length;
+      r.skippedChunks++;
+      r.cp = { ...r.cp, skipped: true };
+      continue;
+    }
+    inFlight = applyCodeChunk(r.deps.codes, r.account, keyed, r.c, r.cp.empty);
     // Its failure is awaited with the next chunk; until then it must not count as unhandled
     // (Lambda's runtime exits on an unhandled rejection, failing the whole SQS batch).
     inFlight.catch(() => undefined);

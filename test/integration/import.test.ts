@@ -499,6 +499,8 @@ describe('progress', () => {
       acquire: ledger.acquire.bind(ledger),
       release: ledger.release.bind(ledger),
       inProgress: ledger.inProgress.bind(ledger),
+      codesGeneration: ledger.codesGeneration.bind(ledger),
+      advanceCodesGeneration: ledger.advanceCodesGeneration.bind(ledger),
       async progress(account: string, objectKey: string, holder: string, rows: number) {
         await ledger.progress(account, objectKey, holder, rows);
         seen.push((await ledger.inProgress(account, objectKey))?.rows ?? -1);

@@ -3,13 +3,15 @@
  * the import ledger (see tables.ts for the key layout).
  */
 import { createHash, randomUUID } from 'node:crypto';
-import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DeleteItemCommand, GetItemCommand, PutItemCommand, QueryCommand, UpdateItemCommand, type AttributeValue, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   SidTakenError,
   type AccountStore,
   type ImportLedger,
   type ImportOrder,
+  type CodesGeneration,
   type ImportCheckpoint,
+  type ImportFingerprint,
   type LedgerEntry,
   type SettingsChange,
   type SettingsHistory,
@@ -214,6 +216,9 @@ function ledgerKey(account: string, objectKey: string, versionId: string): Item 
   return { pk: { S: `IMPORT#${account}` }, sk: { S: sk } };
 }
 
+/** The account's codes generation (docs/data-model.md, "Unchanged rows"). */
+const generationKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'CODES' } });
+
 /** The order item of an object key: `KEY#<objectKey>` (object keys start with `imports/`, so it meets no ledger entry). */
 function orderKey(account: string, objectKey: string): Item {
   let sk = `KEY#${objectKey}`;
@@ -227,7 +232,7 @@ const LEDGER_STATUSES: ReadonlySet<string> = new Set(['applying', 'applied', 're
  * Which object versions the import function has applied (docs/data-model.md idempotency), and per object
  * key who is importing it and the sequencer of the newest upload applied ({@link ImportOrder}).
  */
-export class DynamoImportLedger implements ImportLedger, ImportOrder {
+export class DynamoImportLedger implements ImportLedger, ImportOrder, CodesGeneration {
   private readonly client: DynamoDBClient;
   private readonly table: string;
 
@@ -306,29 +311,86 @@ export class DynamoImportLedger implements ImportLedger, ImportOrder {
         }),
       );
       const lastApplied = str(out.Attributes, 'sequencer');
-      return lastApplied === undefined ? { acquired: true } : { acquired: true, lastApplied };
+      const generation = num(out.Attributes, 'generation');
+      const digests = str(out.Attributes, 'digests');
+      return {
+        acquired: true,
+        ...(lastApplied === undefined ? {} : { lastApplied }),
+        ...(generation === undefined || digests === undefined ? {} : { fingerprint: { generation, digests } }),
+      };
     } catch (err) {
       if (isConditionalCheckFailed(err)) return { acquired: false };
       throw err;
     }
   }
 
-  async release(account: string, objectKey: string, holder: string, applied?: string): Promise<void> {
+  async release(account: string, objectKey: string, holder: string, applied?: { readonly sequencer?: string; readonly fingerprint?: ImportFingerprint }): Promise<void> {
+    const set: string[] = [];
+    const names: Record<string, string> = { '#holder': 'holder', '#heldAt': 'heldAt', '#rows': 'rows' };
+    const values: Record<string, AttributeValue> = { ':me': { S: holder } };
+    const remove = ['#holder', '#heldAt', '#rows'];
+    if (applied?.sequencer !== undefined) {
+      set.push('#seq = :seq');
+      names['#seq'] = 'sequencer';
+      values[':seq'] = { S: applied.sequencer };
+    }
+    if (applied !== undefined) {
+      // An applied upload's fingerprint replaces the last one; without one, none is kept.
+      names['#gen'] = 'generation';
+      names['#digests'] = 'digests';
+      if (applied.fingerprint === undefined) remove.push('#gen', '#digests');
+      else {
+        set.push('#gen = :gen', '#digests = :digests');
+        values[':gen'] = { N: String(applied.fingerprint.generation) };
+        values[':digests'] = { S: applied.fingerprint.digests };
+      }
+    }
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.table,
           Key: orderKey(account, objectKey),
-          UpdateExpression: applied === undefined ? 'REMOVE #holder, #heldAt, #rows' : 'SET #seq = :seq REMOVE #holder, #heldAt, #rows',
+          UpdateExpression: `${set.length > 0 ? `SET ${set.join(', ')} ` : ''}REMOVE ${remove.join(', ')}`,
           // Only while held: a run whose lease ran out and was taken over changes nothing.
           ConditionExpression: '#holder = :me',
-          ExpressionAttributeNames: { '#holder': 'holder', '#heldAt': 'heldAt', '#rows': 'rows', ...(applied === undefined ? {} : { '#seq': 'sequencer' }) },
-          ExpressionAttributeValues: { ':me': { S: holder }, ...(applied === undefined ? {} : { ':seq': { S: applied } }) },
+          ExpressionAttributeNames: names,
+          ExpressionAttributeValues: values,
         }),
       );
     } catch (err) {
       // Released already (a retry whose first attempt landed), or taken over after the lease.
       if (!isConditionalCheckFailed(err)) throw err;
+    }
+  }
+
+  async codesGeneration(account: string): Promise<number> {
+    const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: generationKey(account), ConsistentRead: true }));
+    return num(out.Item, 'generation') ?? 0;
+  }
+
+  async advanceCodesGeneration(account: string, from: number | undefined, wrote: boolean): Promise<number | undefined> {
+    const next = from === undefined ? undefined : from + (wrote ? 1 : 0);
+    try {
+      const out = await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.table,
+          Key: generationKey(account),
+          ...(next === undefined
+            ? { UpdateExpression: 'ADD #gen :one', ExpressionAttributeValues: { ':one': { N: '1' } } }
+            : {
+                UpdateExpression: 'SET #gen = :next',
+                // Generation 0 is an item not written yet.
+                ConditionExpression: from === 0 ? 'attribute_not_exists(#gen) OR #gen = :from' : '#gen = :from',
+                ExpressionAttributeValues: { ':next': { N: String(next) }, ':from': { N: String(from) } },
+              }),
+          ExpressionAttributeNames: { '#gen': 'generation' },
+          ReturnValues: 'UPDATED_NEW',
+        }),
+      );
+      return num(out.Attributes, 'generation') ?? next;
+    } catch (err) {
+      if (isConditionalCheckFailed(err)) return undefined;
+      throw err;
     }
   }
 

@@ -4,6 +4,7 @@ import type {
   CallContextStore,
   CallStore,
   CodePages,
+  CodesGeneration,
   CodeStore,
   ExportLedger,
   ExportLock,
@@ -33,7 +34,7 @@ export interface DynamoStores {
   readonly calls: CallStore & UsageSource;
   readonly lockouts: LockoutStore;
   /** The import ledger, which also keeps the upload order of each object key. */
-  readonly ledger: ImportLedger & ImportOrder;
+  readonly ledger: ImportLedger & ImportOrder & CodesGeneration;
   readonly callContext: CallContextStore;
   /** The usage export's ledger of written days and its per-account lock. */
   readonly exports: ExportLedger & ExportLock;

@@ -495,9 +495,9 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
           expect(await ledger.acquire('acme', key, 'v2', later(1000), lease)).toEqual({ acquired: false });
           expect(await ledger.acquire('acme', key, 'v1', later(2000), lease)).toEqual({ acquired: true });
           // Only the holder lets go.
-          await ledger.release('acme', key, 'v2', 'FFFF');
+          await ledger.release('acme', key, 'v2', { sequencer: 'FFFF' });
           expect(await ledger.acquire('acme', key, 'v2', later(3000), lease)).toEqual({ acquired: false });
-          await ledger.release('acme', key, 'v1', '0A');
+          await ledger.release('acme', key, 'v1', { sequencer: '0A' });
           expect(await ledger.acquire('acme', key, 'v2', later(4000), lease)).toEqual({ acquired: true, lastApplied: '0A' });
           // Released without applying (rejected, failed): the newest applied stays.
           await ledger.release('acme', key, 'v2');
@@ -505,7 +505,7 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
           // A holder that died is taken over once its lease has run out.
           expect(await ledger.acquire('acme', key, 'v4', later(5000 + lease + 1000), lease)).toEqual({ acquired: true, lastApplied: '0A' });
           // Of runs racing for a free key, one holds it.
-          await ledger.release('acme', key, 'v4', '0B');
+          await ledger.release('acme', key, 'v4', { sequencer: '0B' });
           const racers = await Promise.all(['r1', 'r2', 'r3', 'r4'].map((r) => ledger.acquire('acme', key, r, later(lease * 3), lease)));
           expect(racers.filter((r) => r.acquired)).toHaveLength(1);
           expect(racers.find((r) => r.acquired)?.lastApplied).toBe('0B');
@@ -524,7 +524,7 @@ export function storageContract(name: string, makeEnv: () => Promise<StorageEnv>
         await ledger.progress('acme', key, 'v1', 4000);
         await ledger.progress('acme', key, 'someone-else', 99);
         expect(await ledger.inProgress('acme', key)).toEqual({ since: now.toISOString(), rows: 4000 });
-        await ledger.release('acme', key, 'v1', '01');
+        await ledger.release('acme', key, 'v1', { sequencer: '01' });
         expect(await ledger.inProgress('acme', key)).toBeUndefined();
         // A progress report after the run let go (a late one) changes nothing.
         await ledger.progress('acme', key, 'v1', 5000);
