@@ -350,18 +350,20 @@ ${TARGET_HELP}`,
 
 const reindex: Command = {
   name: 'codes reindex',
-  summary: "rebuild the description word index the console's search reads",
+  summary: "rebuild the console's description index; make the next imports read every row",
   help: `Usage: tollgate codes reindex [--account NAME] [--local]
 
-Writes the console's description word index entry for every code of the account. The index
-follows every change on its own (in AWS from the codes table's stream, locally with each
-write): run this once for codes written before the index existed, or after restoring the
-codes table from a backup. Safe to repeat; searches keep working while it runs.
+Writes the console's description word index entry for every code of the account, and moves
+the account's codes generation on, so the next upload of each codes file reads every row
+instead of trusting the last one it applied. Both follow every change on their own: run this
+once for codes written before the index existed, or after restoring the codes table from a
+backup. Safe to repeat; searches and imports keep working while it runs.
 
 ${TARGET_HELP}`,
   async run(args, io) {
     return accountOnly(this, args, io, async (target, account) => {
       const count = await target.stores.codeWords.rebuild(account, target.stores.codes.listCodes(account));
+      await target.stores.ledger.advanceCodesGeneration(account, undefined, true);
       io.stdout.write(`indexed the description words of ${plural(count, 'code')} in ${account}\n`);
       return 0;
     });
