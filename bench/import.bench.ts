@@ -16,6 +16,7 @@
  *
  *   npm run bench:import                          # 100k (3 rounds) and 1M (1 round); 100k re-import
  *   node bench/import.bench.ts 100000 --reimport --rounds=5   # chosen sizes, re-import for each
+ *   node bench/import.bench.ts 1000000 --replace --rounds=1   # and a replace of the same list (its sweep's memory)
  *
  * Budgets: importer peak RSS ≤ 300 MB; apply rate ≥ 0.8 × the raw rate.
  */
@@ -48,6 +49,8 @@ const sized = sizedRuns();
 const SIZES = sized.sizes;
 /** Re-imports take as long again (the account is loaded first): by default only the smallest. */
 const reimportSizes = process.argv.includes('--reimport') ? SIZES : SIZES.filter((n) => n <= 100_000);
+/** `--replace`: also a replace import of the same file over an account that holds its codes (memory of the sweep). */
+const REPLACE = process.argv.includes('--replace');
 /** In the re-import file, one row in ten has a new description. */
 const CHANGED_EVERY = 10;
 
@@ -92,7 +95,7 @@ async function checkStored(dynamodbEndpoint: string, rows: number): Promise<void
 }
 
 type Measured = WorkerResult & { enginePeakRssMB?: number; engineBusy?: number };
-type Scenario = 'raw' | 'first' | 'reimport' | 'unchanged';
+type Scenario = 'raw' | 'first' | 'reimport' | 'unchanged' | 'replace';
 
 /**
  * One measured run on fresh engines. `first`: import into an account with no codes. `reimport`:
@@ -111,12 +114,12 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
       await makeDynamoStores({ client, tables: TABLES }).accounts.putSettings(parsed.value);
       const s3 = makeS3Client({ endpoint: engines.s3Endpoint });
       await ensureBucket(s3, BUCKET);
-      key = `imports/${ACCOUNT}/codes/bench-${rows}.csv`;
+      key = `imports/${ACCOUNT}/${scenario === 'replace' ? 'codes-replace' : 'codes'}/bench-${rows}.csv`;
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(csv), ContentLength: csvBytes, ContentType: 'text/csv' }));
       s3.destroy();
     }
     client.destroy();
-    if (scenario === 'reimport') await runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
+    if (scenario === 'reimport' || scenario === 'replace') await runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
     // The same file imported once already (unmeasured), then uploaded again: the import left a
     // redacted copy (the file holds authorization codes), and the second upload is the file itself.
     if (scenario === 'unchanged' && key !== undefined) {
@@ -139,8 +142,8 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
       const expected =
         scenario === 'first'
           ? { created: rows, updated: 0, unchanged: 0 }
-          : scenario === 'unchanged'
-            ? { created: 0, updated: 0, unchanged: rows }
+          : scenario === 'unchanged' || scenario === 'replace'
+            ? { created: 0, updated: 0, unchanged: rows, deleted: 0 }
             : { created: 0, updated: changed, unchanged: rows - changed };
       if (report?.status !== 'applied' || Object.entries(expected).some(([k, v]) => report[k] !== v)) {
         throw new Error(`the ${scenario} import did not do what was expected (${JSON.stringify(expected)}): ${JSON.stringify(report)}`);
@@ -173,7 +176,9 @@ async function round(rows: number, csv: string, csvBytes: number, changed: { pat
   const first = await measure('first', rows, csv, csvBytes);
   const reimport = changed === undefined ? undefined : await measure('reimport', rows, changed.path, changed.bytes);
   const unchanged = changed === undefined ? undefined : await measure('unchanged', rows, csv, csvBytes);
-  return { raw, first, reimport, unchanged };
+  // The file as the whole list, over an account that holds exactly its codes: every row read, the sweep lists every code.
+  const replace = REPLACE ? await measure('replace', rows, csv, csvBytes) : undefined;
+  return { raw, first, reimport, unchanged, replace };
 }
 
 function summary(rows: number, runs: readonly Measured[], rawRuns: readonly Measured[]) {
@@ -224,7 +229,7 @@ try {
     await rm(csv, { force: true });
     if (changed !== undefined) await rm(changed.path, { force: true });
     const raws = results.map((x) => x.raw);
-    const imports: ({ scenario: 'first' | 'reimport' } & ReturnType<typeof summary>)[] = [
+    const imports: ({ scenario: 'first' | 'reimport' | 'replace' } & ReturnType<typeof summary>)[] = [
       {
         scenario: 'first',
         ...summary(
@@ -236,6 +241,8 @@ try {
     ];
     const re = results.map((x) => x.reimport).filter((m): m is Measured => m !== undefined);
     if (re.length > 0) imports.push({ scenario: 'reimport', ...summary(rows, re, raws) });
+    const replaced = results.map((x) => x.replace).filter((m): m is Measured => m !== undefined);
+    if (replaced.length > 0) imports.push({ scenario: 'replace', ...summary(rows, replaced, raws) });
     const same = results.map((x) => x.unchanged).filter((m): m is Measured => m !== undefined);
     // An unchanged file against the first import of it, both passes timed, round by round.
     const speedups = same.map((m, i) => (results[i]?.first.totalMs ?? 0) / m.totalMs);
@@ -289,7 +296,7 @@ console.table(
   runs.flatMap((r) =>
     r.imports.map((i) => ({
       rows: fmt(r.rows),
-      scenario: i.scenario === 'first' ? 'first import' : `re-import, 1 in ${CHANGED_EVERY} changed`,
+      scenario: i.scenario === 'first' ? 'first import' : i.scenario === 'replace' ? 'replace, the same list' : `re-import, 1 in ${CHANGED_EVERY} changed`,
       rounds: i.rounds.length,
       'raw rows/s': fmt(r.raw.rowsPerSecond),
       'apply rows/s': fmt(i.applyRowsPerSecond),

@@ -58,7 +58,7 @@ function importHeadline(result: Json): Headline[] {
       const status = b.peakRss === 'FAIL' || b.applyRatio === 'FAIL' ? 'FAIL' : 'pass';
       rows.push({
         benchmark: 'import',
-        metric: `${fmt(num(run.rows))} rows, ${first ? 'first import' : 're-import'}`,
+        metric: `${fmt(num(run.rows))} rows, ${first ? 'first import' : imp.scenario === 'replace' ? 'replace of the same list' : 're-import'}`,
         value: `apply ${fmt(num(imp.applyRowsPerSecond))} rows/s = ${fmt(num(imp.applyToRawRatio))}× raw BatchWriteItem (${fmt(num(raw.rowsPerSecond))}); peak RSS ${fmt(num(imp.peakRssMB))} MB`,
         ...(first ? { budget: `≥ ${fmt(num(budgets.applyToRawRatio))}× raw, RSS ≤ ${fmt(num(budgets.peakRssMB))} MB`, status } : {}),
       });

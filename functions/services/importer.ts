@@ -28,6 +28,7 @@ import {
   type UserStore,
 } from '../core/ports.ts';
 import { createHmac } from 'node:crypto';
+import { FileKeys } from './file-keys.ts';
 import { accountCodeKey, authorizationCodeKey, codeRef } from '../adapters/code-key.ts';
 import type { Logger } from './logger.ts';
 
@@ -591,7 +592,7 @@ async function importCodes(
 
 /** The apply phase and, for a replace file, the sweep (skipped when every chunk was unchanged). True when it paused. */
 async function applyAndSweep(r: CodesRun, sweepResumed: boolean): Promise<boolean> {
-  const inFile = r.mode === 'replace' ? new Set<string>() : undefined;
+  const inFile = r.mode === 'replace' ? new FileKeys() : undefined;
   if (r.cp.phase === 'apply' && (await applyRows(r, inFile))) return true;
   if (inFile === undefined || r.cp.phase !== 'sweep') return false;
   // The same list as the last applied upload, and nothing written since: nothing to delete.
@@ -646,7 +647,7 @@ async function beginCodes(deps: ImporterDeps, settings: Settings, mode: 'merge' 
 }
 
 /** Pass 2: the rows after the checkpoint's, a chunk at a time, one written while the next is parsed. True when it paused. */
-async function applyRows(r: CodesRun, inFile: Set<string> | undefined): Promise<boolean> {
+async function applyRows(r: CodesRun, inFile: FileKeys | undefined): Promise<boolean> {
   let skip = r.cp.rows;
   let inFlight: Promise<void> = Promise.resolve();
   r.chunkCount = 0;
@@ -685,12 +686,12 @@ async function applyRows(r: CodesRun, inFile: Set<string> | undefined): Promise<
 }
 
 /** Every key a (validated) file names, for a sweep continued in a new invocation. */
-async function fileKeys(r: CodesRun, inFile: Set<string>): Promise<void> {
+async function fileKeys(r: CodesRun, inFile: FileKeys): Promise<void> {
   for await (const row of validRows(await r.deps.objects.read(r.ref), CODE_COLUMNS, r.validate)) for (const key of keysOf(row, r.pepper, r.account, r.byRef)) inFile.add(key);
 }
 
 /** A replace file is the whole list: every stored code it does not name goes, in key order from the checkpoint's. True when it paused. */
-async function sweep(r: CodesRun, inFile: ReadonlySet<string>): Promise<boolean> {
+async function sweep(r: CodesRun, inFile: FileKeys): Promise<boolean> {
   let batch: CodeChange[] = [];
   let last: string | undefined;
   const flush = async () => {
