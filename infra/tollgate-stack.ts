@@ -3,9 +3,10 @@
  * local stack runs.
  *
  *   Twilio ─▶ VoiceApi (HTTP API ─▶ voice function) ─▶ Data (tables, secrets) ─▶ Alerts (SNS)
- *   admin ─▶ Data.bucket imports/ ─▶ CodeImport (SQS + DLQ ─▶ import function) ─▶ Data
- *   UsageExport (Scheduler hourly ─▶ export function) ─▶ Data.bucket exports/ ─▶ finance
+ *   admin ─▶ Data.bucket imports/ ─▶ CodeImport (SQS + DLQ ─▶ import function, which re-queues a paused import) ─▶ Data
+ *   UsageExport (Scheduler hourly, and its continuation queue ─▶ export function) ─▶ Data.bucket exports/ ─▶ finance
  *   browser ─▶ ConsoleApp (same HTTP API ─▶ console function, Cognito sign-in) ─▶ Data, imports/
+ *   Data.codes stream ─▶ ConsoleApp word indexer ─▶ Data.codes (description word index)
  *   Data.calls stream ─▶ CallEvents (publisher ─▶ EventBridge bus; webhook queue ─▶ deliverer) ─▶ integrators
  *
  * The outputs are what the operator wires into Twilio and what `tollgate --stack` reads.

@@ -1,7 +1,8 @@
 /**
  * The web console in AWS (docs/console.md): a Cognito user pool whose groups name account and
  * role (`acme:admin`), the console function with the browser app bundled beside it, and its
- * routes on the voice API's HTTP API — one origin, no CORS.
+ * routes on the voice API's HTTP API — one origin, no CORS; and the word indexer, which keeps
+ * the codes' description index the Codes page searches by from the codes table's stream.
  *
  * Least privilege: the function reads the three tables (it writes only call records, for
  * tagging, lockouts, which live in the calls table, and the export ledger's "day changed"
