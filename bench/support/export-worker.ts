@@ -17,6 +17,7 @@ import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
 import { exportDays, type WrittenFile } from '../../functions/services/exporter.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
+import { xlsxFile } from '../../functions/adapters/xlsx.ts';
 import { ACCOUNT, BUCKET, DAY, REQUEST_TIMEOUT_MS, TABLES, TIME_ZONE, benchCall } from './usage-records.ts';
 import { startMetrics, type WorkerMetrics } from './worker-metrics.ts';
 
@@ -25,6 +26,8 @@ export interface ExportWorkerArgs {
   readonly rows: number;
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint?: string;
+  /** Write the .xlsx twin beside the CSV too, as the hourly export does. */
+  readonly xlsx?: boolean;
 }
 
 export interface ExportWorkerResult extends WorkerMetrics {
@@ -86,6 +89,7 @@ async function runExport(): Promise<{ items: number; files: WrittenFile[] }> {
       ledger: stores.exports,
       lock: stores.exports,
       files: s3ExportFiles(s3, BUCKET),
+      ...(args.xlsx === true ? { spreadsheet: xlsxFile } : {}),
       now: () => new Date(),
       log: silentLogger,
       owner: 'bench',

@@ -64,8 +64,15 @@ export function toCode(item: Item): CodeItem {
   return { ...storedCode(fromItem(item, NON_CODE_ATTRS)), key };
 }
 
+/**
+ * Items per Query page in a listing. A listing holds two pages of each of the 16 shards; 1 MB
+ * pages, parsed, came to some 200 MB for a large account (a replace import's sweep of a
+ * million codes), a thousand items to some 20 MB.
+ */
+export const LIST_PAGE_ITEMS = 1000;
+
 export interface CodeStoreOptions extends StoreOptions {
-  /** Items per Query page in listings; unset lets DynamoDB fill 1 MB pages. */
+  /** Items per Query page in listings. @default LIST_PAGE_ITEMS */
   readonly pageSize?: number;
   /**
    * Write the description word index with each batch of codes (code-words.ts): the local
@@ -78,7 +85,7 @@ export class DynamoCodeStore implements CodeStore, CodePages {
   private readonly client: DynamoDBClient;
   private readonly table: string;
   private readonly batch: BatchOptions;
-  private readonly pageSize: number | undefined;
+  private readonly pageSize: number;
   private readonly words: DynamoCodeWords;
   private readonly indexWords: boolean;
 
@@ -86,7 +93,7 @@ export class DynamoCodeStore implements CodeStore, CodePages {
     this.client = options.client;
     this.table = options.tables.codes;
     this.batch = options.batch ?? {};
-    this.pageSize = options.pageSize;
+    this.pageSize = options.pageSize ?? LIST_PAGE_ITEMS;
     this.words = new DynamoCodeWords(options);
     this.indexWords = options.indexWords === true;
   }
