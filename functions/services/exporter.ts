@@ -40,6 +40,10 @@ import {
   type CellKind,
 } from '../core/usage.ts';
 import type { Logger } from './logger.ts';
+import { tee } from './tee.ts';
+
+/** Records the CSV and the .xlsx twin of a day may be apart while both are written from one read. */
+const TWIN_LAG = 2000;
 
 export interface ExporterOptions {
   /** How far back a run looks for days not written yet (and, on an account's first run, for its first call). @default 35 */
@@ -275,9 +279,12 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
   const totals = new TotalsBuilder(settings.billingIncrementSeconds);
   const out = new HashingEncoder();
   let rows = 0;
+  // With a twin, the day is read once for both files, at most TWIN_LAG records apart.
+  const split = deps.spreadsheet === undefined ? undefined : tee(deps.usage.callsOfDay(account, day), TWIN_LAG);
+  const forCsv = split?.streams[0] ?? deps.usage.callsOfDay(account, day);
   async function* body(): AsyncGenerator<Uint8Array> {
     let pending = usageHeader();
-    for await (const call of deps.usage.callsOfDay(account, day)) {
+    for await (const call of forCsv) {
       pending += usageLine(call.state, tz);
       totals.add(call.state);
       rows++;
@@ -288,7 +295,21 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
     }
     yield out.encode(pending);
   }
-  await deps.files.put(key, body(), { contentType: 'text/csv; charset=utf-8', fileName: `usage-${day}.csv` });
+  const csv = deps.files.put(key, body(), { contentType: 'text/csv; charset=utf-8', fileName: `usage-${day}.csv` });
+  if (split === undefined || deps.spreadsheet === undefined) await csv;
+  else {
+    const sheet = deps.spreadsheet;
+    const records = async function* (): AsyncGenerator<readonly string[]> {
+      for await (const call of split.streams[1]) yield usageValues(call.state, tz);
+    };
+    const twin = deps.files.put(twinKey(key), sheet(`usage ${day}`, typedColumns(USAGE_COLUMNS), records()), { contentType: XLSX_TYPE, fileName: `usage-${day}.xlsx` });
+    // One failing ends the other too, rather than leaving it waiting for records.
+    const failed = (err: unknown): never => {
+      split.cancel(err);
+      throw err;
+    };
+    await Promise.all([csv.catch(failed), twin.catch(failed)]);
+  }
   const mark: DayExport = {
     day,
     key,
@@ -299,13 +320,6 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
     watermark: new Date(readStart.getTime() - o.watermarkMarginMs).toISOString(),
     changesWritten: changesSeen,
   };
-  if (deps.spreadsheet !== undefined) {
-    // The twin reads the day again rather than holding it: memory stays flat for any size.
-    const records = async function* (): AsyncGenerator<readonly string[]> {
-      for await (const call of deps.usage.callsOfDay(account, day)) yield usageValues(call.state, tz);
-    };
-    await deps.files.put(twinKey(key), deps.spreadsheet(`usage ${day}`, typedColumns(USAGE_COLUMNS), records()), { contentType: XLSX_TYPE, fileName: `usage-${day}.xlsx` });
-  }
   await deps.ledger.putDay(account, mark, totals.list());
   deps.log.info('wrote a usage file', { account, key, rows, bytes: mark.bytes, ms: Math.round(performance.now() - started) });
   return { kind: 'usage', key, day, month: monthOf(day), rows, bytes: mark.bytes, sha256: mark.sha256 };

@@ -643,6 +643,42 @@ describe('one exporter per account', () => {
   });
 });
 
+describe('a day and its .xlsx twin, written from one read', () => {
+  it('fails whole, without waiting on the other file, when one of the two uploads fails', async () => {
+    const acct = await newAccount('twinfail', NY);
+    for (let i = 0; i < 5; i++) {
+      await place({ account: acct, from: 'client:zoe', to: '+12125550100', at: `2026-06-15T1${i}:00:00.000Z`, dial: { status: 'completed', talk: 10 + i } });
+    }
+    env.clock.set('2026-06-16T05:05:00.000Z');
+    const real = s3ExportFiles(s3, BUCKET);
+    let reads = 0;
+    const usage: UsageSource = {
+      callsOfDay: (account, day) => {
+        reads++;
+        return env.stores.calls.callsOfDay(account, day);
+      },
+      changedSince: (a, d, since) => env.stores.calls.changedSince(a, d, since),
+      hasCalls: (a, d) => env.stores.calls.hasCalls(a, d),
+    };
+    const failing = {
+      put: async (key: string, body: AsyncIterable<Uint8Array>, meta: { contentType: string; fileName: string }) => {
+        if (!key.endsWith('.xlsx')) return real.put(key, body, meta);
+        // The twin's upload dies after its first bytes, as a dropped connection would.
+        for await (const _ of body) break;
+        throw new Error('the twin upload failed');
+      },
+    };
+    const deps = { ...onlyAccount('twinfail'), usage, files: failing };
+    await expect(exportDays(deps, 'twinfail', ['2026-06-15'])).rejects.toThrow('the twin upload failed');
+    // The day was read once for both files, and is not marked written: the next run writes it again.
+    expect(reads).toBe(1);
+    expect((await env.stores.exports.days('twinfail')).has('2026-06-15')).toBe(false);
+    const written = await exportDays(onlyAccount('twinfail'), 'twinfail', ['2026-06-15']);
+    expect(written.map((f) => f.kind)).toEqual(['usage', 'summary']);
+    expect(written[0]?.rows).toBe(5);
+  });
+});
+
 describe('the export handler', () => {
   it('fails the invocation when an account failed, after exporting the others', async () => {
     const healthy = await newAccount('healthy', NY);
