@@ -3,7 +3,7 @@
  *
  * Four verbs and three nouns with fixed attributes need no XML library: the document is
  * written here, escaped as twilio's `VoiceResponse` (xmlbuilder) escapes it — the tests
- * render random actions both ways and compare. That library and its xmlbuilder were 80 KB of
+ * render random actions both ways and compare. That library and its xmlbuilder were some 70 KB of
  * the voice bundle, loaded on every cold start.
  */
 import type { Action, DialTarget, SpeechOptions } from '../../core/types.ts';
