@@ -68,6 +68,17 @@ export interface BucketUse {
   readonly list?: readonly string[];
 }
 
+/** The stack-wide function options a construct passes on: log retention and tracing, when set. */
+export function functionOptions(props: {
+  readonly logRetention?: RetentionDays | undefined;
+  readonly tracing?: boolean | undefined;
+}): Pick<AppFunctionProps, 'logRetention' | 'tracing'> {
+  return {
+    ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
+    ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+  };
+}
+
 export interface AppFunctionProps {
   /** The handler module under `functions/handlers/`, e.g. `voice.ts`; it exports `handler`. */
   readonly handlerFile: string;

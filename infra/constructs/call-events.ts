@@ -15,7 +15,7 @@ import { PolicyStatement } from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { ENV } from '../../functions/config.ts';
 import type { Alerts } from './alerts.ts';
-import { AppFunction } from './app-function.ts';
+import { AppFunction, functionOptions } from './app-function.ts';
 import type { Data } from './data.ts';
 import { consumeStream } from './table-stream.ts';
 
@@ -40,10 +40,7 @@ export class CallEvents extends Construct {
   constructor(scope: Construct, id: string, props: CallEventsProps) {
     super(scope, id);
     const { data, alerts } = props;
-    const common = {
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
-    };
+    const common = functionOptions(props);
     this.bus = new EventBus(this, 'Bus', { description: 'Tollgate: call records as they complete and when they are retagged (source tollgate)' });
     this.webhookSecrets = new Secret(this, 'WebhookSecrets', {
       description: 'Tollgate: each account\'s webhook signing secret, { "acme": "<64 hex digits>" }; put the real value in after the first deploy',

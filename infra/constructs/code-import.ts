@@ -13,7 +13,7 @@ import { SqsDestination } from 'aws-cdk-lib/aws-s3-notifications';
 import { Queue, QueueEncryption } from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import type { Alerts } from './alerts.ts';
-import { AppFunction } from './app-function.ts';
+import { AppFunction, functionOptions } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
 import { ENV } from '../../functions/config.ts';
@@ -67,8 +67,7 @@ export class CodeImport extends Construct {
       description: 'Tollgate imports: validates an uploaded settings, codes or users file whole, applies it, writes the report',
       timeout: IMPORT_TIMEOUT,
       memorySize: 1024,
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...functionOptions(props),
     });
     this.fn.useTable(ENV.accountsTable, data.accounts, 'read-write');
     this.fn.useTable(ENV.codesTable, data.codes, 'read-write');

@@ -26,7 +26,7 @@ import { ENV } from '../../functions/config.ts';
 import { CONSOLE_ROUTES } from '../../functions/routes.ts';
 import type { Alerts } from './alerts.ts';
 import { consumeStream } from './table-stream.ts';
-import { AppFunction } from './app-function.ts';
+import { AppFunction, functionOptions } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
 import { EXPORT_LEDGER_KEYS } from './usage-export.ts';
@@ -103,8 +103,7 @@ export class ConsoleApp extends Construct {
         { from: 'functions/web', to: 'web' },
         { from: 'node_modules/htm/preact/standalone.module.js', to: 'web/vendor/preact-htm.js' },
       ],
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...functionOptions(props),
     });
     fn.useTable(ENV.accountsTable, data.accounts, 'read-write', { writeLeadingKeys: EXPORT_LEDGER_KEYS });
     fn.useTable(ENV.codesTable, data.codes, 'read');
@@ -128,8 +127,7 @@ export class ConsoleApp extends Construct {
       description: "Tollgate console: keeps the codes' description word index from the codes table's stream",
       timeout: Duration.seconds(60),
       memorySize: 512,
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...functionOptions(props),
     });
     indexer.useTable(ENV.accountsTable, data.accounts, 'none');
     indexer.useTable(ENV.codesTable, data.codes, 'write', { writeLeadingKeys: [WORD_INDEX_KEYS] });

@@ -18,7 +18,7 @@ import { SqsEventSource } from 'aws-cdk-lib/aws-lambda-event-sources';
 import { Construct } from 'constructs';
 import { CALLS_BY_DAY_INDEX } from '../../functions/adapters/dynamodb/tables.ts';
 import type { Alerts } from './alerts.ts';
-import { AppFunction } from './app-function.ts';
+import { AppFunction, functionOptions } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards, arnReference } from './nag.ts';
 import { ENV } from '../../functions/config.ts';
@@ -69,8 +69,7 @@ export class UsageExport extends Construct {
       asyncRetryAttempts: 2,
       // The next hourly run does the same work: an older event is no use.
       asyncMaxEventAge: Duration.hours(1),
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...functionOptions(props),
     });
     this.fn.useTable(ENV.callsTable, data.calls, 'read', { index: CALLS_BY_DAY_INDEX });
     this.fn.useTable(ENV.accountsTable, data.accounts, 'read-write', { writeLeadingKeys: EXPORT_LEDGER_KEYS });

@@ -15,7 +15,7 @@ import { LogGroup, RetentionDays } from 'aws-cdk-lib/aws-logs';
 import { RemovalPolicy, Validations } from 'aws-cdk-lib';
 import { Construct } from 'constructs';
 import type { Alerts } from './alerts.ts';
-import { AppFunction } from './app-function.ts';
+import { AppFunction, functionOptions } from './app-function.ts';
 import type { Data } from './data.ts';
 import { ENV } from '../../functions/config.ts';
 import { HEALTH_PATH, VOICE_PATHS, type VoicePath } from '../../functions/routes.ts';
@@ -69,8 +69,7 @@ export class VoiceApi extends Construct {
       // Twilio waits 15 s for a webhook, then tries the fallback URL.
       timeout: Duration.seconds(10),
       memorySize: 1024,
-      ...(props.logRetention === undefined ? {} : { logRetention: props.logRetention }),
-      ...(props.tracing === undefined ? {} : { tracing: props.tracing }),
+      ...functionOptions(props),
     });
     this.fn.useTable(ENV.accountsTable, data.accounts, 'read');
     this.fn.useTable(ENV.codesTable, data.codes, 'read');
