@@ -3,7 +3,7 @@
  * each SID to (docs/security.md, "Tenancy").
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { parseTokenMap, parseTwilioSecret, secretBindings, secretTokens } from '../../functions/adapters/twilio/tokens.ts';
+import { parseTokenMap, parseTwilioSecret, secretBindings, secretTokenSource } from '../../functions/adapters/twilio/tokens.ts';
 import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
 
 const A = `AC${'a'.repeat(32)}`;
@@ -54,9 +54,12 @@ describe('the Twilio token secret', () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:1:secret:tokens';
     manager.secrets.set(arn, JSON.stringify({ [A]: { account: 'acme', tokens: ['old'] } }));
     let now = 0;
-    const tokens = secretTokens(manager.client(), arn, () => now);
+    const source = secretTokenSource(manager.client(), arn, () => now);
+    const tokens = source.tokens;
     const before = manager.reads();
     expect(await tokens(A)).toEqual(['old']);
+    // The SID's account comes from the same read.
+    expect(await source.accountOf(A)).toBe('acme');
     expect(await tokens(B)).toEqual([]);
     expect(manager.reads() - before).toBe(1);
     manager.secrets.set(arn, JSON.stringify({ [A]: { account: 'acme', tokens: ['old', 'new'] } }));
@@ -73,7 +76,7 @@ describe('the Twilio token secret', () => {
 
   it('does not keep a failed read: the next call reads again', async () => {
     const arn = 'arn:aws:secretsmanager:us-east-1:1:secret:later';
-    const tokens = secretTokens(manager.client(), arn);
+    const tokens = secretTokenSource(manager.client(), arn).tokens;
     await expect(tokens(A)).rejects.toThrow(/can't find/);
     manager.secrets.set(arn, JSON.stringify({ [A]: ['t'] }));
     expect(await tokens(A)).toEqual(['t']);

@@ -75,10 +75,6 @@ export function secretBindings(client: SecretsManagerClient, secretArn: string):
  * at once when a signature does not match (`refresh`), at most every 10 s, so a flood of forged
  * requests cannot turn into a flood of secret reads.
  */
-export function secretTokens(client: SecretsManagerClient, secretArn: string, now: () => number = Date.now): TokenSource {
-  return tokensOf(twilioSecret(client, secretArn), now);
-}
-
 function tokensOf(read: ReturnType<typeof twilioSecret>, now: () => number): TokenSource {
   let forcedAt = Number.NEGATIVE_INFINITY;
   return async (accountSid, options) => {
@@ -89,7 +85,7 @@ function tokensOf(read: ReturnType<typeof twilioSecret>, now: () => number): Tok
 }
 
 /**
- * {@link secretTokens}, and the account the operator bound each SID to, over one cached read
+ * The tokens of each SID (`tokens`), and the account the operator bound it to (`accountOf`), over one cached read
  * of the secret: the voice function finds a call's account without reading storage.
  * `accountOf` is undefined for a SID in the older form (no binding): storage says then.
  */
