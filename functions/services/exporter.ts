@@ -280,8 +280,9 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
   const out = new HashingEncoder();
   let rows = 0;
   // With a twin, the day is read once for both files, at most TWIN_LAG records apart.
-  const split = deps.spreadsheet === undefined ? undefined : tee(deps.usage.callsOfDay(account, day), TWIN_LAG);
-  const forCsv = split?.streams[0] ?? deps.usage.callsOfDay(account, day);
+  const calls = deps.usage.callsOfDay(account, day);
+  const twin = deps.spreadsheet === undefined ? undefined : { sheet: deps.spreadsheet, ...tee(calls, TWIN_LAG) };
+  const forCsv = twin?.streams[0] ?? calls;
   async function* body(): AsyncGenerator<Uint8Array> {
     let pending = usageHeader();
     for await (const call of forCsv) {
@@ -296,19 +297,18 @@ export async function writeDay(deps: ExporterDeps, account: string, settings: Se
     yield out.encode(pending);
   }
   const csv = deps.files.put(key, body(), { contentType: 'text/csv; charset=utf-8', fileName: `usage-${day}.csv` });
-  if (split === undefined || deps.spreadsheet === undefined) await csv;
+  if (twin === undefined) await csv;
   else {
-    const sheet = deps.spreadsheet;
     const records = async function* (): AsyncGenerator<readonly string[]> {
-      for await (const call of split.streams[1]) yield usageValues(call.state, tz);
+      for await (const call of twin.streams[1]) yield usageValues(call.state, tz);
     };
-    const twin = deps.files.put(twinKey(key), sheet(`usage ${day}`, typedColumns(USAGE_COLUMNS), records()), { contentType: XLSX_TYPE, fileName: `usage-${day}.xlsx` });
+    const xlsx = deps.files.put(twinKey(key), twin.sheet(`usage ${day}`, typedColumns(USAGE_COLUMNS), records()), { contentType: XLSX_TYPE, fileName: `usage-${day}.xlsx` });
     // One failing ends the other too, rather than leaving it waiting for records.
     const failed = (err: unknown): never => {
-      split.cancel(err);
+      twin.cancel(err);
       throw err;
     };
-    await Promise.all([csv.catch(failed), twin.catch(failed)]);
+    await Promise.all([csv.catch(failed), xlsx.catch(failed)]);
   }
   const mark: DayExport = {
     day,
