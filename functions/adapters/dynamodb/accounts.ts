@@ -24,6 +24,12 @@ import { batchWrite, type BatchOptions } from './batch.ts';
 import { isConditionalCheckFailed, isOwnWrite, queryItems, systemClock, wasRetried, WRITE_ID_ATTRIBUTE, type StoreOptions } from './common.ts';
 
 export const settingsKey = (account: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: 'SETTINGS' } });
+
+/** The settings an account's settings item holds. The document was the schema's output when it was stored: trusted, not re-validated. */
+export function settingsOf(item: Item | undefined): Settings | undefined {
+  const doc = str(item, 'doc');
+  return doc === undefined ? undefined : (JSON.parse(doc) as Settings);
+}
 const sidKey = (sid: string): Item => ({ pk: { S: `SID#${sid}` }, sk: { S: 'SID' } });
 const historyKey = (account: string, at: string): Item => ({ pk: { S: `ACCOUNT#${account}` }, sk: { S: `${HISTORY}${at}` } });
 const HISTORY = 'SETTINGS#';
@@ -66,9 +72,7 @@ export class DynamoAccountStore implements AccountStore, SettingsHistory {
 
   async getSettings(account: string): Promise<Settings | undefined> {
     const out = await this.client.send(new GetItemCommand({ TableName: this.table, Key: settingsKey(account), ConsistentRead: true }));
-    const doc = str(out.Item, 'doc');
-    // The document was the schema's output when it was stored: trusted, not re-validated.
-    return doc === undefined ? undefined : (JSON.parse(doc) as Settings);
+    return settingsOf(out.Item);
   }
 
   async settingsHistory(account: string, limit: number): Promise<SettingsVersion[]> {

@@ -10,7 +10,7 @@ import { normalizeIdentity } from '../../core/codes.ts';
 import { ACCOUNT_THROTTLE, type LockoutRecord } from '../../core/lockout.ts';
 import type { CallContextStore, CodeItem } from '../../core/ports.ts';
 import type { Settings, UserRecord } from '../../core/settings.ts';
-import { settingsKey } from './accounts.ts';
+import { settingsKey, settingsOf } from './accounts.ts';
 import { str, type Item } from './attributes.ts';
 import { batchGetTables, type BatchOptions } from './batch.ts';
 import { lockKey, toLockout, toStoredCall } from './calls.ts';
@@ -53,8 +53,7 @@ export class DynamoCallContextStore implements CallContextStore {
     const byId = new Map<string, UserRecord>();
     let settings: Settings | undefined;
     for (const item of items[accounts] ?? []) {
-      // The document was the schema's output when it was stored (accounts.ts): trusted.
-      if (str(item, 'pk') === `ACCOUNT#${account}`) settings = JSON.parse(str(item, 'doc') ?? 'null') ?? undefined;
+      if (str(item, 'pk') === settingsKey(account).pk?.S) settings = settingsOf(item);
       else byId.set(str(item, 'sk') ?? '', toUser(item));
     }
     const users = new Map<string, UserRecord>();
