@@ -546,6 +546,7 @@ async function importCodes(
   const generation = await deps.ledger.codesGeneration(account);
   // Another import wrote codes while this one was paused, after it skipped chunks it took for unchanged: start again, reading.
   const start = begun.generation !== undefined && begun.generation !== generation && begun.skipped === true ? restarted(begun, generation) : begun;
+  const cp = { ...start, generation: start.generation ?? generation };
   const r: CodesRun = {
     deps,
     account,
@@ -557,9 +558,10 @@ async function importCodes(
     c: Object.assign(new Counts(), { rows: start.rows, created: start.created, updated: start.updated, unchanged: start.unchanged, deleted: start.deleted }),
     progress,
     shouldPause: control.shouldPause ?? (() => false),
-    cp: { ...start, generation: start.generation ?? generation },
+    cp,
     progressed: false,
-    fast: control.previous !== undefined && control.previous.generation === generation && (start.generation ?? generation) === generation ? control.previous : undefined,
+    // The last applied upload counts only while nothing has written codes since, this run included.
+    fast: control.previous?.generation === generation && cp.generation === generation ? control.previous : undefined,
     skippedChunks: 0,
     chunkCount: 0,
   };
