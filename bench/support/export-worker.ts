@@ -3,12 +3,11 @@
  * alone: the real usage export of the day (`export`: DynamoDB → CSV → multipart upload into
  * s3rver, then the ledger and the month summary), or the baseline (`raw`: Query pagination
  * of the same day's records over the same index, with the same client, counting the items and
- * doing nothing else). `seed` loads the records (not measured). Prints one JSON line.
+ * doing nothing else). The records are loaded by the engine process (support/engine-seed.ts). Prints one JSON line.
  *
  *   node bench/support/export-worker.ts '{"mode":"export","rows":100000,...}'
  */
-import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { callDayKey, callItem } from '../../functions/adapters/dynamodb/calls.ts';
+import { callDayKey } from '../../functions/adapters/dynamodb/calls.ts';
 import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
 import { queryPages } from '../../functions/adapters/dynamodb/common.ts';
 import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
@@ -18,11 +17,11 @@ import { s3ExportFiles } from '../../functions/adapters/s3/export-files.ts';
 import { exportDays, type WrittenFile } from '../../functions/services/exporter.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
 import { xlsxFile } from '../../functions/adapters/xlsx.ts';
-import { ACCOUNT, BUCKET, DAY, REQUEST_TIMEOUT_MS, TABLES, TIME_ZONE, benchCall } from './usage-records.ts';
+import { ACCOUNT, BUCKET, DAY, REQUEST_TIMEOUT_MS, TABLES } from './usage-records.ts';
 import { startMetrics, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface ExportWorkerArgs {
-  readonly mode: 'seed' | 'raw' | 'export';
+  readonly mode: 'raw' | 'export';
   readonly rows: number;
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint?: string;
@@ -43,26 +42,6 @@ const args = JSON.parse(process.argv[2] ?? '{}') as ExportWorkerArgs;
 const client = makeDynamoClient({ endpoint: args.dynamodbEndpoint, requestTimeoutMs: REQUEST_TIMEOUT_MS });
 
 const metrics = startMetrics(client);
-
-async function seed(): Promise<{ items: number }> {
-  const now = new Date('2026-06-16T05:00:00.000Z');
-  let next = 0;
-  // Eight batches in flight: loading is not what is measured.
-  const worker = async (): Promise<void> => {
-    while (next < args.rows) {
-      const start = next;
-      next = Math.min(args.rows, next + 25);
-      let pending: WriteRequest[] = [];
-      for (let i = start; i < next; i++) pending.push({ PutRequest: { Item: callItem(benchCall(i, args.rows), { timeZone: TIME_ZONE, now, revision: 4 }) } });
-      while (pending.length > 0) {
-        const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [TABLES.calls]: pending } }));
-        pending = out.UnprocessedItems?.[TABLES.calls] ?? [];
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: 8 }, worker));
-  return { items: args.rows };
-}
 
 async function raw(): Promise<{ items: number }> {
   let items = 0;
@@ -103,7 +82,7 @@ async function runExport(): Promise<{ items: number; files: WrittenFile[] }> {
 
 try {
   const t0 = performance.now();
-  const run = args.mode === 'seed' ? await seed() : args.mode === 'raw' ? await raw() : await runExport();
+  const run = args.mode === 'raw' ? await raw() : await runExport();
   const ms = performance.now() - t0;
   const result: ExportWorkerResult = {
     mode: args.mode,

@@ -7,15 +7,13 @@
  *   node bench/support/import-worker.ts '{"mode":"import","rows":100000,...}'
  */
 import { BatchWriteItemCommand, type WriteRequest } from '@aws-sdk/client-dynamodb';
-import { authorizationCodeKey, accountCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
 import { makeDynamoClient } from '../../functions/adapters/dynamodb/client.ts';
-import { shardOf } from '../../functions/adapters/dynamodb/codes.ts';
 import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import { makeS3Client } from '../../functions/adapters/s3/client.ts';
 import { s3Objects } from '../../functions/handlers/import.ts';
 import { importObject, type ImportCodeStore, type ImporterDeps } from '../../functions/services/importer.ts';
 import { silentLogger } from '../../functions/services/logger.ts';
-import { ACCOUNT, BUCKET, CONCURRENCY, PEPPER, REQUEST_TIMEOUT_MS, TABLES, benchRow } from './rows.ts';
+import { BUCKET, CONCURRENCY, PEPPER, REQUEST_TIMEOUT_MS, TABLES, codeItem } from './rows.ts';
 import { startMetrics, type WorkerMetrics } from './worker-metrics.ts';
 
 export interface WorkerArgs {
@@ -80,25 +78,6 @@ async function runImport(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
   return { mode: 'import', rows: args.rows, totalMs: t1 - t0, validateMs: a - t0, applyMs: t1 - a, report };
 }
 
-/** What DynamoCodeStore.writeCodes puts for a row of the file, built directly. */
-function rawRequest(i: number): WriteRequest {
-  const r = benchRow(i);
-  const key = r.kind === 'authorization' ? authorizationCodeKey(PEPPER, ACCOUNT, r.code) : accountCodeKey(r.code);
-  return {
-    PutRequest: {
-      Item: {
-        kind: { S: r.kind },
-        ...(r.kind === 'account' ? { code: { S: r.code } } : { ref: { S: codeRef(key) } }),
-        description: { S: r.description },
-        enabled: { BOOL: true },
-        ...(r.kind === 'authorization' ? { level: { N: String(r.level ?? 0) } } : {}),
-        pk: { S: `${ACCOUNT}#${shardOf(key)}` },
-        sk: { S: key },
-      },
-    },
-  };
-}
-
 async function runRaw(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
   let next = 0;
   const t0 = performance.now();
@@ -109,7 +88,7 @@ async function runRaw(): Promise<Omit<WorkerResult, keyof WorkerMetrics>> {
       const start = next;
       next = Math.min(args.rows, next + 25);
       let pending: WriteRequest[] = [];
-      for (let i = start; i < next; i++) pending.push(rawRequest(i));
+      for (let i = start; i < next; i++) pending.push({ PutRequest: { Item: codeItem(i) } });
       while (pending.length > 0) {
         const out = await client.send(new BatchWriteItemCommand({ RequestItems: { [TABLES.codes]: pending } }));
         pending = out.UnprocessedItems?.[TABLES.codes] ?? [];

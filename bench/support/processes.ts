@@ -16,23 +16,56 @@ const HERE = import.meta.dirname;
 export interface Engines {
   readonly dynamodbEndpoint: string;
   readonly s3Endpoint: string;
+  /** dynalite's process. */
   readonly pid: number;
+  /** s3rver's process. */
+  readonly s3Pid: number;
+  /** Loads `rows` usage records or codes into an empty table inside dynalite's process (not through the API). */
+  seed(kind: 'usage' | 'codes', table: string, rows: number): Promise<{ readonly seeded: number; readonly ms: number }>;
   stop(): Promise<void>;
 }
 
-/** dynalite + s3rver in a child process, fresh and empty. */
-export async function startEngines(): Promise<Engines> {
-  const child = spawn(process.execPath, [join(HERE, 'emulators.ts')], { stdio: ['pipe', 'pipe', 'inherit'] });
+/** One engine's process (support/emulators.ts), started and answering. */
+async function startEngine(engine: 'dynamodb' | 's3') {
+  const child = spawn(process.execPath, [join(HERE, 'emulators.ts'), engine], { stdio: ['pipe', 'pipe', 'inherit'] });
   const lines = createInterface({ input: child.stdout });
-  const [first] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
-  if (first === undefined) throw new Error('the emulator process exited before printing its endpoints');
-  const info = JSON.parse(first) as { dynamodbEndpoint: string; s3Endpoint: string; pid: number };
+  const nextLine = async (doing: string): Promise<string> => {
+    const [line] = (await Promise.race([once(lines, 'line'), once(child, 'exit').then(() => [undefined])])) as [string | undefined];
+    if (line === undefined) throw new Error(`the ${engine} emulator process exited ${doing}`);
+    return line;
+  };
+  const info = JSON.parse(await nextLine('before printing its endpoint')) as { endpoint: string; pid: number };
   return {
     ...info,
+    nextLine,
+    command(line: unknown) {
+      child.stdin.write(`${JSON.stringify(line)}\n`);
+    },
     async stop() {
       const exited = once(child, 'exit');
       child.stdin.end();
       await exited;
+    },
+  };
+}
+
+/** dynalite and s3rver, each in a child process, fresh and empty. */
+export async function startEngines(): Promise<Engines> {
+  const [dynamo, s3] = await Promise.all([startEngine('dynamodb'), startEngine('s3')]);
+  return {
+    dynamodbEndpoint: dynamo.endpoint,
+    s3Endpoint: s3.endpoint,
+    pid: dynamo.pid,
+    s3Pid: s3.pid,
+    async seed(kind, table, rows) {
+      dynamo.command({ seed: kind, table, rows });
+      const line = await dynamo.nextLine('while seeding');
+      const answer = JSON.parse(line) as { seeded?: number; ms?: number; error?: string };
+      if (answer.seeded !== rows || answer.ms === undefined) throw new Error(`seeding ${rows} ${kind}: ${answer.error ?? line}`);
+      return { seeded: answer.seeded, ms: answer.ms };
+    },
+    async stop() {
+      await Promise.all([dynamo.stop(), s3.stop()]);
     },
   };
 }

@@ -3,6 +3,9 @@
  * reads and for the raw BatchWriteItem baseline: one authorization code in ten (so the HMAC is
  * part of the work), the rest account codes with a description.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { accountCodeKey, authorizationCodeKey, codeRef } from '../../functions/adapters/code-key.ts';
+import { shardOf } from '../../functions/adapters/dynamodb/codes.ts';
 import type { TableNames } from '../../functions/adapters/dynamodb/tables.ts';
 
 export const ACCOUNT = 'bench';
@@ -27,6 +30,26 @@ export function benchRow(i: number): BenchRow {
   const code = String(10_000_000 + i); // 8 digits, within codeLength 4-8
   if (i % 10 === 0) return { code, description: `Authorized caller ${i}`, kind: 'authorization', level: i % 4 };
   return { code, description: `Client ${i}`, kind: 'account' };
+}
+
+/** What DynamoCodeStore.writeCodes puts for row `i` of the file, built directly. */
+export function codeItem(i: number): Record<string, AttributeValue> {
+  const r = benchRow(i);
+  const key = r.kind === 'authorization' ? authorizationCodeKey(PEPPER, ACCOUNT, r.code) : accountCodeKey(r.code);
+  return {
+    kind: { S: r.kind },
+    ...(r.kind === 'account' ? { code: { S: r.code } } : { ref: { S: codeRef(key) } }),
+    description: { S: r.description },
+    enabled: { BOOL: true },
+    ...(r.kind === 'authorization' ? { level: { N: String(r.level ?? 0) } } : {}),
+    pk: { S: `${ACCOUNT}#${shardOf(key)}` },
+    sk: { S: key },
+  };
+}
+
+/** Rows 0 … n-1 as stored. */
+export function* codeItems(n: number): Generator<Record<string, AttributeValue>> {
+  for (let i = 0; i < n; i++) yield codeItem(i);
 }
 
 export function csvLine(r: BenchRow): string {

@@ -4,6 +4,8 @@
  * 2,000 matters, some authorization-coded, some free, skipped or refused — generated the same
  * way for the seeding and for the checks.
  */
+import type { AttributeValue } from '@aws-sdk/client-dynamodb';
+import { callItem } from '../../functions/adapters/dynamodb/calls.ts';
 import type { CallState } from '../../functions/core/callflow.ts';
 import type { TableNames } from '../../functions/adapters/dynamodb/tables.ts';
 
@@ -93,4 +95,10 @@ export function benchCall(i: number, n: number): CallState {
   if (kind === 7) return { ...base, ...ended, treatment: 'free', step: 0, attempts: 0, codeStatus: 'none' };
   if (kind === 8) return { ...base, ...ended, treatment: 'optional', step: 1, attempts: 1, codeStatus: 'skipped' };
   return { ...base, ...ended, treatment: 'required', step: 3, attempts: 3, codeStatus: 'invalid' };
+}
+
+/** The `n` calls as the voice function stores them once they have ended. */
+export function* usageItems(n: number): Generator<Record<string, AttributeValue>> {
+  const now = new Date('2026-06-16T05:00:00.000Z');
+  for (let i = 0; i < n; i++) yield callItem(benchCall(i, n), { timeZone: TIME_ZONE, now, revision: 4 });
 }
