@@ -332,7 +332,8 @@ const BUILD_OPTIONS = {
   logLevel: 'warning',
 } as const;
 const ENTRIES = { voice: join(ROOT, 'functions/handlers/voice.ts'), bare: join(HERE, 'support/bare-handler.ts') } as const;
-const VARIANTS = { 'sdk-bundled': [], 'sdk-external': ['@aws-sdk/*'] } as const;
+/** As deployed (infra/constructs/voice-api.ts): the SDK bundled but for the SNS client, which the runtime provides on the first alert; or the whole SDK from the runtime. */
+const VARIANTS = { 'sdk-bundled': ['@aws-sdk/client-sns'], 'sdk-external': ['@aws-sdk/*'] } as const;
 type Entry = keyof typeof ENTRIES;
 type Variant = keyof typeof VARIANTS;
 
@@ -564,11 +565,13 @@ if (live !== undefined) {
 if (bundles !== undefined) {
   for (const [variant, v] of Object.entries(bundles.variants)) {
     add(`bundle KB (gzip), ${variant}: voice / bare`, `${kb(v.voice.bytes)} (${kb(v.voice.gzipBytes)}) / ${kb(v.bare.bytes)} (${kb(v.bare.gzipBytes)})`);
+    // The budget is the deployed bundle's (sdk-bundled); the other is shown for comparison.
+    const deployed = variant === 'sdk-bundled';
     add(
-      `cold import, ${variant}: voice / bare`,
+      `cold import, ${variant}${deployed ? ' (as deployed)' : ''}: voice / bare`,
       `${ms(v.voice.importMs)} / ${ms(v.bare.importMs)} ms = ${v.ratios.import.toFixed(2)}×; CPU ${ms(v.voice.importCpuMs)} / ${ms(v.bare.importCpuMs)} ms = ${v.ratios.importCpu.toFixed(2)}×`,
-      `≤ ${BUDGET_IMPORT_RATIO}×`,
-      v.budget,
+      deployed ? `≤ ${BUDGET_IMPORT_RATIO}×` : undefined,
+      deployed ? v.budget : undefined,
     );
     add(
       `first response / process, ${variant}`,

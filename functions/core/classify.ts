@@ -8,7 +8,7 @@
  * Nothing here throws: an unparseable destination, a missing context or an unsupported home
  * country all end in `unknown` — except that 911 and 112 are emergency regardless.
  */
-import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from 'libphonenumber-js/max';
+import { getCountryCallingCode, isSupportedCountry, parsePhoneNumberFromString, type CountryCode, type PhoneNumber } from './phone-numbers.ts';
 import { dialledPart, networkNumber, PHONE_LIKE, sipUriWithoutHeaders, type NumberingContext } from './destination.ts';
 import { emergencyNumberFor } from './emergency.ts';
 import { DIRECTORY_NUMBERS, NANP_DIRECTORY, NANP_DIRECTORY_E164, US_AND_TERRITORIES } from './numbering-tables.ts';

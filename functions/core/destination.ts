@@ -14,7 +14,7 @@
  * - A SIP identity is `sip:user@host`, lower-cased, without display name, password, port,
  *   parameters or headers; numbers lose their visual separators.
  */
-import { getCountryCallingCode, isSupportedCountry, type CountryCode } from 'libphonenumber-js/max';
+import { getCountryCallingCode, isSupportedCountry, type CountryCode } from './phone-numbers.ts';
 
 /** The dialable part of a destination (see {@link dialledPart}). */
 export interface DialledPart {

@@ -11,7 +11,7 @@
  *
  * Table lookups only: nothing here waits, throws or needs storage.
  */
-import { getCountries, getCountryCallingCode } from 'libphonenumber-js/max';
+import { getCountries, getCountryCallingCode } from './phone-numbers.ts';
 import { dialledPart, type NumberingContext } from './destination.ts';
 import { EMERGENCY_NUMBERS, UNIVERSAL_EMERGENCY } from './numbering-tables.ts';
 import type { Action } from './types.ts';

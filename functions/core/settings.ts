@@ -4,7 +4,7 @@
  * comes from {@link settingsJsonSchema}.
  */
 import { z } from 'zod';
-import { isSupportedCountry } from 'libphonenumber-js/max';
+import { isSupportedCountry } from './phone-numbers.ts';
 import { MAX_OUTSIDE_LINE_PREFIX } from './emergency.ts';
 import { CALL_CLASSES, PROMPT_LANGUAGES, TREATMENTS, type CallClass, type PromptLanguage, type Treatment } from './types.ts';
 

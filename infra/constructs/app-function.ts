@@ -108,6 +108,13 @@ export interface AppFunctionProps {
    * to the repository, `to` relative to the bundle (the handler's own folder). @default none
    */
   readonly bundleFiles?: readonly { readonly from: string; readonly to: string }[];
+  /**
+   * AWS SDK packages left out of the bundle and taken from the Lambda runtime's own SDK, for
+   * clients the handler imports only when it first needs them (the voice function's SNS
+   * client, on its first alert): code that is not in the file is not compiled at every cold
+   * start. Only packages the `nodejs22.x` runtime ships. @default none: the SDK is bundled
+   */
+  readonly runtimeSdkModules?: readonly `@aws-sdk/${string}`[];
 }
 
 /** A Tollgate Lambda function; see the file comment. */
@@ -160,6 +167,7 @@ export class AppFunction extends NodejsFunction {
         // The SDK goes into the bundle: pinned by package-lock.json rather than by whatever the
         // runtime ships, and it imported faster than the runtime's copy (bench/results/voice.json).
         bundleAwsSDK: true,
+        ...(props.runtimeSdkModules === undefined ? {} : { externalModules: [...props.runtimeSdkModules] }),
         logLevel: LogLevel.WARNING,
         ...(props.bundleFiles === undefined ? {} : { commandHooks: copyAfterBundling(props.bundleFiles) }),
       },

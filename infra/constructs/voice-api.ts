@@ -69,6 +69,8 @@ export class VoiceApi extends Construct {
       // Twilio waits 15 s for a webhook, then tries the fallback URL.
       timeout: Duration.seconds(10),
       memorySize: 1024,
+      // Alerts only (functions/adapters/alerts.ts imports it on the first one): not compiled at every cold start.
+      runtimeSdkModules: ['@aws-sdk/client-sns'],
       ...functionOptions(props),
     });
     this.fn.useTable(ENV.accountsTable, data.accounts, 'read');
