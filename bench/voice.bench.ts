@@ -549,7 +549,7 @@ if (live !== undefined) {
   for (const r of ROUTES) addCounts(coldOps, cold.byRoute[r].byOperation);
   add(
     'DynamoDB requests / coded call, cold',
-    `${cold.requests} (${opsText(coldOps)}; per webhook ${ROUTES.map((r) => cold.byRoute[r].requests).join('+')}; one fewer in AWS, where the token secret names the SID's account)`,
+    `${cold.requests} (${opsText(coldOps)}; per webhook ${ROUTES.map((r) => cold.byRoute[r].requests).join('+')}; the SID bound to its account as the token secret binds it in AWS)`,
     `≤ ${BUDGET_REQUESTS_COLD}`,
     cold.requests <= BUDGET_REQUESTS_COLD ? 'pass' : 'FAIL',
   );

@@ -86,6 +86,12 @@ export interface LocalStackOptions {
   /** Auth token of every local account (TWILIO_AUTH_TOKEN), for the voice routes' signature check. */
   readonly authToken: string;
   /**
+   * The account each Twilio Account SID belongs to, as AWS's token secret binds them: a call's
+   * first webhook then reads no SID item (the benchmark counts requests as in AWS).
+   * @default none: the SID's item is read
+   */
+  readonly accountOf?: (accountSid: string) => Promise<string | undefined>;
+  /**
    * The emergency `<Dial>`'s caller ID of last resort (TOLLGATE_EMERGENCY_CALLER_ID).
    * @default {@link DEFAULT_EMERGENCY_CALLER_ID}
    */
@@ -345,6 +351,7 @@ async function startHttp(options: LocalStackOptions, home: string, storage: Stor
     callContext: stores.callContext,
     codes: stores.codes,
     authTokens: fixedTokens(options.authToken),
+    ...(options.accountOf === undefined ? {} : { accountOf: options.accountOf }),
     pepper: async () => pepper,
     alerts: fileAlerts(join(home, 'alerts.log'), log),
     events,

@@ -2,7 +2,8 @@
  * The local stack for the voice benchmark, in a process of its own (so the load generator
  * does not share its event loop): `startLocalStack` in a temp home, seeded with the demo
  * account from `examples/`, with `countRequests` attached to the DynamoDB client its voice
- * routes use.
+ * routes use. Its Account SIDs are bound to their account as the token secret binds them in
+ * AWS, so a first call's requests are counted as there.
  *
  * Prints one JSON line (`VoiceStackInfo`), then answers one JSON line per line on stdin:
  *   `take`  → `{ total, byOperation }` counted since the last `take`, and resets the counter
@@ -15,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { countRequests } from '../../functions/adapters/dynamodb/client.ts';
+import { makeDynamoStores } from '../../functions/adapters/dynamodb/stores.ts';
 import type { TableNames } from '../../functions/adapters/dynamodb/tables.ts';
 import { consoleLogger } from '../../cli/output.ts';
 import { startLocalStack } from '../../local/stack.ts';
@@ -44,9 +46,14 @@ if (import.meta.main) {
   // Warnings and errors only, to stderr: stdout carries the protocol.
   const log = consoleLogger(process.stderr, 'warn');
   // No scheduled usage export: its run would land in the middle of the latency measurement.
-  const stack = await startLocalStack({ home, port: 0, authToken: BENCH_AUTH_TOKEN, log, seed: true, exportSchedule: false });
+  const bound = new Map<string, string>();
+  const stack = await startLocalStack({ home, port: 0, authToken: BENCH_AUTH_TOKEN, log, seed: true, exportSchedule: false, accountOf: async (sid) => bound.get(sid) });
   // Seeding went through the import function on the same client: count from here on.
   await stack.imports.idle();
+  const { accounts } = makeDynamoStores({ client: stack.dynamodb, tables: stack.tables });
+  for (const account of await accounts.listAccounts()) {
+    for (const sid of (await accounts.getSettings(account))?.twilioAccountSids ?? []) bound.set(sid, account);
+  }
   const counter = countRequests(stack.dynamodb);
   // And how long they take, from `send` to its answer (SDK work and the emulator's).
   let ms = 0;
