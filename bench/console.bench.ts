@@ -2,11 +2,11 @@
  * The web console's benchmark (docs/console.md, "Codes at scale"): how fast an admin's Codes
  * page answers over a large code list on the local stack.
  *
- * The local stack runs in this process with an account of N codes (100,000 by default) written
- * straight through the code store. Each figure is timed over HTTP through the console's real
+ * The local stack runs in this process with an account of N codes (100,000 by default) loaded
+ * into its dynalite as the code store writes them. Each figure is timed over HTTP through the console's real
  * handler, signed in as an admin: the first page of codes; a search by the first digits of a
  * code (a key-prefix Query); a search by a word of the description through the word index
- * (the seeding writes it, as the indexer function does in AWS), common (1 code in 200), rare
+ * (the seeding loads it too, as the indexer function writes it in AWS), common (1 code in 200), rare
  * (1 in 10,000) and absent (no code: before the index, the whole list was read); and, when a
  * browser is installed, the time from opening the console (signed in) to its first page of
  * codes on screen, and a sign-in to the same.
@@ -22,12 +22,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { makeDynamoClient } from '../functions/adapters/dynamodb/client.ts';
+import { wordChangesOf, wordWrites } from '../functions/adapters/dynamodb/code-words.ts';
+import { codeWriteRequests } from '../functions/adapters/dynamodb/codes.ts';
 import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
 import type { CodeItem } from '../functions/core/ports.ts';
 import { parseSettings } from '../functions/core/settings.ts';
 import { silentLogger } from '../functions/services/logger.ts';
 import { addConsoleUser } from '../local/console-users.ts';
 import { startLocalStack } from '../local/stack.ts';
+import { captureDynaliteStore } from './support/engine-seed.ts';
 import { machine, machineLine, quantile, round2, writeResult, type Headline } from './support/report.ts';
 
 const BUDGET_SEARCH_P95_MS = 150;
@@ -42,6 +45,8 @@ const SURNAMES = Array.from({ length: 200 }, (_, i) => `Family${String(i).padSta
 const MATTERS = ['litigation', 'probate', 'trademark', 'employment', 'acquisition', 'audit', 'tax', 'lease'];
 
 const home = await mkdtemp(join(tmpdir(), 'tollgate-bench-console-'));
+// The codes are loaded straight into dynalite's store (they are not what is measured).
+const seeder = captureDynaliteStore();
 const stack = await startLocalStack({ home, port: 0, authToken: 'bench', log: silentLogger, seed: false, exportSchedule: false });
 const client = makeDynamoClient({ endpoint: stack.dynamodbEndpoint, requestTimeoutMs: 60_000 });
 const stores = makeDynamoStores({ client, tables: stack.tables, indexWords: true });
@@ -129,7 +134,10 @@ function row(metric: string, s: Stat): Headline {
   };
 }
 
-/** N account codes, 1000 at a time (4 writes in flight), with descriptions the searches find. */
+/**
+ * N account codes with descriptions the searches find, and their word index entries, as the
+ * code store writes them, loaded inside dynalite (support/engine-seed.ts).
+ */
 async function seed(n: number): Promise<void> {
   const make = (i: number): CodeItem => {
     const code = String(10_000_000 + i);
@@ -137,21 +145,16 @@ async function seed(n: number): Promise<void> {
     const description = `${SURNAMES[i % SURNAMES.length]} ${MATTERS[i % MATTERS.length]} ${i}${rare}`;
     return { key: `A#${code}`, kind: 'account', code, description, enabled: true };
   };
-  const chunks: number[] = [];
-  for (let i = 0; i < n; i += 1000) chunks.push(i);
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: 4 }, async () => {
-      while (next < chunks.length) {
-        const from = chunks[next++] as number;
-        const items = Array.from({ length: Math.min(1000, n - from) }, (_, k) => make(from + k));
-        await stores.codes.writeCodes(
-          'bench',
-          items.map((put) => ({ put })),
-        );
+  function* items() {
+    for (let from = 0; from < n; from += 1000) {
+      const changes = Array.from({ length: Math.min(1000, n - from) }, (_, k) => ({ put: make(from + k) }));
+      for (const w of [...codeWriteRequests('bench', changes), ...wordChangesOf('bench', changes).flatMap(wordWrites)]) {
+        if (w.PutRequest?.Item === undefined) throw new Error('seeding writes only puts');
+        yield w.PutRequest.Item;
       }
-    }),
-  );
+    }
+  }
+  await seeder.put(stack.tables.codes, items());
 }
 
 async function signIn(): Promise<string> {

@@ -35,7 +35,7 @@ import { machine, machineLine, median, round2, sizedRuns, writeResult, type Head
 import type { ExportWorkerArgs, ExportWorkerResult } from './support/export-worker.ts';
 import { ACCOUNT, BUCKET, DAY, TABLES, benchSettings } from './support/usage-records.ts';
 
-import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, startEngines } from './support/processes.ts';
+import { bundleWorker, cpuSummary, memoryOf, runWorker as runWorkerProcess, startEngines, withEngineCpu } from './support/processes.ts';
 
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
@@ -83,6 +83,8 @@ async function checkFile(s3Endpoint: string, rows: number, expectedSha: string |
   }
 }
 
+type Measured = Awaited<ReturnType<typeof withEngineCpu<ExportWorkerResult>>>;
+
 const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
 
@@ -106,8 +108,8 @@ try {
       const seeded = await engines.seed('usage', TABLES.calls, rows);
       console.error(`bench:export seeded ${fmt(rows)} records in ${(seeded.ms / 1000).toFixed(1)} s`);
 
-      const raws: ExportWorkerResult[] = [];
-      const exports: (ExportWorkerResult & { engineBusy?: number })[] = [];
+      const raws: Measured[] = [];
+      const exports: Measured[] = [];
       const twins: ExportWorkerResult[] = [];
       let fileBytes = 0;
       for (let r = 1; r <= rounds; r++) {
@@ -115,16 +117,22 @@ try {
           `bench:export ${fmt(rows)} records, round ${r} of ${rounds}: ${plan.raw ? 'raw Query, ' : ''}export${plan.twin && r === 1 ? ', export with the .xlsx twin' : ''}…`,
         );
         if (plan.raw) {
-          const raw = await runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint });
+          const raw = await withEngineCpu(
+            engines,
+            (m) => m.ms,
+            () => runWorker({ mode: 'raw', rows, dynamodbEndpoint: engines.dynamodbEndpoint }),
+          );
           if (raw.items !== rows) throw new Error(`the raw Query read ${raw.items} items, expected ${rows}`);
           raws.push(raw);
         }
-        const cpuBefore = await cpuSecondsOf(engines.pid);
-        const exp = await runWorker({ mode: 'export', rows, dynamodbEndpoint: engines.dynamodbEndpoint, s3Endpoint: engines.s3Endpoint });
-        const cpuAfter = await cpuSecondsOf(engines.pid);
+        const exp = await withEngineCpu(
+          engines,
+          (m) => m.ms,
+          () => runWorker({ mode: 'export', rows, dynamodbEndpoint: engines.dynamodbEndpoint, s3Endpoint: engines.s3Endpoint }),
+        );
         if (exp.items !== rows) throw new Error(`the export wrote ${exp.items} rows, expected ${rows}`);
         fileBytes = (await checkFile(engines.s3Endpoint, rows, exp.files?.find((f) => f.kind === 'usage')?.sha256)).bytes;
-        exports.push({ ...exp, ...(cpuBefore === undefined || cpuAfter === undefined ? {} : { engineBusy: (cpuAfter - cpuBefore) / (exp.ms / 1000) }) });
+        exports.push(exp);
         // The same day again with its .xlsx twin, as the hourly export writes it: what the twin adds.
         if (plan.twin && r === 1) twins.push(await runWorker({ mode: 'export', rows, dynamodbEndpoint: engines.dynamodbEndpoint, s3Endpoint: engines.s3Endpoint, xlsx: true }));
       }
@@ -144,6 +152,7 @@ try {
                 ms: Math.round(median(raws.map((m) => m.ms))),
                 peakRssMB: Math.round(Math.max(...raws.map((m) => m.maxRssMB))),
                 cpuSeconds: round2(median(raws.map((m) => m.cpuSeconds))),
+                ...cpuSummary(raws),
                 requests: raws[0]?.requests,
               },
         export: {
@@ -153,8 +162,10 @@ try {
           peakRssMB: Math.round(peakRssMB),
           startRssMB: Math.round(exports[0]?.startRssMB ?? 0),
           peakHeapUsedMB: Math.round(Math.max(...exports.map((m) => m.peakHeapUsedMB))),
+          peakHeapTotalMB: Math.round(Math.max(...exports.map((m) => m.peakHeapTotalMB))),
+          peakExternalMB: Math.round(Math.max(...exports.map((m) => m.peakExternalMB))),
           cpuSeconds: round2(median(exports.map((m) => m.cpuSeconds))),
-          engineBusy: round2(median(exports.map((m) => m.engineBusy ?? 0))),
+          ...cpuSummary(exports),
           requests: exports[0]?.requests,
           files: exports[0]?.files,
           rounds: exports.map((m, i) => ({ rowsPerSecond: rate(rows, m.ms), ...(ratios[i] === undefined ? {} : { ratio: round2(ratios[i]) }), peakRssMB: Math.round(m.maxRssMB) })),
@@ -178,11 +189,16 @@ try {
   await rm(dir, { recursive: true, force: true });
 }
 
+const m = machine();
+/** How many cores the export (and the raw Query) kept busy, exporter and engines together. */
+const coresText = (r: { readonly export: { readonly coresBusy?: number }; readonly raw?: { readonly coresBusy?: number } }) =>
+  `${r.export.coresBusy ?? '?'}${r.raw === undefined ? '' : ` (raw Query ${r.raw.coresBusy ?? '?'})`} of ${m.cores}`;
+
 const headline: Headline[] = runs.flatMap((r): Headline[] => [
   {
     benchmark: 'export',
     metric: `${fmt(r.rows)} usage records, one day`,
-    value: `${fmt(r.export.rowsPerSecond)} rows/s${r.export.exportToRawRatio === undefined || r.raw === undefined ? '' : ` = ${r.export.exportToRawRatio.toFixed(2)}× raw Query (${fmt(r.raw.rowsPerSecond)})`}; peak RSS ${r.export.peakRssMB} MB; ${(r.fileBytes / 1024 / 1024).toFixed(0)} MB file`,
+    value: `${fmt(r.export.rowsPerSecond)} rows/s${r.export.exportToRawRatio === undefined || r.raw === undefined ? '' : ` = ${r.export.exportToRawRatio.toFixed(2)}× raw Query (${fmt(r.raw.rowsPerSecond)})`}; peak RSS ${r.export.peakRssMB} MB; ${(r.fileBytes / 1024 / 1024).toFixed(0)} MB file; cores busy ${coresText(r)}`,
     budget: r.raw === undefined ? `RSS ≤ ${BUDGET_RSS_MB} MB` : `≥ ${BUDGET_RATIO}× raw, RSS ≤ ${BUDGET_RSS_MB} MB`,
     status: r.budgets.peakRss === 'pass' && r.budgets.ratio !== 'FAIL' ? 'pass' : 'FAIL',
   },
@@ -199,7 +215,6 @@ const headline: Headline[] = runs.flatMap((r): Headline[] => [
       ]),
 ]);
 
-const m = machine();
 await writeResult('export', {
   benchmark: 'export',
   at: new Date().toISOString(),
@@ -224,6 +239,7 @@ console.table(
     'raw peak RSS MB': r.raw?.peakRssMB ?? '',
     'file MB': (r.fileBytes / 1024 / 1024).toFixed(1),
     'engines RSS MB': r.enginePeakRssMB,
+    'cores busy': coresText(r),
   })),
 );
 console.log(`budgets: exporter peak RSS ≤ ${BUDGET_RSS_MB} MB, export rate ≥ ${BUDGET_RATIO} × raw Query; rates are medians over the rounds`);

@@ -19,6 +19,7 @@
  *   npm run bench:import -- --quick       # the same at 10k and 100k, one round
  *   node bench/import.bench.ts 100000 --reimport --rounds=5   # chosen sizes: raw and first import, and the re-imports
  *   node bench/import.bench.ts 1000000 --replace --rounds=1   # and a replace of the same list (its sweep's memory)
+ *   node bench/import.bench.ts 1000000 --replace-only         # the replace alone
  *
  * Budgets: importer peak RSS ≤ 300 MB (first import and replace); apply rate ≥ 0.95 × the raw
  * rate; an unchanged file uploaded again ≥ 2× faster than its first import.
@@ -39,8 +40,8 @@ import { ensureBucket } from '../local/emulators.ts';
 import { ACCOUNT, BUCKET, CONCURRENCY, CSV_HEADER, PEPPER, TABLES, benchRow, benchSettings, csvLine } from './support/rows.ts';
 import type { WorkerArgs, WorkerResult } from './support/import-worker.ts';
 
-import { bundleWorker, cpuSecondsOf, memoryOf, runWorker as runWorkerProcess, startEngines } from './support/processes.ts';
-import { sizedRuns } from './support/report.ts';
+import { bundleWorker, cpuSummary, memoryOf, runWorker as runWorkerProcess, startEngines, withEngineCpu } from './support/processes.ts';
+import { median, round2, sizedRuns } from './support/report.ts';
 
 const HERE = import.meta.dirname;
 const BUDGET_RSS_MB = 300;
@@ -56,7 +57,8 @@ const SIZES = sized.sizes;
  * import side by side, round after round, then one re-import with changes and one upload of
  * the unchanged file — and the larger one (a million rows; `--quick`: 100,000) a replace of the
  * whole list over an account that holds it, for the sweep's memory. Sizes named on the command
- * line run raw and first import; `--reimport` and `--replace` add those scenarios.
+ * line run raw and first import; `--reimport` and `--replace` add those scenarios, and
+ * `--replace-only` runs the replace alone.
  */
 interface Plan {
   readonly rows: number;
@@ -70,7 +72,16 @@ interface Plan {
 }
 const named = process.argv.slice(2).some((a) => Number(a) > 0);
 const plans: Plan[] = named
-  ? SIZES.map((rows) => ({ rows, rounds: sized.roundsFor(rows), rates: true, reimport: process.argv.includes('--reimport'), replace: process.argv.includes('--replace') }))
+  ? SIZES.map((rows) => {
+      const only = process.argv.includes('--replace-only');
+      return {
+        rows,
+        rounds: only ? 1 : sized.roundsFor(rows),
+        rates: !only,
+        reimport: !only && process.argv.includes('--reimport'),
+        replace: only || process.argv.includes('--replace'),
+      };
+    })
   : [
       { rows: SIZES[0] as number, rounds: sized.roundsFor(SIZES[0] as number), rates: true, reimport: true, replace: false },
       { rows: SIZES[1] as number, rounds: 1, rates: false, reimport: false, replace: true },
@@ -118,7 +129,7 @@ async function checkStored(dynamodbEndpoint: string, rows: number): Promise<void
   }
 }
 
-type Measured = WorkerResult & { enginePeakRssMB?: number; engineBusy?: number };
+type Measured = Awaited<ReturnType<typeof withEngineCpu<WorkerResult>>> & { enginePeakRssMB?: number; engineBusy?: number };
 type Scenario = 'raw' | 'first' | 'reimport' | 'unchanged' | 'replace';
 
 /**
@@ -153,14 +164,17 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
       await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: key, Body: createReadStream(csv), ContentLength: csvBytes, ContentType: 'text/csv' }));
       s3.destroy();
     }
-    const cpuBefore = await cpuSecondsOf(engines.pid);
-    const result = await runWorker({
-      mode: scenario === 'raw' ? 'raw' : 'import',
-      rows,
-      dynamodbEndpoint: engines.dynamodbEndpoint,
-      ...(key === undefined ? {} : { s3Endpoint: engines.s3Endpoint, key, ...(scenario === 'unchanged' ? { sequencer: '02' } : {}) }),
-    });
-    const cpuAfter = await cpuSecondsOf(engines.pid);
+    const result = await withEngineCpu(
+      engines,
+      (m) => m.totalMs,
+      () =>
+        runWorker({
+          mode: scenario === 'raw' ? 'raw' : 'import',
+          rows,
+          dynamodbEndpoint: engines.dynamodbEndpoint,
+          ...(key === undefined ? {} : { s3Endpoint: engines.s3Endpoint, key, ...(scenario === 'unchanged' ? { sequencer: '02' } : {}) }),
+        }),
+    );
     if (scenario !== 'raw') {
       const report = result.report as Record<string, unknown> | undefined;
       const changed = Math.ceil((rows - 3) / CHANGED_EVERY);
@@ -176,9 +190,9 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
     }
     await checkStored(engines.dynamodbEndpoint, rows);
     const enginePeakRssMB = await memoryOf(engines.pid);
-    // How busy the (single-threaded) engines were while the run lasted: near 100% means the
+    // How busy the (single-threaded) engine was while the run lasted: near 100% means the
     // engine, not the client, sets the pace.
-    const engineBusy = cpuBefore === undefined || cpuAfter === undefined ? undefined : (cpuAfter - cpuBefore) / (result.totalMs / 1000);
+    const engineBusy = result.engineCpuSeconds === undefined ? undefined : result.engineCpuSeconds.dynamodb / (result.totalMs / 1000);
     return { ...result, ...(enginePeakRssMB === undefined ? {} : { enginePeakRssMB }), ...(engineBusy === undefined ? {} : { engineBusy }) };
   } finally {
     await engines.stop();
@@ -187,13 +201,6 @@ async function measure(scenario: Scenario, rows: number, csv: string, csvBytes: 
 
 const rate = (rows: number, ms: number) => Math.round(rows / (ms / 1000));
 const fmt = (n: number) => n.toLocaleString('en-US', { maximumFractionDigits: 0 });
-
-const round2 = (n: number) => Math.round(n * 100) / 100;
-const median = (xs: readonly number[]) => {
-  const sorted = [...xs].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 === 1 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 /** One round: the baseline, then each import scenario right after it (close in time, so machine noise hits both alike). */
 async function round(plan: Plan, r: number, csv: string, csvBytes: number, changed: { path: string; bytes: number } | undefined) {
@@ -224,8 +231,11 @@ function summary(rows: number, runs: readonly Measured[], rawRuns: readonly Meas
     peakRssMB: Math.round(peakRssMB),
     startRssMB: Math.round(last.startRssMB),
     peakHeapUsedMB: Math.round(Math.max(...runs.map((m) => m.peakHeapUsedMB))),
+    peakHeapTotalMB: Math.round(Math.max(...runs.map((m) => m.peakHeapTotalMB))),
+    peakExternalMB: Math.round(Math.max(...runs.map((m) => m.peakExternalMB))),
     cpuSeconds: round2(median(runs.map((m) => m.cpuSeconds))),
     engineBusy: round2(median(runs.map((m) => m.engineBusy ?? 0))),
+    ...cpuSummary(runs),
     enginePeakRssMB: Math.round(Math.max(...runs.map((m) => m.enginePeakRssMB ?? 0))),
     requests: last.requests,
     report: last.report,
@@ -252,8 +262,10 @@ try {
       changed = { path, bytes: await writeCsv(path, rows, CHANGED_EVERY) };
     }
     const results: Awaited<ReturnType<typeof round>>[] = [];
-    const doing = [plan.rates ? 'raw, first import' : '', plan.reimport ? 're-import, unchanged upload' : '', plan.replace ? 'replace' : ''].filter(Boolean).join(', ');
     for (let r = 1; r <= plan.rounds; r++) {
+      const doing = [plan.rates ? 'raw, first import' : '', r === 1 && plan.reimport ? 're-import, unchanged upload' : '', r === 1 && plan.replace ? 'replace' : '']
+        .filter(Boolean)
+        .join(', ');
       console.error(`bench:import ${fmt(rows)} rows (${(csvBytes / 1024 / 1024).toFixed(1)} MB CSV), round ${r} of ${plan.rounds}: ${doing}…`);
       results.push(await round(plan, r, csv, csvBytes, changed));
     }
@@ -294,6 +306,7 @@ try {
               cpuSeconds: round2(median(raws.map((m) => m.cpuSeconds))),
               peakRssMB: Math.round(Math.max(...raws.map((m) => m.maxRssMB))),
               engineBusy: round2(median(raws.map((m) => m.engineBusy ?? 0))),
+              ...cpuSummary(raws),
               requests: raws[0]?.requests,
               rounds: raws.map((m) => rate(rows, m.applyMs)),
             },
@@ -335,6 +348,7 @@ console.table(
       'peak RSS MB': `${i.peakRssMB} ${i.budgets.peakRss}`,
       'raw peak RSS MB': r.raw?.peakRssMB ?? '',
       'engines RSS MB': i.enginePeakRssMB,
+      'cores busy': `${i.coresBusy ?? '?'}${r.raw === undefined ? '' : ` (raw ${r.raw.coresBusy ?? '?'})`}`,
     })),
   ),
 );

@@ -66,7 +66,8 @@ function importHeadline(result: Json): Headline[] {
           : imp.scenario === 'replace'
             ? { budget: `RSS ≤ ${fmt(num(budgets.peakRssMB))} MB`, status: b.peakRss === 'FAIL' ? 'FAIL' : 'pass' }
             : {};
-      rows.push({ benchmark: 'import', metric: `${fmt(num(run.rows))} rows, ${scenario}`, value: `${rates}; peak RSS ${fmt(num(imp.peakRssMB))} MB`, ...budget });
+      const cores = `cores busy ${fmt(num(imp.coresBusy))}${num(raw.coresBusy) === undefined ? '' : ` (raw ${fmt(num(raw.coresBusy))})`} of ${fmt(num(result.cores))}`;
+      rows.push({ benchmark: 'import', metric: `${fmt(num(run.rows))} rows, ${scenario}`, value: `${rates}; peak RSS ${fmt(num(imp.peakRssMB))} MB; ${cores}`, ...budget });
     }
     const same = isObject(run.unchanged) ? run.unchanged : undefined;
     if (same !== undefined) {

@@ -10,6 +10,8 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
+import { BULK_FUNCTION_MEMORY_MB, heapLimitMb } from '../../infra/function-memory.ts';
+import { median, round2 } from './report.ts';
 
 const HERE = import.meta.dirname;
 
@@ -91,6 +93,38 @@ export async function cpuSecondsOf(pid: number): Promise<number | undefined> {
   }
 }
 
+/**
+ * CPU seconds the engines use while `run` runs, and how many of the machine's cores the run
+ * kept busy in all (the worker's own CPU seconds, from its result, plus the engines', over the
+ * wall time): near the core count, the run is bound by CPU, not by waiting.
+ */
+export async function withEngineCpu<R extends { readonly cpuSeconds: number }>(
+  engines: Engines,
+  wallMs: (r: R) => number,
+  run: () => Promise<R>,
+): Promise<R & { readonly engineCpuSeconds?: { readonly dynamodb: number; readonly s3: number }; readonly coresBusy?: number }> {
+  const before = await Promise.all([cpuSecondsOf(engines.pid), cpuSecondsOf(engines.s3Pid)]);
+  const result = await run();
+  const after = await Promise.all([cpuSecondsOf(engines.pid), cpuSecondsOf(engines.s3Pid)]);
+  if (before.includes(undefined) || after.includes(undefined)) return result;
+  const dynamodb = (after[0] as number) - (before[0] as number);
+  const s3 = (after[1] as number) - (before[1] as number);
+  return { ...result, engineCpuSeconds: { dynamodb, s3 }, coresBusy: (result.cpuSeconds + dynamodb + s3) / (wallMs(result) / 1000) };
+}
+
+/** The engines' CPU seconds and the cores busy over several runs (medians), for a result file. */
+export function cpuSummary(runs: readonly { readonly engineCpuSeconds?: { readonly dynamodb: number; readonly s3: number }; readonly coresBusy?: number }[]) {
+  const measured = runs.filter((m) => m.engineCpuSeconds !== undefined && m.coresBusy !== undefined);
+  if (measured.length === 0) return {};
+  return {
+    engineCpuSeconds: {
+      dynamodb: round2(median(measured.map((m) => m.engineCpuSeconds?.dynamodb ?? 0))),
+      s3: round2(median(measured.map((m) => m.engineCpuSeconds?.s3 ?? 0))),
+    },
+    coresBusy: round2(median(measured.map((m) => m.coresBusy ?? 0))),
+  };
+}
+
 /** A worker as the Lambda runs its code: one ESM bundle (NodejsFunction bundles with esbuild too). */
 export async function bundleWorker(entry: string, outdir: string): Promise<string> {
   const outfile = join(outdir, `${entry.replace(/^.*\//, '').replace(/\.ts$/, '')}.mjs`);
@@ -117,7 +151,10 @@ export async function runWorker<A extends { readonly mode: string; readonly rows
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${label}-${args.mode}-${args.rows}-${Date.now()}.cpuprofile`]
     : [];
-  const child = spawn(process.execPath, [...profile, bundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // The heap limit the import and export functions have in AWS (infra/function-memory.ts), for
+  // the measured process only (the engines hold far more); BENCH_WORKER_FLAGS adds Node flags.
+  const flags = [`--max-old-space-size=${heapLimitMb(BULK_FUNCTION_MEMORY_MB)}`, ...(process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [])];
+  const child = spawn(process.execPath, [...flags, ...profile, bundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));
   const [code] = (await once(child, 'exit')) as [number | null];

@@ -24,5 +24,7 @@ export function csvField(value: string, options: { readonly formulaSafe: boolean
 
 /** One record with its CRLF. */
 export function csvLine(values: readonly string[], options: { readonly formulaSafe: boolean }): string {
-  return `${values.map((v) => csvField(v, options)).join(',')}\r\n`;
+  let line = '';
+  for (let i = 0; i < values.length; i++) line += i === 0 ? csvField(values[i] as string, options) : `,${csvField(values[i] as string, options)}`;
+  return `${line}\r\n`;
 }

@@ -9,12 +9,11 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Readable } from 'node:stream';
 import { DeleteObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
 import { makeDynamoClient } from '../adapters/dynamodb/client.ts';
 import { makeDynamoStores } from '../adapters/dynamodb/stores.ts';
 import { makeS3Client, putJson, readObject } from '../adapters/s3/client.ts';
+import { uploadStream } from '../adapters/s3/upload.ts';
 import { makeSecretReader } from '../adapters/secrets.ts';
 import { secretBindings } from '../adapters/twilio/tokens.ts';
 import { bucketConfig, importQueueUrl, pepperSecretArn, storageConfig, twilioSecretArn, type Env } from '../config.ts';
@@ -160,16 +159,11 @@ export function s3Objects(s3: S3Client, bucket: string): ImporterDeps['objects']
     read: (ref) => readObject(s3, bucket, ref.key, pin(ref)),
     writeReport: (key, report) => putJson(s3, bucket, key, report),
     async replaceRedacted(ref, lines) {
-      await new Upload({
-        client: s3,
-        params: {
-          Bucket: bucket,
-          Key: ref.key,
-          Body: Readable.from(lines, { objectMode: false }),
-          ContentType: 'text/csv; charset=utf-8',
-          Metadata: { [REDACTED_MARK]: ref.versionId ?? ref.eTag ?? 'unversioned' },
-        },
-      }).done();
+      await uploadStream(
+        s3,
+        { Bucket: bucket, Key: ref.key, ContentType: 'text/csv; charset=utf-8', Metadata: { [REDACTED_MARK]: ref.versionId ?? ref.eTag ?? 'unversioned' } },
+        lines,
+      );
       if (ref.versionId !== undefined) await remove(ref);
     },
     remove,

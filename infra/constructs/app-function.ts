@@ -20,6 +20,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
+import { heapLimitMb } from '../function-memory.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -151,8 +152,9 @@ export class AppFunction extends NodejsFunction {
       tracing: props.tracing === true ? Tracing.ACTIVE : Tracing.DISABLED,
       environment: {
         LOG_LEVEL: props.logLevel ?? 'info',
-        // Stack traces point at the TypeScript sources through the bundle's source map.
-        NODE_OPTIONS: '--enable-source-maps',
+        // Stack traces point at the TypeScript sources through the bundle's source map; the heap
+        // limit is V8's own for this much memory, said outright (function-memory.ts).
+        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${heapLimitMb(props.memorySize ?? 1024)}`,
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -17,6 +17,7 @@ import { AppFunction, functionOptions } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards } from './nag.ts';
 import { ENV } from '../../functions/config.ts';
+import { BULK_FUNCTION_MEMORY_MB } from '../function-memory.ts';
 
 /** A file of a million rows takes minutes (bench/results/import.json); the import function may run the most Lambda allows. */
 export const IMPORT_TIMEOUT = Duration.minutes(15);
@@ -66,7 +67,7 @@ export class CodeImport extends Construct {
       handlerFile: 'import.ts',
       description: 'Tollgate imports: validates an uploaded settings, codes or users file whole, applies it, writes the report',
       timeout: IMPORT_TIMEOUT,
-      memorySize: 1024,
+      memorySize: BULK_FUNCTION_MEMORY_MB,
       ...functionOptions(props),
     });
     this.fn.useTable(ENV.accountsTable, data.accounts, 'read-write');

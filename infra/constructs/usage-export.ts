@@ -22,6 +22,7 @@ import { AppFunction, functionOptions } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards, arnReference } from './nag.ts';
 import { ENV } from '../../functions/config.ts';
+import { BULK_FUNCTION_MEMORY_MB } from '../function-memory.ts';
 
 /** How often the export runs (docs/design.md). */
 export const EXPORT_SCHEDULE = ScheduleExpression.rate(Duration.hours(1));
@@ -64,7 +65,7 @@ export class UsageExport extends Construct {
       description: 'Tollgate usage export: writes the daily usage CSV and the monthly per-code summary of every account',
       // The handler stops starting new days 3 minutes before the end (TIME_RESERVE_MS).
       timeout: Duration.minutes(15),
-      memorySize: 1024,
+      memorySize: BULK_FUNCTION_MEMORY_MB,
       asyncFailureQueue: this.failureQueue,
       asyncRetryAttempts: 2,
       // The next hourly run does the same work: an older event is no use.

@@ -126,32 +126,7 @@ export class DynamoCodeStore implements CodeStore, CodePages {
    * numbers the code no longer lists are left behind.
    */
   async writeCodes(account: string, changes: readonly CodeChange[]): Promise<void> {
-    const requests: WriteRequest[] = [];
-    for (const change of changes) {
-      if ('put' in change) {
-        const { put, previous } = change;
-        if (previous !== undefined && previous.key !== put.key) {
-          throw new Error(`writeCodes: a put's previous must be the same code (key ${put.key.slice(0, 10)}…)`);
-        }
-        const item = toItem(codeFields(put));
-        requests.push({ PutRequest: { Item: { ...item, ...codeKey(account, put.key) } } });
-        const listed = new Set(put.callerIds ?? []);
-        for (const callerId of listed) {
-          requests.push({
-            PutRequest: { Item: { ...item, ...cidKey(account, callerId, put.key), key: { S: put.key }, callerId: { S: callerId } } },
-          });
-        }
-        for (const old of previous?.callerIds ?? []) {
-          if (!listed.has(old)) requests.push({ DeleteRequest: { Key: cidKey(account, old, put.key) } });
-        }
-      } else {
-        const code = change.delete;
-        requests.push({ DeleteRequest: { Key: codeKey(account, code.key) } });
-        for (const callerId of new Set(code.callerIds ?? [])) {
-          requests.push({ DeleteRequest: { Key: cidKey(account, callerId, code.key) } });
-        }
-      }
-    }
+    const requests = codeWriteRequests(account, changes);
     await Promise.all([batchWrite(this.client, this.table, requests, this.batch), this.indexWords ? this.words.apply(wordChangesOf(account, changes)) : undefined]);
   }
 
@@ -326,4 +301,38 @@ class ShardCursor {
     if (this.ahead !== undefined) await this.ahead.catch(() => undefined);
     await this.pages.return(undefined);
   }
+}
+
+/**
+ * The writes that apply `changes` to the codes table: each code's item and its caller-ID
+ * entries (the word index is written apart, `code-words.ts`).
+ */
+export function codeWriteRequests(account: string, changes: readonly CodeChange[]): WriteRequest[] {
+  const requests: WriteRequest[] = [];
+  for (const change of changes) {
+    if ('put' in change) {
+      const { put, previous } = change;
+      if (previous !== undefined && previous.key !== put.key) {
+        throw new Error(`writeCodes: a put's previous must be the same code (key ${put.key.slice(0, 10)}…)`);
+      }
+      const item = toItem(codeFields(put));
+      requests.push({ PutRequest: { Item: { ...item, ...codeKey(account, put.key) } } });
+      const listed = new Set(put.callerIds ?? []);
+      for (const callerId of listed) {
+        requests.push({
+          PutRequest: { Item: { ...item, ...cidKey(account, callerId, put.key), key: { S: put.key }, callerId: { S: callerId } } },
+        });
+      }
+      for (const old of previous?.callerIds ?? []) {
+        if (!listed.has(old)) requests.push({ DeleteRequest: { Key: cidKey(account, old, put.key) } });
+      }
+    } else {
+      const code = change.delete;
+      requests.push({ DeleteRequest: { Key: codeKey(account, code.key) } });
+      for (const callerId of new Set(code.callerIds ?? [])) {
+        requests.push({ DeleteRequest: { Key: cidKey(account, callerId, code.key) } });
+      }
+    }
+  }
+  return requests;
 }

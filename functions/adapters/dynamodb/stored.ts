@@ -12,64 +12,77 @@ import type { UserRecord } from '../../core/settings.ts';
 import type { UsageRecord } from '../../core/usage.ts';
 import { CALL_CLASSES, CODE_KINDS, CODE_STATUSES, OUTCOMES, PROMPT_LANGUAGES, TREATMENTS } from '../../core/types.ts';
 
-/** A rule for one value: its checked copy, or the problems with it (`path: message`). */
-type Rule = (value: unknown, path: string) => { readonly ok: unknown } | { readonly problems: string[] };
-const problem = (path: string, message: string) => ({ problems: [`${path || '(item)'}: ${message}`] });
+/** What a rule returns for a value that breaks it, once it has said why in `problems`. */
+const INVALID: unique symbol = Symbol('invalid');
+/**
+ * A rule for one value: its checked copy, or INVALID after adding what is wrong with it to
+ * `problems` (`path: message`). The value sits at `key` under `parent`; the two are joined into
+ * a path only for a problem, so reading a good item allocates nothing but its copy.
+ */
+type Rule = (value: unknown, parent: string, key: string, problems: string[]) => unknown;
+const pathOf = (parent: string, key: string) => (parent === '' ? key : key === '' ? parent : `${parent}.${key}`);
+function fail(parent: string, key: string, problems: string[], message: string): typeof INVALID {
+  problems.push(`${pathOf(parent, key) || '(item)'}: ${message}`);
+  return INVALID;
+}
 
-const text: Rule = (v, path) => (typeof v === 'string' ? { ok: v } : problem(path, 'must be text'));
-const nonEmpty: Rule = (v, path) => (typeof v === 'string' && v !== '' ? { ok: v } : problem(path, 'must be text, not empty'));
-const bool: Rule = (v, path) => (typeof v === 'boolean' ? { ok: v } : problem(path, 'must be true or false'));
-const num: Rule = (v, path) => (typeof v === 'number' && Number.isFinite(v) ? { ok: v } : problem(path, 'must be a number'));
-const whole =
-  (min: number, max = Number.MAX_SAFE_INTEGER): Rule =>
-  (v, path) =>
-    Number.isInteger(v) && (v as number) >= min && (v as number) <= max
-      ? { ok: v }
-      : problem(path, `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`);
-const oneOf =
-  (values: readonly string[]): Rule =>
-  (v, path) =>
-    typeof v === 'string' && values.includes(v) ? { ok: v } : problem(path, `must be one of ${values.join(', ')}`);
+const text: Rule = (v, p, k, problems) => (typeof v === 'string' ? v : fail(p, k, problems, 'must be text'));
+const nonEmpty: Rule = (v, p, k, problems) => (typeof v === 'string' && v !== '' ? v : fail(p, k, problems, 'must be text, not empty'));
+const bool: Rule = (v, p, k, problems) => (typeof v === 'boolean' ? v : fail(p, k, problems, 'must be true or false'));
+const num: Rule = (v, p, k, problems) => (typeof v === 'number' && Number.isFinite(v) ? v : fail(p, k, problems, 'must be a number'));
+const whole = (min: number, max = Number.MAX_SAFE_INTEGER): Rule => {
+  const message = `must be a whole number from ${min}${max === Number.MAX_SAFE_INTEGER ? '' : ` to ${max}`}`;
+  return (v, p, k, problems) => (Number.isInteger(v) && (v as number) >= min && (v as number) <= max ? v : fail(p, k, problems, message));
+};
+const oneOf = (values: readonly string[]): Rule => {
+  const message = `must be one of ${values.join(', ')}`;
+  return (v, p, k, problems) => (typeof v === 'string' && values.includes(v) ? v : fail(p, k, problems, message));
+};
 const literal = (value: string): Rule => oneOf([value]);
 /** Marks a rule whose value may be absent. */
-const optional = (rule: Rule): Rule & { readonly optional: true } => Object.assign((v: unknown, path: string) => rule(v, path), { optional: true as const });
+const optional = (rule: Rule): Rule & { readonly optional: true } =>
+  Object.assign((v: unknown, p: string, k: string, problems: string[]) => rule(v, p, k, problems), { optional: true as const });
 const list =
   (rule: Rule): Rule =>
-  (v, path) => {
-    if (!Array.isArray(v)) return problem(path, 'must be a list');
+  (v, p, k, problems) => {
+    if (!Array.isArray(v)) return fail(p, k, problems, 'must be a list');
+    const here = pathOf(p, k);
     const out: unknown[] = [];
-    const problems: string[] = [];
-    v.forEach((item, i) => {
-      const r = rule(item, `${path}.${i}`);
-      if ('ok' in r) out.push(r.ok);
-      else problems.push(...r.problems);
-    });
-    return problems.length > 0 ? { problems } : { ok: out };
+    let bad = false;
+    for (let i = 0; i < v.length; i++) {
+      const r = rule(v[i], here, String(i), problems);
+      if (r === INVALID) bad = true;
+      else out.push(r);
+    }
+    return bad ? INVALID : out;
   };
 /** An object of these fields; any other attribute is dropped. */
-const shape =
-  (fields: Readonly<Record<string, Rule & { readonly optional?: true }>>): Rule =>
-  (v, path) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return problem(path, 'must be an object');
+const shape = (fields: Readonly<Record<string, Rule & { readonly optional?: true }>>): Rule => {
+  const entries = Object.entries(fields);
+  return (v, p, k, problems) => {
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return fail(p, k, problems, 'must be an object');
+    const here = pathOf(p, k);
     const out: Record<string, unknown> = {};
-    const problems: string[] = [];
-    for (const [name, rule] of Object.entries(fields)) {
+    let bad = false;
+    for (const [name, rule] of entries) {
       const value = (v as Record<string, unknown>)[name];
       if (value === undefined && rule.optional === true) continue;
-      const r = rule(value, path === '' ? name : `${path}.${name}`);
-      if ('ok' in r) out[name] = r.ok;
-      else problems.push(...r.problems);
+      const r = rule(value, here, name, problems);
+      if (r === INVALID) bad = true;
+      else out[name] = r;
     }
-    return problems.length > 0 ? { problems } : { ok: out };
+    return bad ? INVALID : out;
   };
+};
 /** One of several shapes, told apart by the text field `key`. */
-const tagged =
-  (key: string, shapes: Readonly<Record<string, Rule>>): Rule =>
-  (v, path) => {
+const tagged = (key: string, shapes: Readonly<Record<string, Rule>>): Rule => {
+  const message = `must be one of ${Object.keys(shapes).join(', ')}`;
+  return (v, p, k, problems) => {
     const tag = v !== null && typeof v === 'object' ? (v as Record<string, unknown>)[key] : undefined;
     const rule = typeof tag === 'string' && Object.hasOwn(shapes, tag) ? shapes[tag] : undefined;
-    return rule === undefined ? problem(path === '' ? key : `${path}.${key}`, `must be one of ${Object.keys(shapes).join(', ')}`) : rule(v, path);
+    return rule === undefined ? fail(pathOf(p, k), key, problems, message) : rule(v, p, k, problems);
   };
+};
 
 const texts = optional(list(text));
 const storedCodeRule = shape({
@@ -157,9 +170,10 @@ export class StoredItemError extends Error {
 
 /** The checked copy of `value`, of the type its rule describes (the one cast: the rule is the type's runtime form). */
 function check<T>(rule: Rule, value: Record<string, unknown>, what: string): T {
-  const r = rule(value, '');
-  if ('ok' in r) return r.ok as T;
-  throw new StoredItemError(`${what} is not a valid stored item (${r.problems.join('; ')}); re-import it or delete the item`);
+  const problems: string[] = [];
+  const r = rule(value, '', '', problems);
+  if (r !== INVALID) return r as T;
+  throw new StoredItemError(`${what} is not a valid stored item (${problems.join('; ')}); re-import it or delete the item`);
 }
 
 /**
