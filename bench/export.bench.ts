@@ -30,6 +30,7 @@ import { createTables } from '../functions/adapters/dynamodb/tables.ts';
 import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { parseSettings } from '../functions/core/settings.ts';
 import { usageDayKey } from '../functions/core/usage.ts';
+import { BULK_FUNCTION_MEMORY_MB, EXPORT_SEMI_SPACE_MB, v8Flags } from '../infra/function-memory.ts';
 import { ensureBucket } from '../local/emulators.ts';
 import { machine, machineLine, median, round2, sizedRuns, writeResult, type Headline } from './support/report.ts';
 import type { ExportWorkerArgs, ExportWorkerResult } from './support/export-worker.ts';
@@ -58,7 +59,7 @@ const plans = sized.sizes.map((rows, i) => {
 let workerBundle = '';
 
 function runWorker(args: ExportWorkerArgs): Promise<ExportWorkerResult> {
-  return runWorkerProcess<ExportWorkerArgs, ExportWorkerResult>(workerBundle, args, 'export');
+  return runWorkerProcess<ExportWorkerArgs, ExportWorkerResult>(workerBundle, args, 'export', v8Flags(BULK_FUNCTION_MEMORY_MB, EXPORT_SEMI_SPACE_MB));
 }
 
 /** The stored file: its SHA-256 and CRLF count, streamed (a million rows are ~300 MB). */

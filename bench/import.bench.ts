@@ -36,6 +36,7 @@ import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
 import { createTables } from '../functions/adapters/dynamodb/tables.ts';
 import { makeS3Client } from '../functions/adapters/s3/client.ts';
 import { parseSettings } from '../functions/core/settings.ts';
+import { BULK_FUNCTION_MEMORY_MB, v8Flags } from '../infra/function-memory.ts';
 import { ensureBucket } from '../local/emulators.ts';
 import { ACCOUNT, BUCKET, CONCURRENCY, CSV_HEADER, PEPPER, TABLES, benchRow, benchSettings, csvLine } from './support/rows.ts';
 import type { WorkerArgs, WorkerResult } from './support/import-worker.ts';
@@ -92,7 +93,7 @@ const CHANGED_EVERY = 10;
 let workerBundle = '';
 
 function runWorker(args: WorkerArgs): Promise<WorkerResult> {
-  return runWorkerProcess<WorkerArgs, WorkerResult>(workerBundle, args, 'import');
+  return runWorkerProcess<WorkerArgs, WorkerResult>(workerBundle, args, 'import', v8Flags(BULK_FUNCTION_MEMORY_MB));
 }
 
 /** The rows as a CSV file (Excel's CRLF); `changedEvery`: every n-th row gets a new description. */

@@ -10,7 +10,6 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { build } from 'esbuild';
-import { BULK_FUNCTION_MEMORY_MB, heapLimitMb } from '../../infra/function-memory.ts';
 import { median, round2 } from './report.ts';
 
 const HERE = import.meta.dirname;
@@ -147,13 +146,13 @@ export async function bundleWorker(entry: string, outdir: string): Promise<strin
  * result. `BENCH_PROFILE=<dir>` writes a V8 CPU profile of each run there (open it in Chrome
  * DevTools).
  */
-export async function runWorker<A extends { readonly mode: string; readonly rows: number }, R>(bundle: string, args: A, label: string): Promise<R> {
+export async function runWorker<A extends { readonly mode: string; readonly rows: number }, R>(bundle: string, args: A, label: string, v8: readonly string[]): Promise<R> {
   const profile = process.env.BENCH_PROFILE
     ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_PROFILE, '--cpu-prof-name', `${label}-${args.mode}-${args.rows}-${Date.now()}.cpuprofile`]
     : [];
-  // The heap limit the import and export functions have in AWS (infra/function-memory.ts), for
-  // the measured process only (the engines hold far more); BENCH_WORKER_FLAGS adds Node flags.
-  const flags = [`--max-old-space-size=${heapLimitMb(BULK_FUNCTION_MEMORY_MB)}`, ...(process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [])];
+  // The V8 flags the function has in AWS (infra/function-memory.ts), for the measured process
+  // only (the engines hold far more); BENCH_WORKER_FLAGS adds Node flags.
+  const flags = [...v8, ...(process.env.BENCH_WORKER_FLAGS?.split(' ').filter(Boolean) ?? [])];
   const child = spawn(process.execPath, [...flags, ...profile, bundle, JSON.stringify(args)], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   child.stdout.setEncoding('utf8').on('data', (d: string) => void (out += d));

@@ -20,7 +20,7 @@ import type { ISecret } from 'aws-cdk-lib/aws-secretsmanager';
 import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
-import { heapLimitMb } from '../function-memory.ts';
+import { v8Flags } from '../function-memory.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -116,6 +116,8 @@ export interface AppFunctionProps {
    * start. Only packages the `nodejs22.x` runtime ships. @default none: the SDK is bundled
    */
   readonly runtimeSdkModules?: readonly `@aws-sdk/${string}`[];
+  /** V8's young generation (`--max-semi-space-size`, MB; function-memory.ts). @default V8's for the memory */
+  readonly semiSpaceMb?: number;
 }
 
 /** A Tollgate Lambda function; see the file comment. */
@@ -154,7 +156,7 @@ export class AppFunction extends NodejsFunction {
         LOG_LEVEL: props.logLevel ?? 'info',
         // Stack traces point at the TypeScript sources through the bundle's source map; the heap
         // limit is V8's own for this much memory, said outright (function-memory.ts).
-        NODE_OPTIONS: `--enable-source-maps --max-old-space-size=${heapLimitMb(props.memorySize ?? 1024)}`,
+        NODE_OPTIONS: ['--enable-source-maps', ...v8Flags(props.memorySize ?? 1024, props.semiSpaceMb)].join(' '),
       },
       bundling: {
         format: OutputFormat.ESM,

@@ -22,7 +22,7 @@ import { AppFunction, functionOptions } from './app-function.ts';
 import { BUCKET_PREFIXES, type Data } from './data.ts';
 import { acknowledgeObjectWildcards, arnReference } from './nag.ts';
 import { ENV } from '../../functions/config.ts';
-import { BULK_FUNCTION_MEMORY_MB } from '../function-memory.ts';
+import { BULK_FUNCTION_MEMORY_MB, EXPORT_SEMI_SPACE_MB } from '../function-memory.ts';
 
 /** How often the export runs (docs/design.md). */
 export const EXPORT_SCHEDULE = ScheduleExpression.rate(Duration.hours(1));
@@ -66,6 +66,7 @@ export class UsageExport extends Construct {
       // The handler stops starting new days 3 minutes before the end (TIME_RESERVE_MS).
       timeout: Duration.minutes(15),
       memorySize: BULK_FUNCTION_MEMORY_MB,
+      semiSpaceMb: EXPORT_SEMI_SPACE_MB,
       asyncFailureQueue: this.failureQueue,
       asyncRetryAttempts: 2,
       // The next hourly run does the same work: an older event is no use.

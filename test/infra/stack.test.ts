@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { tableDefinitions } from '../../functions/adapters/dynamodb/tables.ts';
 import { EXPORT_LEDGER_KEYS } from '../../infra/constructs/usage-export.ts';
 import { VOICE_PATHS } from '../../functions/routes.ts';
-import { BULK_FUNCTION_MEMORY_MB, heapLimitMb } from '../../infra/function-memory.ts';
+import { BULK_FUNCTION_MEMORY_MB, EXPORT_SEMI_SPACE_MB, heapLimitMb } from '../../infra/function-memory.ts';
 import { STACK_OUTPUTS } from '../../infra/outputs.ts';
 import { allows, flatten, isReadOnlyAction, logicalId, roleStatements, synth, TEST_EMERGENCY_CALLER_ID, type Statement, type Synth } from './support/synth.ts';
 
@@ -84,7 +84,8 @@ describe('the functions', () => {
     const ours = [ids.voice, ids.import, ids.export, ids.console, logicalId(s.stack.events.publisher), logicalId(s.stack.events.deliverer), logicalId(s.stack.console.indexer)];
     for (const id of ours) {
       const memory = functionProps(id).MemorySize as number;
-      expect(env(id).NODE_OPTIONS).toBe(`--enable-source-maps --max-old-space-size=${memory / 4}`);
+      const young = id === ids.export ? ` --max-semi-space-size=${EXPORT_SEMI_SPACE_MB}` : '';
+      expect(env(id).NODE_OPTIONS).toBe(`--enable-source-maps --max-old-space-size=${memory / 4}${young}`);
     }
     expect(functionProps(ids.import).MemorySize).toBe(BULK_FUNCTION_MEMORY_MB);
     expect(functionProps(ids.export).MemorySize).toBe(BULK_FUNCTION_MEMORY_MB);
