@@ -44,6 +44,7 @@ import { makeDynamoStores } from '../functions/adapters/dynamodb/stores.ts';
 import { BENCH_AUTH_TOKEN, type RequestCounts, type VoiceStackInfo } from './support/voice-stack.ts';
 import { codedCall, keepAliveAgent, ROUTES, type CallerOptions, type CallResult, type Route } from './support/voice-caller.ts';
 import { machine, machineLine, median, RESULTS_DIR, round2, summarize, writeResult, type Headline, type LatencySummary } from './support/report.ts';
+import { LAMBDA_CREDENTIALS_ALIAS } from '../infra/lambda-bundle.ts';
 
 const HERE = import.meta.dirname;
 const ROOT = join(HERE, '..');
@@ -363,7 +364,16 @@ interface Bundle {
 
 async function bundle(entry: Entry, variant: Variant): Promise<Bundle> {
   const file = join(BUNDLE_DIR, `${entry}-${variant}.mjs`);
-  const result = await build({ ...BUILD_OPTIONS, mainFields: [...BUILD_OPTIONS.mainFields], entryPoints: [ENTRIES[entry]], outfile: file, external: [...VARIANTS[variant]] });
+  // As deployed, the voice bundle takes Lambda's environment credentials for the SDK's chain (infra/lambda-bundle.ts).
+  const alias = entry === 'voice' && variant === 'sdk-bundled' ? { alias: { ...LAMBDA_CREDENTIALS_ALIAS } } : {};
+  const result = await build({
+    ...BUILD_OPTIONS,
+    mainFields: [...BUILD_OPTIONS.mainFields],
+    entryPoints: [ENTRIES[entry]],
+    outfile: file,
+    external: [...VARIANTS[variant]],
+    ...alias,
+  });
   await writeFile(`${file.slice(0, -4)}.meta.json`, JSON.stringify(result.metafile));
   const code = await readFile(file);
   return { entry, variant, file, bytes: code.length, gzipBytes: gzipSync(code).length, packages: byPackage(result.metafile) };

@@ -21,6 +21,7 @@ import type { ITopic } from 'aws-cdk-lib/aws-sns';
 import type { IQueue } from 'aws-cdk-lib/aws-sqs';
 import type { Construct } from 'constructs';
 import { v8Flags } from '../function-memory.ts';
+import { LAMBDA_CREDENTIALS_ALIAS } from '../lambda-bundle.ts';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 
@@ -118,6 +119,13 @@ export interface AppFunctionProps {
   readonly runtimeSdkModules?: readonly `@aws-sdk/${string}`[];
   /** V8's young generation (`--max-semi-space-size`, MB; function-memory.ts). @default V8's for the memory */
   readonly semiSpaceMb?: number;
+  /**
+   * Bundle the credentials Lambda gives in the environment instead of the SDK's default chain
+   * (`infra/lambda-bundle.ts`): its SSO, web-identity, INI-file and process providers, and the
+   * STS and SSO clients behind them, are never used in a function and are compiled at every
+   * cold start. @default false: the SDK's chain
+   */
+  readonly lambdaCredentials?: boolean;
 }
 
 /** A Tollgate Lambda function; see the file comment. */
@@ -172,6 +180,7 @@ export class AppFunction extends NodejsFunction {
         // runtime ships, and it imported faster than the runtime's copy (bench/results/voice.json).
         bundleAwsSDK: true,
         ...(props.runtimeSdkModules === undefined ? {} : { externalModules: [...props.runtimeSdkModules] }),
+        ...(props.lambdaCredentials === true ? { esbuildArgs: { '--alias': Object.entries(LAMBDA_CREDENTIALS_ALIAS).map(([from, to]) => `${from}=${to}`) } } : {}),
         logLevel: LogLevel.WARNING,
         ...(props.bundleFiles === undefined ? {} : { commandHooks: copyAfterBundling(props.bundleFiles) }),
       },

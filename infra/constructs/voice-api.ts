@@ -71,6 +71,8 @@ export class VoiceApi extends Construct {
       memorySize: 1024,
       // Alerts only (functions/adapters/alerts.ts imports it on the first one): not compiled at every cold start.
       runtimeSdkModules: ['@aws-sdk/client-sns'],
+      // Cold starts: Lambda's environment credentials, not the SDK's whole provider chain.
+      lambdaCredentials: true,
       ...functionOptions(props),
     });
     this.fn.useTable(ENV.accountsTable, data.accounts, 'read');

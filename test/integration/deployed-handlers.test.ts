@@ -33,6 +33,7 @@ import { deployedHandler as deployedVoice } from '../../functions/handlers/voice
 import { ensureBucket, startS3rver, type RunningS3 } from '../../local/emulators.ts';
 import { testSettings } from '../support/settings.ts';
 import { startSecretsManager, type SecretsManagerStandIn } from '../support/secrets-manager.ts';
+import { readFileSync } from 'node:fs';
 import { BUNDLES_DIR, bundleEntry, startBundle, type RunningBundle } from '../support/bundles.ts';
 import { streamEvent, streamRecord } from '../support/stream-events.ts';
 import { testCall } from '../support/call-fixtures.ts';
@@ -267,6 +268,13 @@ describe('the deployed voice function', () => {
   const voice = () => (handler ??= deployed(deployedVoice, 'VoiceApi/Function'));
 
   it('answers a webhook in API Gateway’s shape: a free call dials, a code call asks for the code', async () => {
+    // Its requests are signed with Lambda's environment credentials; as bundled, the SDK's
+    // SSO and web-identity providers are not in it, nor the SNS client (the runtime's, on the first alert).
+    if (BUNDLES_DIR !== undefined) {
+      const code = readFileSync(bundleEntry(BUNDLES_DIR, 'VoiceApi/Function'), 'utf8');
+      for (const absent of ['GetRoleCredentials', 'AssumeRoleWithWebIdentity', 'PublishBatch']) expect(code).not.toContain(absent);
+      expect(code).toContain('@aws-sdk/client-sns');
+    }
     const common = { AccountSid: SID, ApiVersion: '2010-04-01', CallStatus: 'ringing', Direction: 'inbound', From: 'client:alice' };
     const free = await (await voice())(
       apiGatewayEvent('/voice/incoming', { ...common, CallSid: newCallSid(), To: '+12125550100', Called: '+12125550100' }),
