@@ -24,7 +24,8 @@ import { usageItems } from './usage-records.ts';
 const engine = process.argv[2];
 if (engine !== 'dynamodb' && engine !== 's3') throw new Error(`usage: emulators.ts dynamodb|s3 (not ${engine})`);
 const dir = engine === 's3' ? await mkdtemp(join(tmpdir(), 'tollgate-bench-s3-')) : undefined;
-const seeder = captureDynaliteStore();
+// Only dynalite's process is seeded; the store is reachable only if captured before it starts.
+const seeder = engine === 'dynamodb' ? captureDynaliteStore() : undefined;
 const server = dir === undefined ? await startDynalite() : await startS3rver({ directory: dir });
 
 let stopping = false;
@@ -45,7 +46,7 @@ commands.on('line', (line) => {
   queue = queue.then(async () => {
     const command = JSON.parse(line) as { seed?: string; table?: string; rows?: number };
     const generate = command.seed === 'usage' ? usageItems : command.seed === 'codes' ? codeItems : undefined;
-    if (generate === undefined || command.table === undefined || command.rows === undefined) {
+    if (seeder === undefined || generate === undefined || command.table === undefined || command.rows === undefined) {
       process.stdout.write(`${JSON.stringify({ error: `unknown command: ${line}` })}\n`);
       return;
     }

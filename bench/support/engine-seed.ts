@@ -2,7 +2,7 @@
  * Loading a benchmark's data inside the engine process, straight into dynalite's store: the
  * items and their index entries are written in batches of 2,000 with dynalite's own key and
  * index functions, skipping the HTTP request, the SDK and the request validation that a
- * BatchWriteItem goes through. A million usage records load in about a minute this way,
+ * BatchWriteItem goes through. A million usage records load in under two minutes this way,
  * against more than ten through the API (2,000 items/s, dynalite at 100% CPU).
  *
  * What is loaded is what the API would store: each item is checked by dynalite's item rules
